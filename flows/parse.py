@@ -1,0 +1,230 @@
+"""Parse one raw news-page file into an article and its related items, or a reject.
+
+Pure and total: `parse_page` takes bytes and the path they came from, touches no file,
+holds no state, and always returns exactly one article or one reject. See
+`../shared/FORMAT.md` (copied into docs/) for the layout and its variants.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import re
+import unicodedata
+from datetime import datetime
+
+from flows.decode import Undecodable, decode_bytes
+from flows.records import Article, ParseResult, Reject
+from flows.trailer import Trailer, find_trailer_start, parse_trailer
+
+DEFAULT_MAX_BYTES = 5 * 1024 * 1024
+"""Real pages are a few kB; anything this big is a crawl accident, not a story."""
+
+_MONTHS = {m: i for i, m in enumerate("Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split(), 1)}
+DATE_LINE = re.compile(
+    r"^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) "
+    r"(\d{1,2}), (\d{4}) (\d{1,2}):(\d{2}):(\d{2})$"
+)
+SIGN_OFF = re.compile(r"^[A-Z]{1,5}(?:/[A-Z]{1,5})+(?:[ /]+\d{1,3})?$")
+ATTRIBUTION = re.compile(
+    r"[;,]\s+(?:the\s+)?"
+    r"((?:[A-Z0-9][\w.&'’-]*)(?:\s+(?:of|al|el|de|and|[A-Z0-9][\w.&'’-]*)){0,5})"
+    r"\s+(?:has\s+)?reported\.?[\"”]?$"
+)
+_CAPTION_MAX_CHARS = 160
+_CAPTION_MAX_WORDS = 25
+_SENTENCE_ENDINGS = (".", "!", "?", ":", ";", ",", "…", '."', ".”", '?"', "?”", '!"', "!”", ".’", ".'")
+_TITLE_MAX_CHARS = 300
+_INVISIBLE_CHARS = "\u200b\u200e\u200f\u2060\ufeff"
+_DROP_INVISIBLE = str.maketrans("", "", _INVISIBLE_CHARS)
+_WORD = re.compile(r"[^\W_]+")
+_ARABIC_LETTER = re.compile(r"[\u0600-\u06ff\u0750-\u077f\ufb50-\ufdff\ufe70-\ufeff]")
+_LATIN_LETTER = re.compile(r"[A-Za-z]")
+_PERSIAN_LETTERS = frozenset("پچژگکی")
+
+
+def parse_page(data: bytes, source_path: str, max_bytes: int = DEFAULT_MAX_BYTES) -> ParseResult:
+    """Exactly one article or one reject for these bytes; never raises.
+
+    A bug in here must not lose a file either: anything unexpected becomes a
+    `parser_error` reject that names the exception, and the tests assert it never occurs.
+    """
+    content_hash = hashlib.sha256(data).hexdigest()
+    try:
+        return _parse(data, source_path, content_hash, max_bytes)
+    except Exception as error:  # noqa: BLE001 - the one place a file may not be lost
+        detail = f"parser bug: {type(error).__name__}: {error}"[:500]
+        return _rejected(source_path, content_hash, len(data), "parser_error", detail)
+
+
+def reject_result(source_path: str, data_hash: str | None, size: int, reason: str, detail: str) -> ParseResult:
+    """A reject made outside the parser (unreadable or oversized files), same shape."""
+    return _rejected(source_path, data_hash, size, reason, detail)
+
+
+def _rejected(source_path: str, content_hash: str | None, size: int, reason: str, detail: str) -> ParseResult:
+    return ParseResult(source_path, reject=Reject(source_path, content_hash, size, reason, detail))
+
+
+def _parse(data: bytes, source_path: str, content_hash: str, max_bytes: int) -> ParseResult:
+    size = len(data)
+
+    def reject(reason: str, detail: str) -> ParseResult:
+        return _rejected(source_path, content_hash, size, reason, detail)
+
+    if size > max_bytes:
+        return reject("too_large", f"{size:,} bytes is over the {max_bytes:,}-byte cap")
+    decoded = decode_bytes(data)
+    if isinstance(decoded, Undecodable):
+        return reject(decoded.reason, decoded.detail)
+    text = decoded.text
+    head = text[:1024].lstrip()
+    if head.startswith("<") and any(tag in head.lower() for tag in ("<html", "<!doctype", "<body")):
+        return reject("not_article", "an HTML document, not the text of a news page")
+    if head.startswith(("{", "[")):
+        return reject("not_article", "JSON data, not the text of a news page")
+
+    trailer_start = find_trailer_start(text)
+    lines = clean_lines(text if trailer_start == -1 else text[:trailer_start])
+    if not lines:
+        if trailer_start != -1:
+            return reject("no_title", "only a related-stories trailer, no headline or body")
+        return reject("empty", "the file has no text (0 bytes or only white space)")
+
+    language = _foreign_language(lines[:4])
+    if language:
+        return reject("foreign_language", f"the page is in {language}, from a sister site, not en.alalam.ir")
+    title = lines[0]
+    if DATE_LINE.match(title):
+        return reject("no_title", "the page starts with its date line; the headline is missing")
+    if len(title) > _TITLE_MAX_CHARS:
+        return reject("no_title", f"the first line is {len(title)} characters long: a paragraph, not a headline")
+
+    cursor = 1
+    date_line = DATE_LINE.match(lines[1]) if len(lines) > 1 else None
+    if date_line is None and len(lines) > 1 and _same_text(lines[1], title):
+        cursor = 2
+        date_line = DATE_LINE.match(lines[2]) if len(lines) > 2 else None
+    has_date_line = date_line is not None
+    published_at = None
+    if date_line is not None:
+        published_at = _timestamp(date_line)
+        cursor += 1
+    if not has_date_line and trailer_start == -1:
+        return reject("not_article", "no date line under the headline and no related-stories trailer")
+
+    paragraphs = lines[cursor:]
+    sign_off = None
+    if paragraphs and SIGN_OFF.match(paragraphs[-1]):
+        sign_off = paragraphs.pop()
+    if not paragraphs:
+        return reject("no_body", "a headline and date but no body paragraph")
+    caption = None
+    if len(paragraphs) >= 3 and is_caption(paragraphs[1]):
+        caption = paragraphs.pop(1)
+
+    body = "\n\n".join(paragraphs)
+    article_id = derive_article_id(title, published_at, paragraphs[0])
+    trailer = Trailer("absent") if trailer_start == -1 else parse_trailer(text[trailer_start:], article_id)
+    article = Article(
+        article_id=article_id,
+        source_path=source_path,
+        content_hash=content_hash,
+        title=title,
+        published_at=published_at,
+        lead=paragraphs[0],
+        body=body,
+        caption=caption,
+        attribution=find_attribution(paragraphs[-1]),
+        sign_off=sign_off,
+        paragraph_count=len(paragraphs),
+        word_count=len(body.split()),
+        related_status=trailer.status,
+        related_declared_bytes=trailer.declared_bytes,
+        related_actual_bytes=trailer.actual_bytes,
+        source_encoding=decoded.encoding,
+    )
+    return ParseResult(source_path, article=article, related_items=trailer.items)
+
+
+def clean_lines(page: str) -> list[str]:
+    """The page's non-blank lines: entities decoded, invisible characters dropped, white
+    space folded to single spaces. Most lines are clean already, so they skip the folding."""
+    if "&" in page:
+        page = html.unescape(page)
+    if not page.isascii() and any(char in page for char in _INVISIBLE_CHARS):
+        page = page.translate(_DROP_INVISIBLE)
+    lines = []
+    for line in page.split("\n"):
+        if "  " in line or "\t" in line or not line.isascii():
+            line = " ".join(line.split())
+        else:
+            line = line.strip()
+        if line:
+            lines.append(line)
+    return lines
+
+
+def parse_date_line(line: str) -> datetime | None:
+    """The timestamp as printed (naive, site-local); None for an impossible date."""
+    match = DATE_LINE.match(line)
+    return _timestamp(match) if match else None
+
+
+def _timestamp(date_line: re.Match[str]) -> datetime | None:
+    month, day, year, hour, minute, second = date_line.groups()
+    try:
+        return datetime(int(year), _MONTHS[month], int(day), int(hour), int(minute), int(second))
+    except ValueError:
+        return None
+
+
+def is_caption(line: str) -> bool:
+    """A photo caption is a short line with no closing punctuation."""
+    return (
+        len(line) <= _CAPTION_MAX_CHARS
+        and len(line.split()) <= _CAPTION_MAX_WORDS
+        and not line.endswith(_SENTENCE_ENDINGS)
+    )
+
+
+def find_attribution(last_paragraph: str) -> str | None:
+    match = ATTRIBUTION.search(last_paragraph)
+    return match.group(1) if match else None
+
+
+def derive_article_id(title: str, published_at: datetime | None, lead: str) -> str:
+    """16 hex digits of sha256 over the story's identity, not over the file.
+
+    Identity is the normalized headline (NFKC, case-folded, punctuation and spacing
+    removed) plus the printed publication time, so the same story captured twice (http
+    and https, or re-crawled with another related list) gets one id while the site's
+    recurring headlines on different days stay apart. A page with no date line falls
+    back to the headline plus its normalized lead paragraph.
+    """
+    basis = normalize_for_identity(title) + "\x1f"
+    if published_at is not None:
+        basis += published_at.isoformat()
+    else:
+        basis += "\x1f" + normalize_for_identity(lead)
+    return hashlib.sha256(basis.encode("utf-8")).hexdigest()[:16]
+
+
+def normalize_for_identity(text: str) -> str:
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    return " ".join(_WORD.findall(folded))
+
+
+def _same_text(left: str, right: str) -> bool:
+    return left == right or normalize_for_identity(left) == normalize_for_identity(right)
+
+
+def _foreign_language(lines: list[str]) -> str | None:
+    sample = " ".join(lines)
+    if sample.isascii() or not _ARABIC_LETTER.search(sample):
+        return None
+    arabic = len(_ARABIC_LETTER.findall(sample))
+    if arabic <= len(_LATIN_LETTER.findall(sample)):
+        return None
+    return "Persian" if any(char in _PERSIAN_LETTERS for char in sample) else "Arabic"
+

@@ -1,0 +1,103 @@
+"""The records the parser emits. Their field names are the warehouse's column contract."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
+from typing import Any, Literal
+
+PARSER_VERSION = "1.0.0"
+"""Bump when the parser's output for some input changes, so ingests know to re-parse."""
+
+RelatedStatus = Literal["ok", "empty", "absent", "truncated", "malformed"]
+MediaKind = Literal["image", "video", "other"]
+
+REJECT_REASONS: dict[str, str] = {
+    "empty": "the file has no bytes, or only white space",
+    "too_large": "the file is larger than the configured size cap",
+    "binary": "the file holds binary data, not text",
+    "undecodable": "no text encoding yields readable text",
+    "unreadable": "the file could not be read (permissions, vanished, I/O error)",
+    "not_article": "the text does not have the layout of a news page",
+    "foreign_language": "the page is in Arabic or Persian, from a sister site",
+    "no_title": "no usable headline line at the top of the page",
+    "no_body": "a headline but no body paragraph",
+}
+"""Every reject reason, with what it means; the one place that lists them."""
+
+
+@dataclass(slots=True)
+class Article:
+    article_id: str
+    source_path: str
+    content_hash: str
+    title: str
+    published_at: datetime | None
+    lead: str
+    body: str
+    caption: str | None
+    attribution: str | None
+    sign_off: str | None
+    paragraph_count: int
+    word_count: int
+    related_status: RelatedStatus
+    related_declared_bytes: int | None
+    related_actual_bytes: int | None
+    source_encoding: str
+    parser_version: str = PARSER_VERSION
+
+
+@dataclass(slots=True)
+class RelatedItem:
+    article_id: str
+    position: int
+    news_id: int
+    sort_key: int | None
+    content_type_id: int | None
+    title: str
+    pic_path: str | None
+    media_kind: MediaKind
+    pic_date: date | None
+    pic_uploaded_at: datetime | None
+
+
+@dataclass(slots=True)
+class Reject:
+    source_path: str
+    content_hash: str | None  # None when the bytes were never read (unreadable, too large)
+    size_bytes: int
+    reason: str
+    detail: str
+    parser_version: str = PARSER_VERSION
+
+
+@dataclass(slots=True)
+class ParseResult:
+    """Exactly one of `article` or `reject` is set: that is how nothing gets lost."""
+
+    source_path: str
+    article: Article | None = None
+    related_items: list[RelatedItem] = field(default_factory=list)
+    reject: Reject | None = None
+
+    @property
+    def status(self) -> Literal["article", "rejected"]:
+        return "article" if self.article is not None else "rejected"
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """The shape `newswh parse` prints: plain JSON types, ISO 8601 timestamps."""
+        return {
+            "source_path": self.source_path,
+            "status": self.status,
+            "reject_reason": self.reject.reason if self.reject else None,
+            "reject_detail": self.reject.detail if self.reject else None,
+            "article": _jsonable(asdict(self.article)) if self.article else None,
+            "related_items": [_jsonable(asdict(item)) for item in self.related_items],
+        }
+
+
+def _jsonable(record: dict[str, Any]) -> dict[str, Any]:
+    return {
+        key: value.isoformat() if isinstance(value, (date, datetime)) else value
+        for key, value in record.items()
+    }

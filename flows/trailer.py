@@ -1,0 +1,271 @@
+"""Recover the related-stories list from the PHP `var_dump` trailer at the end of a page.
+
+The dump does not escape inner quotes and the crawl may cut it anywhere. Three readers,
+fastest first: a regex for the standard object layout (one C-level pass), `json.loads`
+for valid JSON in another layout, and a tolerant scanner that keeps every complete
+object before the damage.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from functools import lru_cache
+
+from flows.records import MediaKind, RelatedItem, RelatedStatus
+
+TRAILER_HEADER = re.compile(r"string\((\d*)\)?[ \t]*\"?")
+TRAILER_ANYWHERE = re.compile(r"string\((\d+)\) \"\[")
+_STANDARD_OBJECT = re.compile(
+    r'\{"id":"([^"]*)","sort":"([^"]*)","contenttypeid":"([^"]*)","pic":"([^"]*)","title":"(.*?)"\}'
+    r'(?=\s*(?:,\s*\{"id"|\]$))',
+    re.DOTALL,
+)
+_OBJECT_START = '{"id":"'
+_OBJECT_SEPARATOR = re.compile(r"\}\s*,\s*\{")
+_LIST_END = re.compile(r"\}\s*\]$")
+_KEY = re.compile(r"\"(id|sort|contenttypeid|pic|title)\"\s*:\s*\"")
+_JSON_ESCAPE = re.compile(r"\\(u[0-9a-fA-F]{4}|[\"\\/bfnrt])")
+_PIC_STANDARD = re.compile(r"/((?:19|20)\d\d)/(\d\d)/(\d\d)/alalam_(\d{18})[_.][^/]*$")
+_PIC_FOLDER = re.compile(r"/((?:19|20)\d\d)/(\d\d)/(\d\d)/")
+_PIC_TICKS = re.compile(r"_(\d{18})(?=[_.])")
+_IMAGE_EXTENSIONS = frozenset({"jpg", "jpeg", "png", "gif", "webp", "bmp"})
+_VIDEO_EXTENSIONS = frozenset({"mp4", "flv", "webm", "mov", "avi", "m4v", "wmv", "3gp"})
+_TICKS_EPOCH = datetime(1, 1, 1)
+_TICKS_MAX_DAYS_FROM_FOLDER = 2
+_PLAUSIBLE_YEARS = range(2000, 2031)
+_SIMPLE_ESCAPES = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
+_MEMO_SIZE = 1 << 16
+
+RelatedValues = tuple[int, "int | None", "int | None", str, "str | None", MediaKind, "date | None", "datetime | None"]
+"""A related item's typed values, from news_id to pic_uploaded_at, in RelatedItem order."""
+
+
+@dataclass(slots=True)
+class Trailer:
+    status: RelatedStatus
+    declared_bytes: int | None = None
+    actual_bytes: int | None = None
+    items: list[RelatedItem] = field(default_factory=list)
+
+
+def find_trailer_start(text: str) -> int:
+    """Offset where the trailer begins, or -1. It normally starts a line; rarely it does not."""
+    index = text.rfind("string(")
+    while index != -1:
+        line_start = text.rfind("\n", 0, index) + 1
+        if not text[line_start:index].strip(" \t"):
+            return index
+        index = text.rfind("string(", 0, index)
+    last = None
+    for last in TRAILER_ANYWHERE.finditer(text):
+        pass
+    return last.start() if last else -1
+
+
+def parse_trailer(raw: str, article_id: str) -> Trailer:
+    """Items and status of a trailer text starting at `string(`; never raises."""
+    header = TRAILER_HEADER.match(raw)
+    declared = int(header.group(1)) if header and header.group(1) else None
+    quote = raw.find('"')
+    if quote == -1:
+        return Trailer("truncated", declared, 0)
+    payload = raw[quote + 1 :].rstrip()
+    closed = payload.endswith('"')
+    if closed:
+        payload = payload[:-1]
+    actual = len(payload.encode("utf-8", errors="surrogatepass"))
+    body = payload.strip()
+    if closed and body == "[]":
+        return Trailer("empty", declared, actual)
+    if not body.startswith("["):
+        return Trailer("truncated" if not body else "malformed", declared, actual)
+    complete_list = closed and _LIST_END.search(body) is not None
+    if complete_list:
+        items = _read_standard(body, article_id)
+        if items is None:
+            items = _read_json(body, article_id)
+        if items is not None:
+            return Trailer("ok", declared, actual, items)
+    items, clean = _scan_objects(body, article_id)
+    status: RelatedStatus = "ok" if complete_list and clean else ("malformed" if complete_list else "truncated")
+    return Trailer(status, declared, actual, items)
+
+
+def _read_standard(body: str, article_id: str) -> list[RelatedItem] | None:
+    """All items if every object has the site's usual layout and valid values, else None."""
+    found = _STANDARD_OBJECT.findall(body)
+    if len(found) != body.count(_OBJECT_START):
+        return None
+    items = []
+    for position, (news_id, sort, content_type, pic, title) in enumerate(found):
+        values = _values_from_strings(news_id, sort, content_type, _unescape_json(pic), _unescape_json(title))
+        if values is None:
+            return None
+        items.append(RelatedItem(article_id, position, *values))
+    return items
+
+
+def _read_json(body: str, article_id: str) -> list[RelatedItem] | None:
+    try:
+        decoded = json.loads(body)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(decoded, list):
+        return None
+    items = []
+    for position, entry in enumerate(decoded):
+        values = _values_from_entry(entry) if isinstance(entry, dict) else None
+        if values is None:
+            return None
+        items.append(RelatedItem(article_id, position, *values))
+    return items
+
+
+def _scan_objects(body: str, article_id: str) -> tuple[list[RelatedItem], bool]:
+    """Every well-formed object of a damaged list; `clean` is False if any was bad."""
+    inner = body[1:]
+    if inner.endswith("]"):
+        inner = inner[:-1]
+    chunks = _OBJECT_SEPARATOR.split(inner.strip())
+    items: list[RelatedItem] = []
+    clean = True
+    for position, chunk in enumerate(chunks):
+        chunk = chunk.strip()
+        if position == 0:
+            if not chunk.startswith("{"):
+                clean = False
+                continue
+            chunk = chunk[1:]
+        if position == len(chunks) - 1:
+            if not chunk.endswith("}"):
+                break  # cut off by the crawl: not an item, and not damage of the list
+            chunk = chunk[:-1]
+        values = _values_from_entry(_scan_fields(chunk))
+        if values is None:
+            clean = False
+        else:
+            items.append(RelatedItem(article_id, position, *values))
+    return items, clean
+
+
+def _scan_fields(chunk: str) -> dict[str, str]:
+    """Split `"k":"v","k2":"v2"` on the known keys, so quotes inside values survive."""
+    keys = list(_KEY.finditer(chunk))
+    fields: dict[str, str] = {}
+    for index, key in enumerate(keys):
+        end = keys[index + 1].start() if index + 1 < len(keys) else len(chunk)
+        value = chunk[key.end() : end].rstrip()
+        if index + 1 < len(keys):
+            value = value.removesuffix(",").rstrip()
+        if not value.endswith('"'):
+            return {}
+        fields[key.group(1)] = _unescape_json(value[:-1])
+    return fields
+
+
+def _unescape_json(value: str) -> str:
+    if "\\" not in value:
+        return value
+    return _JSON_ESCAPE.sub(_replace_escape, value)
+
+
+def _replace_escape(match: re.Match[str]) -> str:
+    code = match.group(1)
+    if code[0] == "u":
+        return chr(int(code[1:], 16))
+    return _SIMPLE_ESCAPES[code]
+
+
+def _values_from_entry(entry: dict[str, object]) -> RelatedValues | None:
+    values = tuple(entry.get(key) for key in ("id", "sort", "contenttypeid", "pic", "title"))
+    if all(value.__class__ is str for value in values):
+        return _values_from_strings(*values)  # type: ignore[arg-type]
+    return _typed_values(*values)
+
+
+@lru_cache(maxsize=_MEMO_SIZE)
+def _values_from_strings(news_id: str, sort: str, content_type: str, pic: str, title: str) -> RelatedValues | None:
+    """Memoized: a site's related lists keep pointing at the same few hundred recent stories."""
+    return _typed_values(news_id, sort, content_type, pic, title)
+
+
+def _typed_values(news_id: object, sort: object, content_type: object, pic: object, title: object) -> RelatedValues | None:
+    parsed_id = _to_int(news_id)
+    if parsed_id is None or not isinstance(title, str):
+        return None
+    pic_path = pic.strip() or None if isinstance(pic, str) else None
+    pic_date, uploaded_at = pic_times(pic_path) if pic_path else (None, None)
+    return (
+        parsed_id,
+        _to_int(sort),
+        _to_int(content_type),
+        clean_title(title),
+        pic_path,
+        media_kind(pic_path),
+        pic_date,
+        uploaded_at,
+    )
+
+
+def _to_int(value: object) -> int | None:
+    if isinstance(value, str):
+        value = value.strip()
+        if value.isdigit() and value.isascii() and len(value) <= 18:
+            return int(value)
+    elif isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 10**18:
+        return value
+    return None
+
+
+def clean_title(title: str) -> str:
+    """Entities decoded, white space folded: what a person would type to search for it."""
+    if "&" in title:
+        title = html.unescape(title)
+    return " ".join(title.split())
+
+
+def media_kind(pic_path: str | None) -> MediaKind:
+    if not pic_path:
+        return "other"
+    extension = pic_path.rpartition(".")[2].lower()
+    if extension in _IMAGE_EXTENSIONS:
+        return "image"
+    if extension in _VIDEO_EXTENSIONS:
+        return "video"
+    return "other"
+
+
+def pic_times(pic_path: str) -> tuple[date | None, datetime | None]:
+    """Upload date from the path's folder and exact upload time from its .NET ticks.
+
+    The ticks count 100 ns since 0001-01-01; we keep whole microseconds (truncating),
+    which is what Parquet and DuckDB timestamps hold. The time is trusted only when it
+    lands in a plausible year and, where the path has a date folder, within two days
+    of it; otherwise it stays null rather than a guess.
+    """
+    standard = _PIC_STANDARD.search(pic_path)
+    if standard:
+        year, month, day, ticks = standard.groups()
+    else:
+        folder = _PIC_FOLDER.search(pic_path)
+        year, month, day = folder.groups() if folder else (None, None, None)
+        found = _PIC_TICKS.search(pic_path, pic_path.rfind("/") + 1)
+        ticks = found[1] if found else None
+    folder_date = None
+    if year:
+        try:
+            folder_date = date(int(year), int(month), int(day))
+        except ValueError:
+            pass
+    if not ticks:
+        return folder_date, None
+    uploaded = _TICKS_EPOCH + timedelta(microseconds=int(ticks) // 10)
+    if uploaded.year not in _PLAUSIBLE_YEARS:
+        return folder_date, None
+    if folder_date and abs((uploaded.date() - folder_date).days) > _TICKS_MAX_DAYS_FROM_FOLDER:
+        return folder_date, None
+    return folder_date, uploaded

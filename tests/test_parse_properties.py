@@ -1,0 +1,121 @@
+"""Properties: generated pages round-trip; no input raises or yields anything but one outcome."""
+
+from datetime import datetime
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from flows.parse import parse_page
+from flows.records import REJECT_REASONS
+from flows.synth import FILLER, OUTLETS, SIGN_OFFS, WORDS, PageSpec, RelatedSpec, pic_path_for, render
+from tests.conftest import PAGES, SEED
+
+TEXT_WORDS = (*WORDS, *FILLER, "“Quoted”", "O’Neil", "café", "—", "(CIS)", "2,719", "&", "S-300")
+words = st.sampled_from(TEXT_WORDS)
+
+
+def sentence(min_words: int, max_words: int) -> st.SearchStrategy[str]:
+    return st.lists(words, min_size=min_words, max_size=max_words).map(lambda ws: " ".join(ws))
+
+
+paragraph = sentence(3, 30).map(lambda text: text[0].upper() + text[1:] + ".")
+moments = st.datetimes(min_value=datetime(2012, 1, 1), max_value=datetime(2018, 12, 31))
+related_item = st.builds(
+    RelatedSpec,
+    news_id=st.integers(1, 10**9),
+    sort_key=st.integers(0, 10**8),
+    content_type_id=st.sampled_from([21, 22, 5]),
+    title=sentence(1, 12) | sentence(1, 5).map(lambda text: f'Claimed "{text}" Is Safe'),
+    pic_path=st.builds(pic_path_for, moments, st.booleans()),
+)
+
+
+@st.composite
+def pages(draw: st.DrawFn) -> tuple[PageSpec, str | None]:
+    paragraphs = draw(st.lists(paragraph, min_size=1, max_size=8))
+    outlet = draw(st.none() | st.sampled_from(OUTLETS))
+    if outlet:
+        paragraphs[-1] = paragraphs[-1][:-1] + f"; {outlet} reported."
+    spec = PageSpec(
+        title=draw(sentence(2, 14)),
+        published_at=draw(moments).replace(microsecond=0),
+        paragraphs=paragraphs,
+        caption=draw(st.none() | sentence(2, 10)) if len(paragraphs) >= 2 else None,
+        sign_off=draw(st.none() | st.sampled_from(SIGN_OFFS)),
+        related=draw(st.none() | st.lists(related_item, max_size=16)),
+        repeat_headline=draw(st.booleans()),
+        compact=draw(st.booleans()),
+        newlines_before_trailer=draw(st.integers(1, 6)),
+    )
+    return spec, outlet
+
+
+@settings(max_examples=300, deadline=None)
+@given(pages())
+def test_rendered_page_parses_back_to_its_fields(page):
+    spec, outlet = page
+    result = parse_page(render(spec), "generated.txt")
+    article = result.article
+    assert article is not None, result.reject
+    assert article.title == spec.title
+    assert article.published_at == spec.published_at
+    assert article.lead == spec.paragraphs[0]
+    assert article.body == "\n\n".join(spec.paragraphs)
+    assert article.paragraph_count == len(spec.paragraphs)
+    assert article.caption == spec.caption
+    assert article.sign_off == spec.sign_off
+    assert article.attribution == outlet
+    expected_status = "absent" if spec.related is None else ("ok" if spec.related else "empty")
+    assert article.related_status == expected_status
+    expected = [(r.news_id, r.sort_key, r.content_type_id, r.title, r.pic_path) for r in spec.related or []]
+    parsed = [(i.news_id, i.sort_key, i.content_type_id, i.title, i.pic_path) for i in result.related_items]
+    assert parsed == expected
+    assert all(item.pic_uploaded_at is not None for item in result.related_items)
+
+
+def assert_one_outcome(data: bytes) -> None:
+    result = parse_page(data, "fuzz.txt", max_bytes=1 << 20)
+    assert (result.article is None) != (result.reject is None)
+    if result.reject:
+        assert result.reject.reason in REJECT_REASONS, result.reject
+        assert result.related_items == []
+    else:
+        assert result.article.title and result.article.body
+        assert all(item.article_id == result.article.article_id for item in result.related_items)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.binary(max_size=4096))
+def test_arbitrary_bytes_yield_exactly_one_outcome(data):
+    assert_one_outcome(data)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=2000))
+def test_arbitrary_text_yields_exactly_one_outcome(text):
+    assert_one_outcome(text.encode("utf-8", errors="surrogatepass"))
+
+
+REAL_PAGES = [SEED.read_bytes(), *(path.read_bytes() for path in sorted(PAGES.glob("*.txt")))]
+
+
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(REAL_PAGES), st.data())
+def test_mutated_real_pages_yield_exactly_one_outcome(page, data):
+    mutated = bytearray(page)
+    for _ in range(data.draw(st.integers(1, 8))):
+        if not mutated:
+            break
+        at = data.draw(st.integers(0, len(mutated) - 1))
+        action = data.draw(st.sampled_from(["flip", "insert", "delete", "truncate", "duplicate"]))
+        if action == "flip":
+            mutated[at] = data.draw(st.integers(0, 255))
+        elif action == "insert":
+            mutated[at:at] = data.draw(st.sampled_from([b'"', b"} ,{", b"\n", b"string(", b"\x00", b"\xe2\x80", b"]"]))
+        elif action == "delete":
+            del mutated[at : at + data.draw(st.integers(1, 64))]
+        elif action == "truncate":
+            del mutated[at:]
+        else:
+            mutated[at:at] = mutated[at : at + 200]
+    assert_one_outcome(bytes(mutated))

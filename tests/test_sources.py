@@ -1,0 +1,65 @@
+"""Reading from a crawler-fed folder: every file found becomes an outcome, whatever its state."""
+
+import os
+
+import pytest
+
+from flows.sources import discover, read_and_parse
+from tests.conftest import PAGES
+
+PAGE = (PAGES / "headline_once.txt").read_bytes()
+
+
+def outcomes(root):
+    return {os.path.basename(s.path): read_and_parse(s, max_bytes=10_000) for s in discover(root)}
+
+
+def test_odd_file_names_work(tmp_path):
+    for name in ("with space.txt", "ünïcødé.txt", "new\nline.txt"):
+        (tmp_path / name).write_bytes(PAGE)
+    results = outcomes(tmp_path)
+    assert sorted(results) == sorted(["with space.txt", "ünïcødé.txt", "new\nline.txt"])
+    assert all(result.status == "article" for result in results.values())
+
+
+def test_symlink_outside_the_folder_is_a_reject_not_followed(tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.txt").write_bytes(PAGE)
+    source = tmp_path / "source"
+    source.mkdir()
+    (source / "link.txt").symlink_to(outside / "secret.txt")
+    (source / "inner.txt").write_bytes(PAGE)
+    (source / "inner_link.txt").symlink_to(source / "inner.txt")
+    (source / "loop").symlink_to(source, target_is_directory=True)
+    results = outcomes(source)
+    assert sorted(results) == ["inner.txt", "inner_link.txt", "link.txt"]
+    assert results["link.txt"].reject.reason == "unreadable"
+    assert "outside the source folder" in results["link.txt"].reject.detail
+    assert results["inner_link.txt"].status == "article"
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their mode")
+def test_unreadable_file_is_a_reject(tmp_path):
+    path = tmp_path / "locked.txt"
+    path.write_bytes(PAGE)
+    path.chmod(0)
+    assert outcomes(tmp_path)["locked.txt"].reject.reason == "unreadable"
+
+
+def test_vanished_file_is_an_unreadable_reject(tmp_path):
+    path = tmp_path / "gone.txt"
+    path.write_bytes(PAGE)
+    [source] = list(discover(tmp_path))
+    path.unlink()
+    result = read_and_parse(source)
+    assert result.reject.reason == "unreadable"
+    assert "No such file" in result.reject.detail
+
+
+def test_file_over_the_cap_is_rejected_without_being_read(tmp_path):
+    (tmp_path / "huge.txt").write_bytes(PAGE * 100)
+    result = outcomes(tmp_path)["huge.txt"]
+    assert result.reject.reason == "too_large"
+    assert result.reject.content_hash is None
+    assert result.reject.size_bytes == len(PAGE) * 100

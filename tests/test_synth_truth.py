@@ -1,0 +1,43 @@
+"""The generator's corpus, damaged in every known way, parses to its ground truth."""
+
+import json
+from collections import Counter
+
+from flows.parse import parse_page
+from flows.synth import DAMAGE_KINDS, write_corpus
+
+COMPARED = ("title", "lead", "body", "caption", "sign_off", "attribution", "paragraph_count", "related_status")
+
+
+def test_damaged_corpus_matches_ground_truth(tmp_path):
+    totals = write_corpus(tmp_path, 1500, noise=0.5, seed=11)
+    truths = [json.loads(line) for line in (tmp_path / "truth.jsonl").read_text().splitlines()]
+    assert totals["files"] == len(truths) == 1500
+    assert set(DAMAGE_KINDS) <= {truth["damage"] for truth in truths}
+    ids_by_story: dict[int, set[str]] = {}
+    outcomes = Counter()
+    for truth in truths:
+        result = parse_page((tmp_path / truth["file"]).read_bytes(), truth["file"])
+        outcomes[result.status] += 1
+        assert result.status == truth["status"], (truth["damage"], result.reject)
+        if result.reject:
+            assert result.reject.reason == truth["reason"], truth["damage"]
+            continue
+        article = result.article
+        for field in COMPARED:
+            if field in truth:
+                assert getattr(article, field) == truth[field], (truth["damage"], field)
+        assert article.published_at.isoformat() == truth["published_at"]
+        if "related_news_ids" in truth:
+            assert [item.news_id for item in result.related_items] == truth["related_news_ids"]
+        ids_by_story.setdefault(truth["story"], set()).add(article.article_id)
+    assert outcomes == {"article": totals["articles"], "rejected": totals["rejected"]}
+    assert all(len(ids) == 1 for ids in ids_by_story.values())  # duplicates share an id
+    assert len({next(iter(ids)) for ids in ids_by_story.values()}) == totals["stories"]
+
+
+def test_generator_is_reproducible(tmp_path):
+    write_corpus(tmp_path / "a", 50, noise=0.3, seed=5)
+    write_corpus(tmp_path / "b", 50, noise=0.3, seed=5)
+    for path in sorted((tmp_path / "a").iterdir()):
+        assert path.read_bytes() == (tmp_path / "b" / path.name).read_bytes()
