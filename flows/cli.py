@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 
 from flows.parse import DEFAULT_MAX_BYTES
+from flows.settings import BATCH_FILES, DEFAULT_DATA, DEFAULT_SOURCE, LOCK_WAIT_SECONDS, quiet_ephemeral_prefect
 
 app = typer.Typer(
     name="newswh",
@@ -53,3 +54,49 @@ def parse(
         typer.echo(f"newswh parse: {path}: no such file or folder", err=True)
     if missing:
         raise typer.Exit(2)
+
+
+@app.command()
+def ingest(
+    source: Annotated[Path, typer.Argument(help="Folder of raw files (searched recursively for *.txt).")] = DEFAULT_SOURCE,
+    data: Annotated[Path, typer.Option(help="Data folder: warehouse.duckdb and lake/ live here.")] = DEFAULT_DATA,
+    workers: Annotated[int, typer.Option(help="Parser processes; 0 means one per core.")] = 0,
+    batch_files: Annotated[int, typer.Option(help="Files per parse task.")] = BATCH_FILES,
+    max_bytes: Annotated[int, typer.Option(help="Reject files larger than this as too_large.")] = DEFAULT_MAX_BYTES,
+    wait: Annotated[float, typer.Option(help="Seconds to wait for another ingest on the same data folder.")] = LOCK_WAIT_SECONDS,
+) -> None:
+    """Parse new and changed raw files into the DuckDB warehouse and the Parquet lake."""
+    if not source.exists():
+        typer.echo(f"newswh ingest: source folder {source} does not exist", err=True)
+        raise typer.Exit(1)
+    quiet_ephemeral_prefect()
+    from flows.ingest import ingest as ingest_flow
+
+    state = ingest_flow(
+        source=str(source),
+        data=str(data),
+        workers=workers or None,
+        batch_files=batch_files,
+        max_bytes=max_bytes,
+        lock_wait_seconds=wait,
+        return_state=True,
+    )
+    if not state.is_completed():
+        typer.echo(f"newswh ingest: {state.message}", err=True)
+        raise typer.Exit(1)
+    _print_counts(state.result())
+
+
+def _print_counts(summary) -> None:  # type: ignore[no-untyped-def]
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"ingest run {summary.run_id}")
+    table.add_column("count")
+    table.add_column("files", justify="right")
+    for name, value in summary.counts.items():
+        table.add_row(name.replace("_", " "), f"{value:,}")
+    for reason, value in summary.rejects_by_reason.items():
+        table.add_row(f"  rejects in warehouse: {reason}", f"{value:,}")
+    table.caption = f"{summary.source} -> {summary.data}\nin {summary.seconds['total']:.2f} s (excluding Prefect start-up)"
+    Console().print(table)

@@ -39,6 +39,7 @@ _TICKS_MAX_DAYS_FROM_FOLDER = 2
 _PLAUSIBLE_YEARS = range(2000, 2031)
 _SIMPLE_ESCAPES = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
 _MEMO_SIZE = 1 << 16
+_MAX_DECLARED_DIGITS = 9  # a declared length beyond 999,999,999 bytes is damage, not a length
 
 RelatedValues = tuple[int, "int | None", "int | None", str, "str | None", MediaKind, "date | None", "datetime | None"]
 """A related item's typed values, from news_id to pic_uploaded_at, in RelatedItem order."""
@@ -69,7 +70,8 @@ def find_trailer_start(text: str) -> int:
 def parse_trailer(raw: str, article_id: str) -> Trailer:
     """Items and status of a trailer text starting at `string(`; never raises."""
     header = TRAILER_HEADER.match(raw)
-    declared = int(header.group(1)) if header and header.group(1) else None
+    digits = header.group(1) if header else ""
+    declared = int(digits) if digits and len(digits) <= _MAX_DECLARED_DIGITS else None
     quote = raw.find('"')
     if quote == -1:
         return Trailer("truncated", declared, 0)

@@ -24,3 +24,25 @@ def parse_fixture(name: str) -> ParseResult:
 @pytest.fixture
 def seed_result() -> ParseResult:
     return parse_page(SEED.read_bytes(), "seeds/000_d0dfd935ff761f50.txt")
+
+
+@pytest.fixture(scope="session")
+def prefect_harness():
+    """One temporary Prefect server for the whole session: flows run for real, quickly."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    from flows.settings import quiet_ephemeral_prefect
+
+    quiet_ephemeral_prefect()
+    with prefect_test_harness():
+        yield
+
+
+@pytest.fixture(scope="session")
+def corpus(tmp_path_factory):
+    """A generated corpus with every kind of damage, and its ground truth."""
+    from flows.synth import write_corpus
+
+    folder = tmp_path_factory.mktemp("corpus")
+    write_corpus(folder, 400, noise=0.3, seed=3)
+    return folder

@@ -1,0 +1,135 @@
+"""The Parquet lake: a projection of the warehouse tables that dashboards read directly.
+
+Layout: `lake/<dataset>/year=YYYY/month=M/part-0.parquet` for datasets partitioned by
+publication month (`__HIVE_DEFAULT_PARTITION__` where the date is unknown), and
+`lake/<dataset>/part-0.parquet` for the others. Each file carries a fingerprint of its
+rows in its Parquet metadata; a sync rewrites exactly the partitions whose fingerprint
+differs from the warehouse's, so it is cheap when little changed and repairs whatever a
+crash or a person left behind. Files are written to a temporary name, flushed, and
+renamed into place: a reader never sees half a file.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pyarrow.parquet as pq
+
+from flows.settings import SQL_DIR
+
+FINGERPRINT_KEY = b"newswh.fingerprint"
+PART_FILE = "part-0.parquet"
+NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"
+
+
+@dataclass(frozen=True)
+class Dataset:
+    name: str
+    partition_by: tuple[str, ...]
+    order_by: tuple[str, ...]
+
+    @property
+    def query(self) -> str:
+        return (SQL_DIR / "lake" / f"{self.name}.sql").read_text(encoding="utf-8")
+
+
+DATASETS = (
+    Dataset("articles", ("year", "month"), ("article_id",)),
+    Dataset("related_items", ("year", "month"), ("article_id", "position")),
+    Dataset("news_items", (), ("news_id",)),
+    Dataset("rejects", (), ("source_path",)),
+)
+
+
+@dataclass
+class SyncReport:
+    written: int = 0
+    removed: int = 0
+    unchanged: int = 0
+
+
+def expected_partitions(con: duckdb.DuckDBPyConnection, dataset: Dataset) -> dict[tuple[object, ...], str]:
+    """Partition key -> fingerprint (row count and a hash of every row) per the warehouse."""
+    keys = ", ".join(dataset.partition_by)
+    select_keys = f"{keys}, " if keys else ""
+    group = "group by all" if keys else ""
+    rows = con.execute(
+        f"select {select_keys}count(*), bit_xor(hash(rows)) from ({dataset.query}) as rows {group}"
+    ).fetchall()
+    partitions = {tuple(row[:-2]): f"{row[-2]}:{row[-1] or 0}" for row in rows if row[-2]}
+    if not dataset.partition_by and not partitions:
+        partitions[()] = "0:0"  # an unpartitioned dataset always has its file, even empty
+    return partitions
+
+
+def partition_folder(root: Path, dataset: Dataset, key: tuple[object, ...]) -> Path:
+    folder = root / dataset.name
+    for column, value in zip(dataset.partition_by, key):
+        folder /= f"{column}={NULL_PARTITION if value is None else value}"
+    return folder
+
+
+def read_fingerprint(path: Path) -> str | None:
+    """The fingerprint a lake file was written with; None if unreadable or foreign."""
+    try:
+        metadata = pq.read_metadata(path).metadata or {}
+    except (OSError, ValueError):
+        return None
+    value = metadata.get(FINGERPRINT_KEY)
+    return value.decode() if value else None
+
+
+def sync_lake(con: duckdb.DuckDBPyConnection, root: Path) -> SyncReport:
+    """Make every lake dataset equal its table, touching only partitions that differ."""
+    report = SyncReport()
+    for dataset in DATASETS:
+        expected = expected_partitions(con, dataset)
+        wanted_files = set()
+        for key, fingerprint in sorted(expected.items(), key=lambda item: str(item[0])):
+            path = partition_folder(root, dataset, key) / PART_FILE
+            wanted_files.add(path)
+            if path.exists() and read_fingerprint(path) == fingerprint:
+                report.unchanged += 1
+                continue
+            _write_partition(con, dataset, key, fingerprint, path)
+            report.written += 1
+        report.removed += _remove_unwanted(root / dataset.name, wanted_files)
+    return report
+
+
+def _write_partition(
+    con: duckdb.DuckDBPyConnection, dataset: Dataset, key: tuple[object, ...], fingerprint: str, path: Path
+) -> None:
+    where = " and ".join(f"{column} is not distinct from ?" for column in dataset.partition_by) or "true"
+    exclude = f" exclude ({', '.join(dataset.partition_by)})" if dataset.partition_by else ""
+    table = con.sql(
+        f"select *{exclude} from ({dataset.query}) as rows where {where} order by {', '.join(dataset.order_by)}",
+        params=list(key),
+    ).to_arrow_table()
+    table = table.replace_schema_metadata({**(table.schema.metadata or {}), FINGERPRINT_KEY: fingerprint.encode()})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.tmp")
+    pq.write_table(table, temporary, compression="zstd")
+    descriptor = os.open(temporary, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+    os.replace(temporary, path)
+
+
+def _remove_unwanted(folder: Path, wanted: set[Path]) -> int:
+    """Delete files the warehouse no longer backs (and leftovers of interrupted writes)."""
+    removed = 0
+    if not folder.exists():
+        return removed
+    for path in sorted(folder.rglob("*"), reverse=True):
+        if path.is_file() and path not in wanted:
+            path.unlink()
+            removed += 1
+        elif path.is_dir() and not any(path.iterdir()):
+            path.rmdir()
+    return removed

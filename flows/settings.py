@@ -1,0 +1,58 @@
+"""Every path and default of the project, relative to one root, in one place.
+
+Flows and the CLI take these as defaults and let callers (and tests) override them.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SQL_DIR = PROJECT_ROOT / "sql"
+DEFAULT_SOURCE = PROJECT_ROOT / "seeds"
+DEFAULT_DATA = PROJECT_ROOT / "data"
+
+BATCH_FILES = 2_000
+"""Files per parse task: large enough that Prefect's per-task cost (~25 ms) vanishes."""
+LOCK_WAIT_SECONDS = 0.0
+"""How long a second ingest waits for the first before giving up, by default."""
+
+
+def quiet_ephemeral_prefect() -> None:
+    """Defaults for Prefect's temporary local server, unless the user set their own.
+
+    That server's telemetry heartbeat and SQLite lock retries log tracebacks that are
+    harmless but alarming (PrefectHQ/prefect#18934); they are not our users' business.
+    """
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_LOGGING_SERVER_LEVEL", "CRITICAL")
+
+
+@dataclass(frozen=True)
+class DataPaths:
+    """Where one warehouse keeps its files, all below one data folder."""
+
+    root: Path
+
+    @property
+    def warehouse(self) -> Path:
+        return self.root / "warehouse.duckdb"
+
+    @property
+    def next_warehouse(self) -> Path:
+        """The copy an ingest writes to; renamed over `warehouse` to commit."""
+        return self.root / "warehouse.duckdb.next"
+
+    @property
+    def lake(self) -> Path:
+        return self.root / "lake"
+
+    @property
+    def staging(self) -> Path:
+        return self.root / ".staging"
+
+    @property
+    def lock(self) -> Path:
+        return self.root / ".ingest.lock"

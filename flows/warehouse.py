@@ -1,0 +1,143 @@
+"""The DuckDB warehouse: opening it for an ingest, applying `sql/`, and committing.
+
+Copy-on-write: an ingest copies `warehouse.duckdb` to `warehouse.duckdb.next`, writes
+only the copy, and commits by renaming the copy over the original. So:
+- a reader (DuckDB CLI, a dashboard, `newswh sql`) holding the warehouse open never
+  blocks an ingest and is never blocked; it keeps its snapshot until it reconnects;
+- a killed ingest leaves the previous warehouse untouched; the next run discards the
+  stale copy and starts over.
+The one thing that can stop an ingest is a *writer* holding the file (a DuckDB CLI opened
+without `-readonly`): then the ingest says so and by which process, and exits.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+
+from flows.settings import SQL_DIR, DataPaths
+
+_LOCK_HOLDER = re.compile(r"Conflicting lock is held in (.+?) \(PID (\d+)\)")
+
+
+class WarehouseBusy(RuntimeError):
+    """Another process has the warehouse open for writing."""
+
+
+def sql_files(folder: Path) -> list[Path]:
+    """The .sql files of a folder in the order they apply: by name, so `NN_` prefixes rule."""
+    return sorted(folder.glob("*.sql"))
+
+
+def run_sql_folder(con: duckdb.DuckDBPyConnection, folder: Path) -> None:
+    for path in sql_files(folder):
+        try:
+            con.execute(path.read_text(encoding="utf-8"))
+        except duckdb.Error as error:
+            raise RuntimeError(f"{path.relative_to(SQL_DIR.parent)}: {error}") from error
+
+
+def apply_schema(con: duckdb.DuckDBPyConnection) -> None:
+    run_sql_folder(con, SQL_DIR / "schema")
+
+
+def failed_checks(con: duckdb.DuckDBPyConnection, limit: int = 5) -> dict[str, list[tuple[object, ...]]]:
+    """Each data check in `sql/checks/` whose query returns rows, with the first offenders."""
+    failures = {}
+    for path in sql_files(SQL_DIR / "checks"):
+        rows = con.execute(path.read_text(encoding="utf-8")).fetchmany(limit)
+        if rows:
+            failures[path.stem] = rows
+    return failures
+
+
+def ensure_not_written_elsewhere(warehouse: Path, wait_seconds: float = 5.0) -> None:
+    """Fail clearly if another process holds the warehouse open read-write.
+
+    Read-only readers are fine (we never write this file). A read-write holder may be
+    mid-checkpoint, so copying the file then could copy a torn state: we wait a little
+    for it to go, then name it.
+    """
+    if not warehouse.exists():
+        return
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        try:
+            duckdb.connect(str(warehouse), read_only=True).close()
+            return
+        except duckdb.IOException as error:
+            holder = _LOCK_HOLDER.search(str(error))
+            if holder is None:
+                raise
+            if time.monotonic() >= deadline:
+                program, pid = Path(holder.group(1)).name, holder.group(2)
+                raise WarehouseBusy(
+                    f"{warehouse} is open for writing by {program} (PID {pid}); "
+                    "close it, or open it read-only (duckdb -readonly), and run again"
+                ) from None
+            time.sleep(0.2)
+
+
+@contextmanager
+def next_warehouse(paths: DataPaths) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-write connection to a fresh copy of the warehouse, with the schema applied.
+
+    Leaving the block without error does not commit: call `commit` for that.
+    """
+    paths.root.mkdir(parents=True, exist_ok=True)
+    for stale in (paths.next_warehouse, _wal(paths.next_warehouse)):
+        stale.unlink(missing_ok=True)
+    ensure_not_written_elsewhere(paths.warehouse)
+    if paths.warehouse.exists():
+        _copy_file(paths.warehouse, paths.next_warehouse)
+    con = duckdb.connect(str(paths.next_warehouse))
+    try:
+        apply_schema(con)
+        yield con
+    finally:
+        con.close()
+
+
+def commit(con: duckdb.DuckDBPyConnection, paths: DataPaths) -> None:
+    """Make the copy the warehouse: checkpoint, close, flush to disk, rename atomically."""
+    con.execute("checkpoint")
+    con.close()
+    _fsync(paths.next_warehouse)
+    stray_wal = _wal(paths.warehouse)
+    if stray_wal.exists():
+        # Left by someone who wrote to the old file; it must not replay onto the new one.
+        stray_wal.rename(stray_wal.with_name(f"{stray_wal.name}.stale-{time.time_ns()}"))
+    os.replace(paths.next_warehouse, paths.warehouse)
+    _fsync(paths.root)
+
+
+def _wal(database: Path) -> Path:
+    return database.with_name(database.name + ".wal")
+
+
+def _copy_file(source: Path, target: Path) -> None:
+    """Clone where the file system can (instant, no extra space), copy otherwise."""
+    try:
+        import fcntl
+
+        with open(source, "rb") as src, open(target, "wb") as dst:
+            fcntl.ioctl(dst.fileno(), 0x40049409, src.fileno())  # FICLONE
+        return
+    except (OSError, ImportError):
+        pass
+    shutil.copyfile(source, target)
+
+
+def _fsync(path: Path) -> None:
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)

@@ -1,0 +1,2 @@
+-- The news_items dataset: one file, every column.
+select * from news_items

@@ -1,0 +1,2 @@
+-- The rejects dataset: one file, every column.
+select * from rejects

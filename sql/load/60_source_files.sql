@@ -1,0 +1,42 @@
+-- Keep the manifest current: what every file held, and which run last saw or changed it.
+-- A file missing from the folder keeps its row and its data, flagged is_present = false.
+update source_files
+set last_seen_run_id = (select run_id from run_context), is_present = true
+where source_path in (select source_path from discovered);
+
+update source_files
+set is_present = false
+where is_present and source_path not in (select source_path from discovered);
+
+update source_files as s
+set size_bytes = t.size_bytes, mtime_ns = t.mtime_ns
+from stage_files as t
+where t.source_path = s.source_path and t.outcome = 'touched';
+
+insert into source_files by name
+select
+    source_path,
+    size_bytes,
+    mtime_ns,
+    content_hash,
+    outcome,
+    article_id,
+    reject_reason,
+    (select parser_version from run_context) as parser_version,
+    (select run_id from run_context) as first_seen_run_id,
+    (select run_id from run_context) as last_changed_run_id,
+    (select run_id from run_context) as last_seen_run_id,
+    true as is_present
+from stage_files
+where outcome <> 'touched'
+on conflict (source_path) do update set
+    size_bytes = excluded.size_bytes,
+    mtime_ns = excluded.mtime_ns,
+    content_hash = excluded.content_hash,
+    outcome = excluded.outcome,
+    article_id = excluded.article_id,
+    reject_reason = excluded.reject_reason,
+    parser_version = excluded.parser_version,
+    last_changed_run_id = excluded.last_changed_run_id,
+    last_seen_run_id = excluded.last_seen_run_id,
+    is_present = true;

@@ -1,0 +1,53 @@
+"""Helpers for end-to-end tests: run the real flow and read the real outputs back."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+
+from flows.ingest import RunSummary, ingest
+from flows.settings import DataPaths
+
+DATA_TABLES = ("articles", "related_items", "news_items", "rejects", "captures", "capture_related")
+NEWSWH = str(Path(sys.executable).with_name("newswh"))
+
+
+def run_ingest(source: Path, data: Path, **options: object) -> RunSummary:
+    state = ingest(source=str(source), data=str(data), return_state=True, **options)
+    assert state.is_completed(), state.message
+    return state.result()
+
+
+def query(data: Path, sql: str, params: list[object] | None = None) -> list[tuple[object, ...]]:
+    with duckdb.connect(str(DataPaths(data).warehouse), read_only=True) as con:
+        return con.execute(sql, params or []).fetchall()
+
+
+def table_fingerprints(data: Path) -> dict[str, tuple[int, int]]:
+    """Row count and an order-independent hash of every row, per data table."""
+    with duckdb.connect(str(DataPaths(data).warehouse), read_only=True) as con:
+        fingerprints = {
+            table: con.execute(f"select count(*), coalesce(bit_xor(hash(t)), 0) from {table} as t").fetchone()
+            for table in DATA_TABLES
+        }
+        fingerprints["source_files"] = con.execute(
+            "select count(*), coalesce(bit_xor(hash(t)), 0) from "
+            "(select * exclude (first_seen_run_id, last_changed_run_id, last_seen_run_id) "
+            "from source_files) as t"
+        ).fetchone()
+    return fingerprints
+
+
+def truth(corpus: Path) -> list[dict[str, object]]:
+    return [json.loads(line) for line in (corpus / "truth.jsonl").read_text().splitlines()]
+
+
+def newswh(*args: str, env: dict[str, str] | None = None, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [NEWSWH, *args], capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})}
+    )

@@ -1,0 +1,154 @@
+"""The ingest flow end to end: real Prefect, a real DuckDB file, the real Parquet lake."""
+
+import os
+import shutil
+from collections import Counter
+
+import pyarrow.dataset as ds
+import pytest
+
+from flows.settings import DataPaths
+from tests.helpers import query, run_ingest, table_fingerprints, truth
+
+pytestmark = pytest.mark.usefixtures("prefect_harness")
+
+
+@pytest.fixture
+def source(tmp_path, corpus):
+    folder = tmp_path / "source"
+    shutil.copytree(corpus, folder, ignore=shutil.ignore_patterns("truth.jsonl"))
+    return folder
+
+
+def test_counts_match_the_corpus_ground_truth(source, corpus, tmp_path):
+    expected = truth(corpus)
+    summary = run_ingest(source, tmp_path / "data", workers=2, batch_files=150)
+    articles = [t for t in expected if t["status"] == "article"]
+    rejects = Counter(t["reason"] for t in expected if t["status"] == "rejected")
+    stories = {t["story"] for t in articles}
+    assert summary.counts["files_seen"] == summary.counts["files_new"] == len(expected)
+    assert summary.counts["articles_written"] == len(stories)
+    assert summary.counts["duplicates"] == len(articles) - len(stories)
+    assert summary.counts["rejected"] == sum(rejects.values())
+    data = tmp_path / "data"
+    assert query(data, "select count(*) from articles") == [(len(stories),)]
+    assert dict(query(data, "select reason, count(*) from rejects group by reason")) == rejects
+    titles = {row[0] for row in query(data, "select title from articles")}
+    assert titles == {t["title"] for t in articles}
+
+
+def test_every_file_is_accounted_for_exactly_once(source, tmp_path):
+    run_ingest(source, tmp_path / "data")
+    on_disk = sorted(str(path) for path in source.resolve().glob("*.txt"))
+    manifest = query(
+        tmp_path / "data",
+        "select s.source_path, s.outcome, (c.source_path is not null)::int + (r.source_path is not null)::int "
+        "from source_files s left join captures c using (source_path) left join rejects r using (source_path) "
+        "order by 1",
+    )
+    assert [row[0] for row in manifest] == on_disk
+    assert all(row[2] == 1 for row in manifest)
+
+
+def test_columns_have_real_types(source, tmp_path):
+    run_ingest(source, tmp_path / "data")
+    types = dict(query(tmp_path / "data", "select column_name, data_type from duckdb_columns() where table_name = 'articles'"))
+    assert types["published_at"] == "TIMESTAMP"
+    assert types["word_count"] == "INTEGER"
+    related = dict(query(tmp_path / "data", "select column_name, data_type from duckdb_columns() where table_name = 'news_items'"))
+    assert (related["news_id"], related["pic_date"], related["pic_uploaded_at"]) == ("BIGINT", "DATE", "TIMESTAMP")
+
+
+def test_lake_equals_the_tables_row_for_row(source, tmp_path):
+    data = tmp_path / "data"
+    run_ingest(source, data)
+    lake = DataPaths(data).lake
+    for name, key in (("articles", "article_id"), ("related_items", "article_id, position"), ("news_items", "news_id"), ("rejects", "source_path")):
+        table_rows = query(data, f"select * from {name} order by {key}")
+        hive = "hive_partitioning = true" if name in ("articles", "related_items") else "hive_partitioning = false"
+        lake_rows = query(
+            data,
+            f"select * exclude (year, month) from read_parquet(?, {hive}) order by {key}"
+            if "true" in hive
+            else f"select * from read_parquet(?, {hive}) order by {key}",
+            [str(lake / name / "**" / "*.parquet")],
+        )
+        assert lake_rows == table_rows, name
+        arrow = ds.dataset(lake / name, format="parquet", partitioning="hive").to_table()
+        assert arrow.num_rows == len(table_rows), name
+    months = query(data, "select distinct year, month from read_parquet(?, hive_partitioning = true) order by all", [str(lake / "articles" / "**" / "*.parquet")])
+    assert months == query(data, "select distinct year(published_at), month(published_at) from articles order by all")
+
+
+def test_rerun_reads_nothing_and_changes_nothing(source, tmp_path):
+    data = tmp_path / "data"
+    run_ingest(source, data)
+    before = table_fingerprints(data)
+    lake_files = {path: path.stat().st_mtime_ns for path in DataPaths(data).lake.rglob("*.parquet")}
+    for path in source.glob("*.txt"):  # same size and mtime, other bytes: only a read would notice
+        stat = path.stat()
+        path.write_bytes(bytes(stat.st_size))
+        os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    summary = run_ingest(source, data)
+    assert summary.counts["files_unchanged"] == summary.counts["files_seen"]
+    assert summary.counts["files_new"] == summary.counts["files_changed"] == 0
+    assert summary.counts["rejected"] == summary.counts["articles_written"] == 0
+    assert table_fingerprints(data) == before
+    assert {path: path.stat().st_mtime_ns for path in DataPaths(data).lake.rglob("*.parquet")} == lake_files
+    assert query(data, "select count(*), min(is_conserved::int) from ingest_runs") == [(2, 1)]
+
+
+def test_changed_and_new_files_are_picked_up(source, tmp_path):
+    data = tmp_path / "data"
+    run_ingest(source, data)
+    [(path,)] = query(data, "select source_path from articles where capture_count = 1 order by 1 limit 1")
+    target = source / os.path.basename(path)
+    old_title = query(data, "select title from captures where source_path = ?", [str(target.resolve())])[0][0]
+    target.write_bytes(target.read_bytes().replace(old_title.encode(), b"A Brand New Headline", 1))
+    os.utime(target, ns=(1, 1))
+    (source / "zz_new.txt").write_bytes(b"Fresh Story\n\nMon Jun 10, 2013 09:00:00\n\nSomething happened today.\n")
+    summary = run_ingest(source, data)
+    assert (summary.counts["files_new"], summary.counts["files_changed"], summary.counts["articles_written"]) == (1, 1, 2)
+    titles = {row[0] for row in query(data, "select title from articles")}
+    assert {"A Brand New Headline", "Fresh Story"} <= titles
+    assert old_title not in titles
+
+
+def test_touched_file_with_same_content_changes_no_row(source, tmp_path):
+    data = tmp_path / "data"
+    run_ingest(source, data)
+    before = table_fingerprints(data)
+    target = sorted(source.glob("*.txt"))[5]
+    os.utime(target, ns=(10**18, 10**18))
+    summary = run_ingest(source, data)
+    assert summary.counts["files_unchanged"] == summary.counts["files_seen"]
+    after = table_fingerprints(data)
+    assert {k: v for k, v in after.items() if k != "source_files"} == {k: v for k, v in before.items() if k != "source_files"}
+    assert query(data, "select mtime_ns from source_files where source_path = ?", [str(target.resolve())]) == [(10**18,)]
+
+
+def test_same_story_in_two_files_is_one_article(tmp_path):
+    from tests.conftest import PAGES
+
+    source = tmp_path / "source"
+    source.mkdir()
+    shutil.copy(PAGES / "capture_http.txt", source / "a_http.txt")
+    shutil.copy(PAGES / "capture_https.txt", source / "b_https.txt")
+    summary = run_ingest(source, tmp_path / "data")
+    assert (summary.counts["articles_written"], summary.counts["duplicates"]) == (1, 1)
+    [(source_path, count)] = query(tmp_path / "data", "select source_path, capture_count from articles")
+    assert count == 2 and source_path.endswith("b_https.txt")  # two related items beat one
+    assert query(tmp_path / "data", "select news_id from related_items order by position") == [(1757766,), (1757941,)]
+
+
+def test_vanished_file_keeps_its_data(source, tmp_path):
+    data = tmp_path / "data"
+    run_ingest(source, data)
+    before = table_fingerprints(data)
+    gone = sorted(source.glob("*.txt"))[3]
+    gone.unlink()
+    summary = run_ingest(source, data)
+    assert summary.counts["files_missing"] == 1
+    assert query(data, "select is_present from source_files where source_path = ?", [str(gone.resolve())]) == [(False,)]
+    after = table_fingerprints(data)
+    assert {k: v for k, v in after.items() if k != "source_files"} == {k: v for k, v in before.items() if k != "source_files"}
