@@ -98,5 +98,6 @@ def _print_counts(summary) -> None:  # type: ignore[no-untyped-def]
         table.add_row(name.replace("_", " "), f"{value:,}")
     for reason, value in summary.rejects_by_reason.items():
         table.add_row(f"  rejects in warehouse: {reason}", f"{value:,}")
-    table.caption = f"{summary.source} -> {summary.data}\nin {summary.seconds['total']:.2f} s (excluding Prefect start-up)"
-    Console().print(table)
+    console = Console()
+    console.print(table)
+    console.print(f"{summary.source} -> {summary.data} in {summary.seconds['total']:.2f} s (excluding Prefect start-up)")
