@@ -6,6 +6,7 @@ Prefect takes about two seconds to import, so only the commands that run flows i
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -85,6 +86,41 @@ def ingest(
         typer.echo(f"newswh ingest: {state.message}", err=True)
         raise typer.Exit(1)
     _print_counts(state.result())
+
+
+@app.command()
+def sql(
+    query: Annotated[str, typer.Argument(help="SQL to run, e.g. \"select * from outlets\".")],
+    data: Annotated[Path, typer.Option(help="Data folder holding warehouse.duckdb.")] = DEFAULT_DATA,
+    format: Annotated[str, typer.Option("--format", "-f", help="table, csv or json (an array of objects).")] = "table",
+    max_rows: Annotated[int, typer.Option(help="Rows shown in table format; csv and json carry every row.")] = 100,
+) -> None:
+    """Run a query read-only against the warehouse; safe while an ingest runs."""
+    import duckdb
+
+    from flows.query import FORMATS, write_result
+    from flows.settings import DataPaths
+    from flows.warehouse import WarehouseBusy, open_read_only
+
+    if format not in FORMATS:
+        typer.echo(f"newswh sql: unknown format {format!r}: use one of {', '.join(FORMATS)}", err=True)
+        raise typer.Exit(2)
+    try:
+        con = open_read_only(DataPaths(data).warehouse)
+    except (FileNotFoundError, WarehouseBusy) as error:
+        typer.echo(f"newswh sql: {error}", err=True)
+        raise typer.Exit(1) from None
+    try:
+        write_result(con, query, format, sys.stdout, max_rows=max_rows, width=shutil.get_terminal_size().columns)
+    except duckdb.Error as error:
+        typer.echo(f"newswh sql: {_first_line(error)}", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        con.close()
+
+
+def _first_line(error: BaseException) -> str:
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
 
 
 def _print_counts(summary) -> None:  # type: ignore[no-untyped-def]

@@ -44,8 +44,13 @@ def run_sql_folder(con: duckdb.DuckDBPyConnection, folder: Path) -> None:
             raise RuntimeError(f"{path.relative_to(SQL_DIR.parent)}: {error}") from error
 
 
+SCHEMA_FOLDERS = ("schema", "views")
+"""Applied in this order on every run, so a new release's tables, views and comments reach old warehouses."""
+
+
 def apply_schema(con: duckdb.DuckDBPyConnection) -> None:
-    run_sql_folder(con, SQL_DIR / "schema")
+    for folder in SCHEMA_FOLDERS:
+        run_sql_folder(con, SQL_DIR / folder)
 
 
 def failed_checks(con: duckdb.DuckDBPyConnection, limit: int = 5) -> dict[str, list[tuple[object, ...]]]:
@@ -73,16 +78,40 @@ def ensure_not_written_elsewhere(warehouse: Path, wait_seconds: float = 5.0) -> 
             duckdb.connect(str(warehouse), read_only=True).close()
             return
         except duckdb.IOException as error:
-            holder = _LOCK_HOLDER.search(str(error))
-            if holder is None:
+            busy = _busy_error(warehouse, error)
+            if busy is None:
                 raise
             if time.monotonic() >= deadline:
-                program, pid = Path(holder.group(1)).name, holder.group(2)
-                raise WarehouseBusy(
-                    f"{warehouse} is open for writing by {program} (PID {pid}); "
-                    "close it, or open it read-only (duckdb -readonly), and run again"
-                ) from None
+                raise busy from None
             time.sleep(0.2)
+
+
+def open_read_only(warehouse: Path) -> duckdb.DuckDBPyConnection:
+    """A read-only connection for queries, or an error a person can act on.
+
+    Works while an ingest runs (it writes a copy); fails only when the warehouse is
+    missing or another process holds it open for writing.
+    """
+    if not warehouse.exists():
+        raise FileNotFoundError(f"no warehouse at {warehouse}: run `newswh ingest` first")
+    try:
+        return duckdb.connect(str(warehouse), read_only=True)
+    except duckdb.IOException as error:
+        busy = _busy_error(warehouse, error)
+        if busy is None:
+            raise
+        raise busy from None
+
+
+def _busy_error(warehouse: Path, error: duckdb.IOException) -> WarehouseBusy | None:
+    holder = _LOCK_HOLDER.search(str(error))
+    if holder is None:
+        return None
+    program, pid = Path(holder.group(1)).name, holder.group(2)
+    return WarehouseBusy(
+        f"{warehouse} is open for writing by {program} (PID {pid}); "
+        "close it, or open it read-only (duckdb -readonly), and try again"
+    )
 
 
 @contextmanager

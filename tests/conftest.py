@@ -46,3 +46,14 @@ def corpus(tmp_path_factory):
     folder = tmp_path_factory.mktemp("corpus")
     write_corpus(folder, 400, noise=0.3, seed=3)
     return folder
+
+
+@pytest.fixture(scope="session")
+def example_data(prefect_harness, tmp_path_factory):
+    """The hand-written corpus of tests/fixtures/corpus ingested by the real flow: views are tested on it."""
+    from flows.dictionary import EXAMPLE_CORPUS
+    from tests.helpers import run_ingest
+
+    data = tmp_path_factory.mktemp("example") / "data"
+    run_ingest(EXAMPLE_CORPUS, data)
+    return data

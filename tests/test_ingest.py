@@ -4,6 +4,8 @@ import os
 import shutil
 from collections import Counter
 
+import duckdb
+import pyarrow as pa
 import pyarrow.dataset as ds
 import pytest
 
@@ -74,8 +76,15 @@ def test_lake_equals_the_tables_row_for_row(source, tmp_path):
             [str(lake / name / "**" / "*.parquet")],
         )
         assert lake_rows == table_rows, name
+        # A dashboard reading with pyarrow gets the table itself: same rows, names and types, no casts.
         arrow = ds.dataset(lake / name, format="parquet", partitioning="hive").to_table()
-        assert arrow.num_rows == len(table_rows), name
+        if "year" in arrow.column_names:
+            assert pa.types.is_integer(arrow.schema.field("year").type), name
+            arrow = arrow.drop_columns(["year", "month"])
+        sort_keys = [(column.strip(), "ascending") for column in key.split(",")]
+        with duckdb.connect(str(DataPaths(data).warehouse), read_only=True) as con:
+            expected = con.sql(f"select * from {name}").to_arrow_table()
+        assert arrow.sort_by(sort_keys).equals(expected.sort_by(sort_keys)), name
     months = query(data, "select distinct year, month from read_parquet(?, hive_partitioning = true) order by all", [str(lake / "articles" / "**" / "*.parquet")])
     assert months == query(data, "select distinct year(published_at), month(published_at) from articles order by all")
 

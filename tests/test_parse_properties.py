@@ -2,6 +2,7 @@
 
 from datetime import datetime
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -50,6 +51,9 @@ def pages(draw: st.DrawFn) -> tuple[PageSpec, str | None]:
     return spec, outlet
 
 
+# When the session's Prefect test server is up, its background threads draw from the global
+# `random` while Hypothesis generates, which Hypothesis mistakes for the strategy doing it.
+@pytest.mark.filterwarnings("ignore:Do not use the `random` module inside strategies")
 @settings(max_examples=300, deadline=None)
 @given(pages())
 def test_rendered_page_parses_back_to_its_fields(page):

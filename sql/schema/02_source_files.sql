@@ -13,3 +13,17 @@ create table if not exists source_files (
     last_seen_run_id     bigint not null,
     is_present           boolean not null
 );
+
+comment on table source_files is 'The manifest: every raw file ever seen, what it held and what it became.';
+comment on column source_files.source_path is 'Absolute path of the raw file.';
+comment on column source_files.size_bytes is 'File size when last read or checked.';
+comment on column source_files.mtime_ns is 'File modification time in nanoseconds since the Unix epoch, when last checked.';
+comment on column source_files.content_hash is 'SHA-256 of the file''s bytes (hex); null when the file could not be read.';
+comment on column source_files.outcome is 'What the file became: ''article'' or ''rejected''.';
+comment on column source_files.article_id is 'The article this file carries (maybe as a duplicate capture), when outcome = ''article''.';
+comment on column source_files.reject_reason is 'Why the file was rejected (see rejects.reason), when outcome = ''rejected''.';
+comment on column source_files.parser_version is 'Version of the parser that last read the file.';
+comment on column source_files.first_seen_run_id is 'Run that first saw the file.';
+comment on column source_files.last_changed_run_id is 'Run that last read the file because it was new or changed.';
+comment on column source_files.last_seen_run_id is 'Run that last found the file in the source folder.';
+comment on column source_files.is_present is 'Whether the last run found the file; a vanished file keeps its data.';

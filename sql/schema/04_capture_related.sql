@@ -13,3 +13,16 @@ create table if not exists capture_related (
     pic_uploaded_at  timestamp,
     primary key (source_path, position)
 );
+
+comment on table capture_related is 'Every related-story entry of every capture, in page order, with what that page said about the story.';
+comment on column capture_related.source_path is 'The capture (raw file) whose trailer lists the story.';
+comment on column capture_related.article_id is 'The article that capture carries.';
+comment on column capture_related.position is '0-based position in the page''s related list.';
+comment on column capture_related.news_id is 'The site''s news id of the related story.';
+comment on column capture_related.sort_key is 'The site''s ordering key for the related list.';
+comment on column capture_related.content_type_id is 'The site''s content type id.';
+comment on column capture_related.title is 'The related story''s title as listed, HTML entities decoded.';
+comment on column capture_related.pic_path is 'Path of the related story''s picture or video on the site.';
+comment on column capture_related.media_kind is 'image, video or other, from the pic path''s extension.';
+comment on column capture_related.pic_date is 'Upload date from the pic path''s folder.';
+comment on column capture_related.pic_uploaded_at is 'Exact upload time decoded from the .NET ticks in the pic file name; null when it cannot be decoded with confidence.';

@@ -20,3 +20,24 @@ create table if not exists articles (
     parser_version          varchar not null,
     capture_count           integer not null
 );
+
+comment on table articles is 'One row per story: the best capture of each article_id (a complete related list first, then the longest one, then the first path).';
+comment on column articles.capture_count is 'Number of raw files that carried this story.';
+comment on column articles.article_id is 'Stable story id: the first 16 hex digits of SHA-256 over the normalized title and publication time (title and lead when undated).';
+comment on column articles.source_path is 'The raw file this row was taken from (the best capture).';
+comment on column articles.content_hash is 'SHA-256 of that file''s bytes (hex).';
+comment on column articles.title is 'Headline.';
+comment on column articles.published_at is 'Publication time as printed on the page (site local time, no time zone); null when the page has no date line.';
+comment on column articles.lead is 'First body paragraph.';
+comment on column articles.body is 'All body paragraphs joined by a blank line, without title, date line, caption, sign-off or trailer.';
+comment on column articles.caption is 'Short photo-caption line under the lead, when the page has one.';
+comment on column articles.attribution is 'Outlet named in a closing ''…; Press TV reported.'' sentence, when there is one.';
+comment on column articles.sign_off is 'Editor''s sign-off line at the end of the body (e.g. ''S/SH 11''), when there is one.';
+comment on column articles.paragraph_count is 'Number of body paragraphs.';
+comment on column articles.word_count is 'Number of words in the body.';
+comment on column articles.related_status is 'State of the related-stories trailer: ok, empty, absent, truncated or malformed.';
+comment on column articles.related_declared_bytes is 'Length the trailer''s string(N) declares; often a few bytes off.';
+comment on column articles.related_actual_bytes is 'Real UTF-8 length of the trailer''s text.';
+comment on column articles.related_count is 'Number of related items recovered from the trailer.';
+comment on column articles.source_encoding is 'Encoding the file was decoded from (utf-8, utf-8-sig, utf-16, cp1252, …).';
+comment on column articles.parser_version is 'Version of the parser that produced the row.';

@@ -6,3 +6,9 @@ create table if not exists related_items (
     sort_key    bigint,
     primary key (article_id, position)
 );
+
+comment on table related_items is 'The link from an article to the stories its page listed as related: one row per article and position.';
+comment on column related_items.article_id is 'The article whose page lists the related story.';
+comment on column related_items.position is '0-based position in the page''s related list.';
+comment on column related_items.news_id is 'The site''s news id of the related story; describe it with news_items.';
+comment on column related_items.sort_key is 'The site''s ordering key for the related list.';

@@ -11,3 +11,15 @@ create table if not exists news_items (
     first_linked_at  timestamp,
     last_linked_at   timestamp
 );
+
+comment on table news_items is 'One row per related story (the site''s news id), as the most recent article linking to it describes it.';
+comment on column news_items.news_id is 'The site''s news id.';
+comment on column news_items.title is 'Title as the most recent linking article lists it, HTML entities decoded.';
+comment on column news_items.content_type_id is 'The site''s content type id.';
+comment on column news_items.pic_path is 'Path of the story''s picture or video on the site.';
+comment on column news_items.media_kind is 'image, video or other, from the pic path''s extension.';
+comment on column news_items.pic_date is 'Upload date from the pic path''s folder.';
+comment on column news_items.pic_uploaded_at is 'Exact upload time decoded from the .NET ticks in the pic file name; null when it cannot be decoded with confidence.';
+comment on column news_items.link_count is 'Number of articles whose related list links to the story.';
+comment on column news_items.first_linked_at is 'Publication time of the earliest article linking to it.';
+comment on column news_items.last_linked_at is 'Publication time of the latest article linking to it.';

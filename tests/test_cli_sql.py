@@ -1,0 +1,73 @@
+"""`newswh sql`: ad-hoc read-only queries from the command line, as a user runs them."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import shutil
+
+import duckdb
+
+from flows.locking import writer_lock
+from flows.settings import DataPaths
+from tests.helpers import newswh
+
+
+def test_table_csv_and_json(example_data):
+    table = newswh("sql", "select * from outlets", "--data", str(example_data))
+    assert table.returncode == 0, table.stderr
+    assert "Press TV" in table.stdout and "first_seen" in table.stdout
+
+    as_csv = newswh("sql", "select * from outlets", "--data", str(example_data), "--format", "csv")
+    assert list(csv.reader(io.StringIO(as_csv.stdout))) == [
+        ["outlet", "articles", "first_seen", "last_seen"],
+        ["Press TV", "3", "2015-11-08T13:30:02", "2015-11-20T15:20:59"],
+        ["FNA", "1", "2015-11-09T19:05:41", "2015-11-09T19:05:41"],
+        ["Sana", "1", "2015-11-10T12:40:10", "2015-11-10T12:40:10"],
+    ]
+
+    as_json = newswh("sql", "select day, articles from daily_volume limit 2", "--data", str(example_data), "-f", "json")
+    assert json.loads(as_json.stdout) == [{"day": "2015-11-08", "articles": 1}, {"day": "2015-11-09", "articles": 1}]
+    nulls = newswh("sql", "select attribution from articles where attribution is null", "--data", str(example_data), "-f", "json")
+    assert json.loads(nulls.stdout) == [{"attribution": None}, {"attribution": None}]
+
+
+def test_errors_are_one_line_and_nothing_is_written(example_data):
+    missing = newswh("sql", "select 1", "--data", str(example_data / "nowhere"))
+    assert missing.returncode == 1
+    assert missing.stderr.strip() == f"newswh sql: no warehouse at {example_data / 'nowhere' / 'warehouse.duckdb'}: run `newswh ingest` first"
+
+    typo = newswh("sql", "select * from outlet", "--data", str(example_data))
+    assert typo.returncode == 1
+    assert typo.stderr.startswith("newswh sql: Catalog Error") and typo.stderr.count("\n") == 1
+
+    write = newswh("sql", "delete from articles", "--data", str(example_data))
+    assert write.returncode == 1 and "read-only" in write.stderr
+    assert newswh("sql", "select count(*) from articles", "--data", str(example_data), "-f", "csv").stdout == "count_star()\n7\n"
+
+    bad_format = newswh("sql", "select 1", "--data", str(example_data), "-f", "xml")
+    assert bad_format.returncode == 2 and "unknown format 'xml'" in bad_format.stderr
+
+
+def test_works_while_an_ingest_is_writing(example_data, tmp_path):
+    data = tmp_path / "data"
+    shutil.copytree(example_data, data)
+    paths = DataPaths(data)
+    # What an ingest holds mid-run: the writer lock and its copy of the warehouse, open read-write.
+    with writer_lock(paths.lock, 0), duckdb.connect(str(paths.next_warehouse)) as copy:
+        copy.execute("create table in_progress as select 1")
+        result = newswh("sql", "select count(*) from articles", "--data", str(data), "-f", "csv")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "count_star()\n7\n"
+
+
+def test_names_a_process_holding_the_warehouse_for_writing(example_data, tmp_path):
+    data = tmp_path / "data"
+    shutil.copytree(example_data, data)
+    with duckdb.connect(str(DataPaths(data).warehouse)):
+        result = newswh("sql", "select 1", "--data", str(data))
+    assert result.returncode == 1
+    assert f"(PID {os.getpid()})" in result.stderr and "open it read-only" in result.stderr
+    assert result.stderr.count("\n") == 1
