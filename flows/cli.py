@@ -9,7 +9,7 @@ import json
 import shutil
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
 
@@ -117,6 +117,88 @@ def sql(
         raise typer.Exit(1) from None
     finally:
         con.close()
+
+
+@app.command()
+def serve(
+    source: Annotated[Path, typer.Argument(help="Folder of raw files to watch.")] = DEFAULT_SOURCE,
+    data: Annotated[Path, typer.Option(help="Data folder: warehouse.duckdb and lake/ live here.")] = DEFAULT_DATA,
+    cron: Annotated[Optional[str], typer.Option(help="Cron schedule, e.g. \"*/5 * * * *\".")] = None,
+    interval: Annotated[Optional[float], typer.Option(help="Seconds between runs.")] = None,
+    name: Annotated[str, typer.Option(help="Deployment name in the Prefect UI.")] = "newswh",
+) -> None:
+    """Serve the ingest as a scheduled Prefect deployment (needs PREFECT_API_URL); Ctrl-C stops it."""
+    from flows.serving import ServeError, serve_ingest
+
+    try:
+        serve_ingest(source, data, cron, interval, name)
+    except ServeError as error:
+        typer.echo(f"newswh serve: {error}", err=True)
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def status(
+    data: Annotated[Path, typer.Option(help="Data folder holding warehouse.duckdb.")] = DEFAULT_DATA,
+    source: Annotated[Optional[Path], typer.Option(help="Count files waiting here; default: the last run's source.")] = None,
+    runs: Annotated[int, typer.Option(help="How many recent runs to list.")] = 5,
+) -> None:
+    """Recent runs, row counts, the newest article, and files waiting to be ingested."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from flows.settings import DataPaths
+    from flows.status import RUN_COLUMNS, warehouse_status
+    from flows.warehouse import WarehouseBusy, open_read_only
+
+    try:
+        con = open_read_only(DataPaths(data).warehouse)
+    except (FileNotFoundError, WarehouseBusy) as error:
+        typer.echo(f"newswh status: {error}", err=True)
+        raise typer.Exit(1) from None
+    with con:
+        report = warehouse_status(con, source, runs)
+    console = Console()
+    from rich import box
+
+    recent = Table(
+        title="last runs", title_justify="left", box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False, collapse_padding=True
+    )
+    for column in RUN_COLUMNS:
+        recent.add_column(column, justify="right", no_wrap=True)
+    for run in report.runs:
+        recent.add_row(*(_status_cell(value) for value in run))
+    console.print(recent)
+    counts = Table(title="rows", title_justify="left")
+    counts.add_column("table")
+    counts.add_column("rows", justify="right")
+    for table, rows in report.row_counts.items():
+        counts.add_row(table, f"{rows:,}")
+    console.print(counts)
+    if report.newest_article:
+        title, published_at = report.newest_article
+        console.print(f"newest article: {published_at:%Y-%m-%d %H:%M:%S}  {title}", highlight=False)
+    else:
+        console.print("newest article: none yet")
+    if report.waiting is None:
+        console.print(f"waiting: unknown (source folder {report.source or 'not known yet'} not found)", highlight=False)
+    else:
+        console.print(
+            f"waiting in {report.source}: {report.waiting['new']:,} new, {report.waiting['changed']:,} changed",
+            highlight=False,
+        )
+
+
+def _status_cell(value: object) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "NO"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if hasattr(value, "strftime"):
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    return str(value)
 
 
 def _first_line(error: BaseException) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import random
 import shutil
 import time
 from concurrent.futures import Executor, ProcessPoolExecutor
@@ -21,19 +22,20 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 from prefect import flow, get_run_logger, task
+from prefect.tasks import exponential_backoff
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 from prefect.states import Completed, Failed, State
 
 from flows.lake import SyncReport, sync_lake
-from flows.locking import IngestAlreadyRunning, writer_lock
+from flows.manifest import discovered_table, make_plan
+from flows.locking import IngestAlreadyRunning, WriterLock
 from flows.parse import DEFAULT_MAX_BYTES
 from flows.records import PARSER_VERSION
 from flows.settings import BATCH_FILES, DEFAULT_DATA, DEFAULT_SOURCE, LOCK_WAIT_SECONDS, SQL_DIR, DataPaths
-from flows.sources import discover
 from flows.staging import STAGE_SCHEMAS, BatchSummary, PlannedFile, stage_batch
-from flows.warehouse import WarehouseBusy, commit, failed_checks, next_warehouse, run_sql_folder
+from flows.warehouse import WarehouseBusy, commit, ensure_not_written_elsewhere, failed_checks, next_warehouse, run_sql_folder
 
 RUN_COUNTS = (
     "files_seen", "files_new", "files_changed", "files_unchanged", "files_missing",
@@ -42,7 +44,13 @@ RUN_COUNTS = (
 
 
 class IngestError(RuntimeError):
-    """A run that cannot complete for a reason a person can act on."""
+    """A run that cannot complete for a reason a person can act on; trying again will not help."""
+
+
+TRANSIENT_ERRORS = (IngestAlreadyRunning, WarehouseBusy)
+"""Failures that pass by themselves (another writer finishing), so a scheduled run retries them."""
+REJECTS_LISTED = 20
+"""Rejected files named in a run's summary; the rest are counted."""
 
 
 @dataclass
@@ -54,44 +62,60 @@ class RunSummary:
     rejects_by_reason: dict[str, int]
     seconds: dict[str, float] = field(default_factory=dict)
     lake: dict[str, int] = field(default_factory=dict)
+    run_rejects: list[tuple[str, str, str]] = field(default_factory=list)
+    """Up to REJECTS_LISTED files this run rejected: path, reason, detail."""
 
 
-@task(name="discover-files", cache_policy=NO_CACHE)
+@dataclass
+class Claim:
+    """The data folder's lock if we got it, else why not (another writer, still there)."""
+
+    lock: WriterLock | None
+    refusal: str = ""
+
+
+@task(name="claim-data-folder", task_run_name="claim-data-folder", cache_policy=NO_CACHE)
+def claim_data_folder(paths: DataPaths, wait_seconds: float, busy_retries: int) -> Claim:
+    """Become the data folder's only writer, and make sure nobody else writes the warehouse.
+
+    Another writer is a passing condition, so it is retried with exponential backoff
+    (5, 10, 20, 40 s, ± 50 %); it is a refusal, not an error, so no traceback is logged.
+    """
+    delays = exponential_backoff(backoff_factor=5)(busy_retries)
+    for attempt in range(busy_retries + 1):
+        try:
+            lock = WriterLock.acquire(paths.lock, wait_seconds)
+        except IngestAlreadyRunning as error:
+            refusal = str(error)
+        else:
+            try:
+                ensure_not_written_elsewhere(paths.warehouse)
+                return Claim(lock)
+            except WarehouseBusy as error:
+                lock.release()
+                refusal = str(error)
+        if attempt < busy_retries:
+            delay = delays[attempt] * random.uniform(0.5, 1.5)
+            get_run_logger().warning("%s; trying again in %.0f s (%d of %d)", refusal, delay, attempt + 1, busy_retries)
+            time.sleep(delay)
+    return Claim(None, refusal)
+
+
+@task(name="discover-files", task_run_name="discover-files", cache_policy=NO_CACHE)
 def discover_files(source: Path) -> pa.Table:
-    """Path, size and mtime of every raw file: all that is needed to skip unchanged ones."""
-    paths, sizes, mtimes, outside = [], [], [], []
-    for found in discover(source):
-        paths.append(found.path)
-        sizes.append(found.size_bytes)
-        mtimes.append(found.mtime_ns)
-        outside.append(found.outside_link)
-    get_run_logger().info("discovered %s raw files under %s", f"{len(paths):,}", source)
-    return pa.table(
-        {"source_path": paths, "size_bytes": sizes, "mtime_ns": mtimes, "outside_link": outside},
-        schema=pa.schema(
-            [("source_path", pa.string()), ("size_bytes", pa.int64()), ("mtime_ns", pa.int64()), ("outside_link", pa.bool_())]
-        ),
-    )
+    return discovered_table(source)
 
 
-@task(name="plan-run", cache_policy=NO_CACHE)
-def plan_run(con: duckdb.DuckDBPyConnection, discovered: pa.Table) -> list[PlannedFile]:
-    """Compare what is on disk with the manifest; return the files that must be read."""
-    con.register("discovered_arrow", discovered)
-    con.execute("create or replace temp table discovered as select * from discovered_arrow")
-    con.unregister("discovered_arrow")
-    run_sql_folder_file(con, SQL_DIR / "plan.sql")
+@task(name="plan-run", task_run_name="plan-run", cache_policy=NO_CACHE)
+def plan_run(con: duckdb.DuckDBPyConnection, discovered: pa.Table) -> tuple[dict[str, int], list[PlannedFile]]:
+    """Compare what is on disk with the manifest; return the counts and the files that must be read."""
+    counts = make_plan(con, discovered, PARSER_VERSION)
     rows = con.execute(
         "select p.source_path, p.size_bytes, p.mtime_ns, d.outside_link, p.previous_hash "
         "from plan as p join discovered as d using (source_path) "
         "where p.status <> 'unchanged' order by p.source_path"
     ).fetchall()
-    status = dict(con.execute("select status, count(*) from plan group by status").fetchall())
-    get_run_logger().info(
-        "plan: %s new, %s changed, %s unchanged (not read)",
-        *(f"{status.get(key, 0):,}" for key in ("new", "changed", "unchanged")),
-    )
-    return [PlannedFile(*row) for row in rows]
+    return counts, [PlannedFile(*row) for row in rows]
 
 
 @task(name="parse-batch", cache_policy=NO_CACHE, task_run_name="parse-batch-{number}")
@@ -104,7 +128,7 @@ def parse_batch(
     return pool.submit(stage_batch, number, batch, str(staging), max_bytes).result()
 
 
-@task(name="load-warehouse", cache_policy=NO_CACHE)
+@task(name="load-warehouse", task_run_name="load-warehouse", cache_policy=NO_CACHE)
 def load_warehouse(con: duckdb.DuckDBPyConnection, staging: Path) -> None:
     """Apply the staged records in one transaction; the data checks run inside it."""
     con.execute("begin transaction")
@@ -127,17 +151,9 @@ def load_warehouse(con: duckdb.DuckDBPyConnection, staging: Path) -> None:
         raise
 
 
-@task(name="write-lake", cache_policy=NO_CACHE)
+@task(name="write-lake", task_run_name="write-lake", cache_policy=NO_CACHE)
 def write_lake(con: duckdb.DuckDBPyConnection, lake: Path) -> SyncReport:
-    report = sync_lake(con, lake)
-    get_run_logger().info(
-        "lake: %s files written, %s removed, %s already current", report.written, report.removed, report.unchanged
-    )
-    return report
-
-
-def run_sql_folder_file(con: duckdb.DuckDBPyConnection, path: Path) -> None:
-    con.execute(path.read_text(encoding="utf-8"))
+    return sync_lake(con, lake)
 
 
 @flow(name="ingest", log_prints=False)
@@ -148,19 +164,31 @@ def ingest(
     batch_files: int = BATCH_FILES,
     max_bytes: int = DEFAULT_MAX_BYTES,
     lock_wait_seconds: float = LOCK_WAIT_SECONDS,
+    busy_retries: int = 0,
 ) -> State:
-    """Bring the warehouse in `data` up to date with the raw files in `source`."""
+    """Bring the warehouse in `data` up to date with the raw files in `source`.
+
+    `busy_retries`: how often to try again, with exponential backoff from 5 s, when another
+    process is writing the data folder; scheduled deployments set it, a person at a
+    terminal would rather hear at once.
+    """
     source_path = Path(source) if source else DEFAULT_SOURCE
     paths = DataPaths(Path(data) if data else DEFAULT_DATA)
-    if not source_path.exists():
-        return Failed(message=f"source folder {source_path} does not exist")
+    if not source_path.is_dir():
+        return Failed(message=f"source folder {source_path} does not exist or is not a folder")
     source_path = source_path.resolve()  # manifest paths are absolute: any working directory works
+    claim = claim_data_folder(paths, lock_wait_seconds, busy_retries)
+    if claim.lock is None:
+        get_run_logger().error("%s", claim.refusal)
+        return Failed(message=claim.refusal)
+    lock = claim.lock
     try:
-        with writer_lock(paths.lock, lock_wait_seconds):
-            summary = _ingest_locked(source_path, paths, workers, batch_files, max_bytes)
-    except (IngestAlreadyRunning, WarehouseBusy, IngestError) as error:
+        summary = _ingest_locked(source_path, paths, workers, batch_files, max_bytes)
+    except (IngestError, *TRANSIENT_ERRORS) as error:
         get_run_logger().error("%s", error)
-        return Failed(message=str(error))
+        return Failed(message=f"{error}; the warehouse is as it was before this run")
+    finally:
+        lock.release()
     _publish_summary(summary)
     return Completed(message=_one_line(summary), data=summary)
 
@@ -185,23 +213,43 @@ def _ingest_locked(source: Path, paths: DataPaths, workers: int | None, batch_fi
         mark = time.perf_counter()
         discovered = discover_files(source)
         seconds["discover"] = time.perf_counter() - mark
+        logger.info("discover: %s raw files under %s in %.2f s", f"{discovered.num_rows:,}", source, seconds["discover"])
 
         mark = time.perf_counter()
-        to_read = plan_run(con, discovered)
+        status, to_read = plan_run(con, discovered)
         seconds["plan"] = time.perf_counter() - mark
+        logger.info(
+            "plan: %s new, %s changed, %s unchanged (not read) in %.2f s",
+            *(f"{count:,}" for count in status.values()), seconds["plan"],
+        )
 
         mark = time.perf_counter()
         staging = paths.staging / f"run-{run_id}"
         _parse_all(to_read, staging, workers, batch_files, max_bytes)
         seconds["parse"] = time.perf_counter() - mark
+        logger.info("parse: %s files in %.2f s", f"{len(to_read):,}", seconds["parse"])
 
         mark = time.perf_counter()
         load_warehouse(con, staging)
         seconds["load"] = time.perf_counter() - mark
+        loaded = con.execute(
+            "select articles_written, duplicates, rejected from ingest_runs where run_id = ?", [run_id]
+        ).fetchone()
+        logger.info(
+            "load: %s articles written, %s duplicates, %s rejected; data checks passed; in %.2f s",
+            *(f"{value:,}" for value in loaded), seconds["load"],
+        )
+        run_rejects = con.execute(
+            "select source_path, reason, detail from stage_rejects order by source_path limit ?", [REJECTS_LISTED]
+        ).fetchall()
 
         mark = time.perf_counter()
         lake_report = write_lake(con, paths.lake)
         seconds["lake"] = time.perf_counter() - mark
+        logger.info(
+            "lake: %s files written, %s removed, %s already current in %.2f s",
+            lake_report.written, lake_report.removed, lake_report.unchanged, seconds["lake"],
+        )
 
         mark = time.perf_counter()
         con.execute("update ingest_runs set finished_at = ? where run_id = ?", [datetime.now(timezone.utc), run_id])
@@ -215,8 +263,8 @@ def _ingest_locked(source: Path, paths: DataPaths, workers: int | None, batch_fi
         seconds["commit"] = time.perf_counter() - mark
     shutil.rmtree(paths.staging, ignore_errors=True)
     seconds["total"] = time.perf_counter() - started
-    logger.info("committed run %s in %.2f s: %s", run_id, seconds["total"], counts)
-    return RunSummary(run_id, str(source), str(paths.root), counts, rejects, seconds, asdict(lake_report))
+    logger.info("commit: run %s is the warehouse now; %.2f s in all", run_id, seconds["total"])
+    return RunSummary(run_id, str(source), str(paths.root), counts, rejects, seconds, asdict(lake_report), run_rejects)
 
 
 def _parse_all(to_read: list[PlannedFile], staging: Path, workers: int | None, batch_files: int, max_bytes: int) -> None:
@@ -254,15 +302,26 @@ def _one_line(summary: RunSummary) -> str:
 
 
 def _publish_summary(summary: RunSummary) -> None:
+    rejected = summary.counts["rejected"]
     lines = [
         f"# Ingest run {summary.run_id}",
         "",
         f"Source `{summary.source}` into `{summary.data}`.",
         "",
-        "| count | value |",
+        "| count | files |",
         "| --- | ---: |",
         *(f"| {name.replace('_', ' ')} | {value:,} |" for name, value in summary.counts.items()),
         "",
+        f"## Rejected by this run: {rejected:,}",
+        "",
+    ]
+    if summary.run_rejects:
+        lines += ["| file | reason | detail |", "| --- | --- | --- |"]
+        lines += [f"| {_cell(Path(path).name)} | {reason} | {_cell(detail)} |" for path, reason, detail in summary.run_rejects]
+        if rejected > len(summary.run_rejects):
+            lines += ["", f"… and {rejected - len(summary.run_rejects):,} more: `select * from rejects`."]
+        lines.append("")
+    lines += [
         "## Rejects in the warehouse, by reason",
         "",
         "| reason | files |",
@@ -274,3 +333,8 @@ def _publish_summary(summary: RunSummary) -> None:
         " · ".join(f"{stage} {value:.2f}" for stage, value in summary.seconds.items()),
     ]
     create_markdown_artifact("\n".join(lines), key="ingest-summary", description=_one_line(summary))
+
+
+def _cell(text: str) -> str:
+    """Text safe inside a markdown table cell; nothing in it becomes a link or markup."""
+    return text.replace("|", "\\|").replace("\n", " ").replace("[", "\\[").replace("<", "&lt;")

@@ -2,6 +2,8 @@
 
 import os
 import shutil
+import threading
+import time
 from collections import Counter
 
 import duckdb
@@ -9,7 +11,9 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pytest
 
+from flows.locking import WriterLock
 from flows.settings import DataPaths
+from tests.conftest import SEED
 from tests.helpers import query, run_ingest, table_fingerprints, truth
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
@@ -161,3 +165,41 @@ def test_vanished_file_keeps_its_data(source, tmp_path):
     assert query(data, "select is_present from source_files where source_path = ?", [str(gone.resolve())]) == [(False,)]
     after = table_fingerprints(data)
     assert {k: v for k, v in after.items() if k != "source_files"} == {k: v for k, v in before.items() if k != "source_files"}
+
+
+def test_a_busy_data_folder_is_retried_with_backoff(source, tmp_path):
+    data = tmp_path / "data"
+    lock = WriterLock.acquire(DataPaths(data).lock)
+    releaser = threading.Timer(2.0, lock.release)  # the other writer finishes
+    releaser.start()
+    try:
+        started = time.monotonic()
+        summary = run_ingest(source, data, busy_retries=3)
+    finally:
+        releaser.cancel()
+    assert summary.counts["files_new"] == len(list(source.rglob("*.txt")))
+    assert time.monotonic() - started >= 2.0
+
+
+def test_an_unreadable_file_is_tried_again_next_run(tmp_path):
+    source, data = tmp_path / "raw", tmp_path / "data"
+    source.mkdir()
+    page = source / "page.txt"
+    page.write_bytes(SEED.read_bytes())
+    outside = tmp_path / "outside.txt"
+    outside.write_bytes(SEED.read_bytes())
+    (source / "escape.txt").symlink_to(outside)
+    # What a read failure leaves in the manifest: an `unreadable` reject with the file's size and mtime.
+    stat = page.stat()
+    run_ingest(source, data)
+    with duckdb.connect(str(DataPaths(data).warehouse)) as con:
+        con.execute("delete from articles; delete from related_items; delete from news_items; delete from captures; delete from capture_related")
+        con.execute(
+            "update source_files set outcome = 'rejected', article_id = null, reject_reason = 'unreadable', content_hash = null "
+            "where source_path = ?", [str(page.resolve())],
+        )
+        con.execute("insert into rejects values (?, null, ?, 'unreadable', 'cannot read the file: vanished', '1.0.0')", [str(page.resolve()), stat.st_size])
+    summary = run_ingest(source, data)
+    assert summary.counts["files_changed"] == 1  # the page, read again; the symlink stays unchanged
+    assert query(data, "select reason from rejects order by reason") == [("unreadable",)]  # only the symlink
+    assert query(data, "select count(*) from articles") == [(1,)]

@@ -20,9 +20,9 @@ comment on column capture_related.article_id is 'The article that capture carrie
 comment on column capture_related.position is '0-based position in the page''s related list.';
 comment on column capture_related.news_id is 'The site''s news id of the related story.';
 comment on column capture_related.sort_key is 'The site''s ordering key for the related list.';
-comment on column capture_related.content_type_id is 'The site''s content type id.';
+comment on column capture_related.content_type_id is 'As news_items.content_type_id, as this page listed it.';
 comment on column capture_related.title is 'The related story''s title as listed, HTML entities decoded.';
-comment on column capture_related.pic_path is 'Path of the related story''s picture or video on the site.';
-comment on column capture_related.media_kind is 'image, video or other, from the pic path''s extension.';
-comment on column capture_related.pic_date is 'Upload date from the pic path''s folder.';
-comment on column capture_related.pic_uploaded_at is 'Exact upload time decoded from the .NET ticks in the pic file name; null when it cannot be decoded with confidence.';
+comment on column capture_related.pic_path is 'As news_items.pic_path, as this page listed it.';
+comment on column capture_related.media_kind is 'As news_items.media_kind, as this page listed it.';
+comment on column capture_related.pic_date is 'As news_items.pic_date, as this page listed it.';
+comment on column capture_related.pic_uploaded_at is 'As news_items.pic_uploaded_at, as this page listed it.';

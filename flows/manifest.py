@@ -1,0 +1,47 @@
+"""What is on disk versus what the manifest (`source_files`) knows: the plan of a run.
+
+Shared by the ingest, which reads what the plan says changed, and by `newswh status`,
+which only counts it: both must agree on what "waiting to be ingested" means.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from flows.settings import SQL_DIR
+from flows.sources import discover
+
+DISCOVERED_SCHEMA = pa.schema(
+    [("source_path", pa.string()), ("size_bytes", pa.int64()), ("mtime_ns", pa.int64()), ("outside_link", pa.bool_())]
+)
+
+
+def discovered_table(source: Path) -> pa.Table:
+    """Path, size and mtime of every raw file: all that is needed to skip unchanged ones."""
+    paths, sizes, mtimes, outside = [], [], [], []
+    for found in discover(source):
+        paths.append(found.path)
+        sizes.append(found.size_bytes)
+        mtimes.append(found.mtime_ns)
+        outside.append(found.outside_link)
+    return pa.table({"source_path": paths, "size_bytes": sizes, "mtime_ns": mtimes, "outside_link": outside}, schema=DISCOVERED_SCHEMA)
+
+
+def make_plan(con: duckdb.DuckDBPyConnection, discovered: pa.Table, parser_version: str) -> dict[str, int]:
+    """Create the temp table `plan` (see sql/plan.sql); return how many files are new, changed, unchanged.
+
+    Only temp tables are written, so a read-only connection will do.
+    """
+    con.register("discovered_arrow", discovered)
+    try:
+        con.execute("create or replace temp table discovered as select * from discovered_arrow")
+    finally:
+        con.unregister("discovered_arrow")
+    if not con.execute("select count(*) from duckdb_tables() where table_name = 'run_context'").fetchall()[0][0]:
+        con.execute("create temp table run_context as select ?::varchar as parser_version", [parser_version])
+    con.execute((SQL_DIR / "plan.sql").read_text(encoding="utf-8"))
+    counts = dict(con.execute("select status, count(*) from plan group by status").fetchall())
+    return {status: counts.get(status, 0) for status in ("new", "changed", "unchanged")}

@@ -1,0 +1,58 @@
+"""Scheduled ingests: the `ingest` flow served as a Prefect deployment.
+
+Schedules need a real Prefect server (the temporary one `newswh ingest` starts cannot
+schedule), so this refuses to start without PREFECT_API_URL and says how to get one.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+DEPLOYMENT_NAME = "newswh"
+BUSY_RETRIES = 4
+"""A scheduled run that finds the data folder busy tries again after about 5, 10, 20 and 40 s."""
+
+
+class ServeError(RuntimeError):
+    """The deployment cannot be served; the message says what to do."""
+
+
+def deployment_parameters(source: Path, data: Path) -> dict[str, object]:
+    """Absolute paths: the runner starts flow runs from its own working directory."""
+    return {"source": str(source.resolve()), "data": str(data.resolve()), "busy_retries": BUSY_RETRIES}
+
+
+def serve_ingest(
+    source: Path, data: Path, cron: str | None, interval: float | None, name: str = DEPLOYMENT_NAME
+) -> None:
+    """Serve the ingest on a schedule until interrupted; at most one run at a time.
+
+    A run that comes due while another is still running is cancelled (the next one
+    catches up), so runs never overlap and never pile up behind a slow one.
+    """
+    from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
+    from prefect.settings import get_current_settings
+
+    from flows.ingest import ingest
+
+    if (cron is None) == (interval is None):
+        raise ServeError("give exactly one schedule: --cron EXPR or --interval SECONDS")
+    if interval is not None and interval <= 0:
+        raise ServeError("--interval must be a positive number of seconds")
+    if not get_current_settings().api.url:
+        raise ServeError(
+            "schedules need a Prefect server: start one with `prefect server start`, then "
+            "`export PREFECT_API_URL=http://127.0.0.1:4200/api` and run newswh serve again"
+        )
+    if not source.is_dir():
+        raise ServeError(f"source folder {source} does not exist or is not a folder")
+    ingest.serve(
+        name=name,
+        cron=cron,
+        interval=interval,
+        parameters=deployment_parameters(source, data),
+        global_limit=ConcurrencyLimitConfig(limit=1, collision_strategy=ConcurrencyLimitStrategy.CANCEL_NEW),
+        limit=1,
+        description=f"Ingest new raw files from {source.resolve()} into {data.resolve()}.",
+        tags=["newswh"],
+    )

@@ -1,0 +1,48 @@
+"""`newswh status`: is the scheduled pipeline keeping up? Read-only, safe during a run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+
+from flows.manifest import discovered_table, make_plan
+from flows.records import PARSER_VERSION
+
+STATUS_TABLES = ("articles", "related_items", "news_items", "rejects", "source_files", "ingest_runs")
+RUN_COLUMNS = ("run", "started (UTC)", "secs", "seen", "new", "changed", "articles", "rejected", "sums")
+
+
+@dataclass
+class WarehouseStatus:
+    runs: list[tuple[object, ...]]
+    """The last runs, newest first, with RUN_COLUMNS."""
+    row_counts: dict[str, int]
+    newest_article: tuple[str, datetime] | None
+    source: Path | None
+    """The folder the waiting files were counted in: the one given, else the last run's."""
+    waiting: dict[str, int] | None
+    """New and changed files in `source` that the next run will read; None without a source."""
+
+
+def warehouse_status(con: duckdb.DuckDBPyConnection, source: Path | None = None, last_runs: int = 5) -> WarehouseStatus:
+    runs = con.execute(
+        "select run_id, timezone('UTC', started_at), round(epoch(finished_at - started_at), 2), files_seen, files_new, files_changed, "
+        "articles_written, rejected, is_conserved from ingest_runs order by run_id desc limit ?",
+        [last_runs],
+    ).fetchall()
+    counts = {table: con.execute(f"select count(*) from {table}").fetchall()[0][0] for table in STATUS_TABLES}
+    newest = con.execute(
+        "select title, published_at from articles where published_at is not null "
+        "order by published_at desc, article_id limit 1"
+    ).fetchall()
+    newest = newest[0] if newest else None
+    if source is None and runs:
+        source = Path(con.execute("select source from ingest_runs order by run_id desc limit 1").fetchall()[0][0])
+    waiting = None
+    if source is not None and source.is_dir():
+        plan = make_plan(con, discovered_table(source.resolve()), PARSER_VERSION)
+        waiting = {"new": plan["new"], "changed": plan["changed"]}
+    return WarehouseStatus(runs, counts, newest, source, waiting)

@@ -1,0 +1,149 @@
+"""Scheduled runs on a real Prefect server, started the way the README tells a user to.
+
+Starts `prefect server start` on a free loopback port with its own PREFECT_HOME, serves the
+ingest with a short interval, drops raw files into the watched folder, and waits (bounded)
+for a scheduled run to load them. Every process is killed in `finally`, whatever happens.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+import httpx
+import pytest
+
+from flows.dictionary import EXAMPLE_CORPUS
+from flows.settings import DataPaths
+from tests.conftest import PROJECT
+from tests.helpers import NEWSWH
+
+PREFECT = str(Path(sys.executable).with_name("prefect"))
+pytestmark = pytest.mark.slow
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def _process(args: list[str], env: dict[str, str], log: Path, cwd: Path | None = None) -> Iterator[subprocess.Popen[bytes]]:
+    """A child in its own process group, so that it and everything it starts can be killed."""
+    with open(log, "wb") as out:
+        child = subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, cwd=cwd)
+        try:
+            yield child
+        finally:
+            for sig in (signal.SIGTERM, signal.SIGKILL):
+                try:
+                    os.killpg(child.pid, sig)
+                except ProcessLookupError:
+                    break
+                try:
+                    child.wait(timeout=15)
+                    break
+                except subprocess.TimeoutExpired:
+                    continue
+
+
+def _wait_for(what: str, check, timeout: float, logs: list[Path]) -> object:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = check()
+        if result:
+            return result
+        time.sleep(1)
+    tails = "\n".join(f"--- {log.name}\n{log.read_text(errors='replace')[-3000:]}" for log in logs if log.exists())
+    pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}\n{tails}")
+
+
+def _articles(data: Path) -> int:
+    try:
+        with duckdb.connect(str(DataPaths(data).warehouse), read_only=True) as con:
+            return con.execute("select count(*) from articles").fetchall()[0][0]
+    except (duckdb.Error, OSError):
+        return 0
+
+
+def _post(api: str, path: str, body: dict[str, object]) -> list[dict[str, object]]:
+    return httpx.post(f"{api}{path}", json=body, timeout=10).json()
+
+
+def test_scheduled_runs_load_new_files(tmp_path):
+    port = _free_port()
+    api = f"http://127.0.0.1:{port}/api"
+    home = tmp_path / "prefect-home"
+    env = {
+        key: value for key, value in os.environ.items() if not key.startswith("PREFECT_")
+    } | {"PREFECT_HOME": str(home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+    client_env = env | {"PREFECT_API_URL": api}
+    source, data = tmp_path / "raw", tmp_path / "data"
+    source.mkdir()
+    server_log, serve_log = tmp_path / "server.log", tmp_path / "serve.log"
+    logs = [server_log, serve_log]
+
+    with _process([PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(port)], env, server_log):
+        _wait_for("the Prefect server", lambda: _healthy(api), 180, logs)
+        with _process([NEWSWH, "serve", str(source), "--data", str(data), "--interval", "3"], client_env, serve_log):
+            deployment = _wait_for("the deployment", lambda: _deployment(api), 120, logs)
+            # No overlapping runs: one slot, and a run due while one runs is cancelled.
+            assert deployment["global_concurrency_limit"]["limit"] == 1
+            assert deployment["concurrency_options"]["collision_strategy"] == "CANCEL_NEW"
+            assert deployment["parameters"]["source"] == str(source.resolve())
+
+            # Files land all at once (a folder renamed in), as a crawler's batch would.
+            shutil.copytree(EXAMPLE_CORPUS, tmp_path / "batch")
+            (tmp_path / "batch").rename(source / "batch")
+            _wait_for("a scheduled run to load the new files", lambda: _articles(data) == 7, 240, logs)
+
+        completed = {"deployment_id": {"any_": [deployment["id"]]}, "state": {"type": {"any_": ["COMPLETED"]}}}
+        runs = _post(api, "/flow_runs/filter", {"flow_runs": completed})
+        loaded = [run for run in runs if "7 articles written" in run["state"]["message"]]
+        assert len(loaded) == 1, [run["state"] for run in runs]
+        assert loaded[0]["auto_scheduled"] is True
+        artifacts = _post(api, "/artifacts/filter", {"artifacts": {"flow_run_id": {"any_": [loaded[0]["id"]]}}})
+        summary = next(artifact["data"] for artifact in artifacts if artifact["key"] == "ingest-summary")
+        assert "## Rejected by this run: 3" in summary
+        assert "| 201_empty.txt | empty | the file has no text" in summary
+        assert "http" not in summary  # link-free
+
+        # The same deployment from prefect.yaml, for a worker-based setup.
+        pool = subprocess.run([PREFECT, "work-pool", "create", "newswh", "--type", "process"], env=client_env, capture_output=True, text=True)
+        assert pool.returncode == 0, pool.stdout + pool.stderr
+        deploy = subprocess.run(
+            [PREFECT, "--no-prompt", "deploy", "--all"], env=client_env, cwd=PROJECT, capture_output=True, text=True, timeout=120
+        )
+        assert deploy.returncode == 0, deploy.stdout + deploy.stderr
+        from_yaml = _deployment(api)
+        assert from_yaml["work_pool_name"] == "newswh"
+        assert from_yaml["entrypoint"] == "flows/ingest.py:ingest"
+        assert from_yaml["global_concurrency_limit"]["limit"] == 1
+        assert from_yaml["concurrency_options"]["collision_strategy"] == "CANCEL_NEW"
+        assert [schedule["schedule"]["interval"] for schedule in from_yaml["schedules"]] == [300.0]
+        assert from_yaml["pull_steps"][0]["prefect.deployments.steps.set_working_directory"]["directory"] == str(PROJECT)
+
+
+def _healthy(api: str) -> bool:
+    try:
+        return httpx.get(f"{api}/health", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _deployment(api: str) -> dict[str, object] | None:
+    try:
+        response = httpx.get(f"{api}/deployments/name/ingest/newswh", timeout=5)
+    except httpx.HTTPError:
+        return None
+    return response.json() if response.status_code == 200 else None
