@@ -48,7 +48,18 @@ def _walk(folder: str, real_root: Path) -> Iterator[SourceFile]:
     for entry in entries:
         if entry.is_dir(follow_symlinks=False):
             yield from _walk(entry.path, real_root)
-        elif entry.name.endswith(RAW_SUFFIX) and (entry.is_file() or entry.is_symlink()):
+        elif not entry.name.endswith(RAW_SUFFIX):
+            continue
+        elif entry.is_file(follow_symlinks=False):
+            # The common case, kept cheap (no Path objects): a re-run over a big corpus is
+            # mostly this loop, since unchanged files are never opened.
+            try:
+                stat = entry.stat(follow_symlinks=False)
+            except OSError:
+                yield SourceFile(entry.path, 0, 0)
+                continue
+            yield SourceFile(entry.path, stat.st_size, stat.st_mtime_ns)
+        elif entry.is_symlink():
             yield _describe(Path(entry.path), real_root)
 
 
