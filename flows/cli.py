@@ -189,6 +189,49 @@ def status(
         )
 
 
+@app.command()
+def verify(
+    data: Annotated[Path, typer.Option(help="Data folder holding warehouse.duckdb and lake/.")] = DEFAULT_DATA,
+) -> None:
+    """Check that warehouse and lake agree and the data checks pass; exit 1 with the problems if not."""
+    from flows.integrity import verify as verify_data
+    from flows.settings import DataPaths
+    from flows.warehouse import WarehouseBusy
+
+    try:
+        result = verify_data(DataPaths(data))
+    except WarehouseBusy as error:
+        typer.echo(f"newswh verify: {error}", err=True)
+        raise typer.Exit(1) from None
+    for table, rows in result.rows.items():
+        typer.echo(f"{table}: {rows:,} rows")
+    if result.problems:
+        typer.echo(f"{len(result.problems)} problems:", err=True)
+        for problem in result.problems:
+            typer.echo(f"  {problem}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"ok: the lake's {result.files_checked:,} files match the warehouse, and every data check passes")
+
+
+@app.command()
+def rebuild(
+    data: Annotated[Path, typer.Option(help="Data folder holding lake/; warehouse.duckdb is recreated.")] = DEFAULT_DATA,
+) -> None:
+    """Recreate warehouse.duckdb from the Parquet lake alone (after losing or damaging it)."""
+    from flows.integrity import RebuildError
+    from flows.integrity import rebuild as rebuild_warehouse
+    from flows.locking import IngestAlreadyRunning
+    from flows.settings import DataPaths
+    from flows.warehouse import WarehouseBusy
+
+    try:
+        rows = rebuild_warehouse(DataPaths(data))
+    except (RebuildError, IngestAlreadyRunning, WarehouseBusy) as error:
+        typer.echo(f"newswh rebuild: {error}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"rebuilt {DataPaths(data).warehouse} from {DataPaths(data).lake}: " + ", ".join(f"{table} {count:,}" for table, count in rows.items()))
+
+
 def _status_cell(value: object) -> str:
     if value is None:
         return "-"
@@ -216,6 +259,9 @@ def _print_counts(summary) -> None:  # type: ignore[no-untyped-def]
         table.add_row(name.replace("_", " "), f"{value:,}")
     for reason, value in summary.rejects_by_reason.items():
         table.add_row(f"  rejects in warehouse: {reason}", f"{value:,}")
+    from flows.ingest import conservation_line
+
     console = Console()
     console.print(table)
+    console.print(conservation_line(summary.counts), highlight=False)
     console.print(f"{summary.source} -> {summary.data} in {summary.seconds['total']:.2f} s (excluding Prefect start-up)")

@@ -28,7 +28,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 from prefect.states import Completed, Failed, State
 
-from flows.lake import SyncReport, sync_lake
+from flows.lake import LakeChanges, prepare_lake
 from flows.manifest import discovered_table, make_plan
 from flows.locking import IngestAlreadyRunning, WriterLock
 from flows.parse import DEFAULT_MAX_BYTES
@@ -152,8 +152,9 @@ def load_warehouse(con: duckdb.DuckDBPyConnection, staging: Path) -> None:
 
 
 @task(name="write-lake", task_run_name="write-lake", cache_policy=NO_CACHE)
-def write_lake(con: duckdb.DuckDBPyConnection, lake: Path) -> SyncReport:
-    return sync_lake(con, lake)
+def write_lake(con: duckdb.DuckDBPyConnection, lake: Path, tag: str) -> LakeChanges:
+    """Write the changed partitions beside the current ones; they replace them after the commit."""
+    return prepare_lake(con, lake, tag)
 
 
 @flow(name="ingest", log_prints=False)
@@ -187,6 +188,12 @@ def ingest(
     except (IngestError, *TRANSIENT_ERRORS) as error:
         get_run_logger().error("%s", error)
         return Failed(message=f"{error}; the warehouse is as it was before this run")
+    except (OSError, duckdb.IOException, duckdb.FatalException) as error:
+        # A full disk, a quota, a file-size limit (DuckDB calls a failed checkpoint write
+        # fatal: that copy is discarded anyway): say where, keep the last good state.
+        reason = str(error).strip().splitlines()[0]
+        get_run_logger().error("could not write to %s: %s", paths.root, reason)
+        return Failed(message=f"could not write to {paths.root}: {reason}; the warehouse is as it was before this run")
     finally:
         lock.release()
     _publish_summary(summary)
@@ -243,24 +250,30 @@ def _ingest_locked(source: Path, paths: DataPaths, workers: int | None, batch_fi
             "select source_path, reason, detail from stage_rejects order by source_path limit ?", [REJECTS_LISTED]
         ).fetchall()
 
-        mark = time.perf_counter()
-        lake_report = write_lake(con, paths.lake)
-        seconds["lake"] = time.perf_counter() - mark
-        logger.info(
-            "lake: %s files written, %s removed, %s already current in %.2f s",
-            lake_report.written, lake_report.removed, lake_report.unchanged, seconds["lake"],
-        )
-
-        mark = time.perf_counter()
         con.execute("update ingest_runs set finished_at = ? where run_id = ?", [datetime.now(timezone.utc), run_id])
-        counts = dict(
-            zip(RUN_COUNTS, con.execute(f"select {', '.join(RUN_COUNTS)} from ingest_runs where run_id = ?", [run_id]).fetchone())
-        )
-        rejects = dict(
-            con.execute("select reason, count(*) from rejects group by reason order by count(*) desc, reason").fetchall()
-        )
-        commit(con, paths)
-        seconds["commit"] = time.perf_counter() - mark
+        mark = time.perf_counter()
+        lake_changes = write_lake(con, paths.lake, f"run-{run_id}")
+        seconds["lake"] = time.perf_counter() - mark
+        try:
+            mark = time.perf_counter()
+            counts = dict(
+                zip(RUN_COUNTS, con.execute(f"select {', '.join(RUN_COUNTS)} from ingest_runs where run_id = ?", [run_id]).fetchone())
+            )
+            rejects = dict(
+                con.execute("select reason, count(*) from rejects group by reason order by count(*) desc, reason").fetchall()
+            )
+            commit(con, paths)
+        except BaseException:
+            lake_changes.discard()
+            raise
+    # Committed: only now may readers of the lake see this run. A crash before the renames
+    # leaves the lake behind the warehouse, and the next run's lake sync catches it up.
+    lake_report = lake_changes.publish()
+    seconds["commit"] = time.perf_counter() - mark
+    logger.info(
+        "lake: %s files written, %s removed, %s already current in %.2f s",
+        lake_report.written, lake_report.removed, lake_report.unchanged, seconds["lake"],
+    )
     shutil.rmtree(paths.staging, ignore_errors=True)
     seconds["total"] = time.perf_counter() - started
     logger.info("commit: run %s is the warehouse now; %.2f s in all", run_id, seconds["total"])
@@ -292,6 +305,14 @@ def _parse_all(to_read: list[PlannedFile], staging: Path, workers: int | None, b
             pool.shutdown(cancel_futures=True)
 
 
+def conservation_line(counts: dict[str, int]) -> str:
+    """The run's books: every file seen is unchanged, or became an article, a duplicate capture or a reject."""
+    parts = ("files_unchanged", "articles_written", "duplicates", "rejected")
+    balanced = counts["files_seen"] == sum(counts[part] for part in parts)
+    terms = " + ".join(f"{counts[part]:,} {part.replace('files_', '').replace('_', ' ')}" for part in parts)
+    return f"{counts['files_seen']:,} files seen = {terms}: {'every file accounted for' if balanced else 'DOES NOT ADD UP'}"
+
+
 def _one_line(summary: RunSummary) -> str:
     counts = summary.counts
     return (
@@ -311,6 +332,8 @@ def _publish_summary(summary: RunSummary) -> None:
         "| count | files |",
         "| --- | ---: |",
         *(f"| {name.replace('_', ' ')} | {value:,} |" for name, value in summary.counts.items()),
+        "",
+        conservation_line(summary.counts),
         "",
         f"## Rejected by this run: {rejected:,}",
         "",

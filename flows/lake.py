@@ -5,14 +5,16 @@ publication month (`__HIVE_DEFAULT_PARTITION__` where the date is unknown), and
 `lake/<dataset>/part-0.parquet` for the others. Each file carries a fingerprint of its
 rows in its Parquet metadata; a sync rewrites exactly the partitions whose fingerprint
 differs from the warehouse's, so it is cheap when little changed and repairs whatever a
-crash or a person left behind. Files are written to a temporary name, flushed, and
-renamed into place: a reader never sees half a file.
+crash or a person left behind. Files are written under a temporary name and flushed
+before the warehouse commits, and renamed into place after: a reader never sees half a
+file, nor a run the warehouse did not commit. Tables dashboards do not need but a
+rebuild does live under `lake/_warehouse/`.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
@@ -25,15 +27,30 @@ PART_FILE = "part-0.parquet"
 NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"
 
 
+INTERNAL_FOLDER = "_warehouse"
+"""Where the lake keeps the tables dashboards do not need but `newswh rebuild` does."""
+
+
 @dataclass(frozen=True)
 class Dataset:
     name: str
     partition_by: tuple[str, ...]
     order_by: tuple[str, ...]
+    internal: bool = False
+    table: str = ""
+    """The warehouse table the dataset's rows belong to, when it is not `name`."""
+
+    @property
+    def table_name(self) -> str:
+        return self.table or self.name
 
     @property
     def query(self) -> str:
         return (SQL_DIR / "lake" / f"{self.name}.sql").read_text(encoding="utf-8")
+
+    @property
+    def folder(self) -> str:
+        return f"{INTERNAL_FOLDER}/{self.name}" if self.internal else self.name
 
 
 DATASETS = (
@@ -41,6 +58,11 @@ DATASETS = (
     Dataset("related_items", ("year", "month"), ("article_id", "position")),
     Dataset("news_items", (), ("news_id",)),
     Dataset("rejects", (), ("source_path",)),
+    # With these the lake holds the whole warehouse, so it can be rebuilt from the lake alone.
+    Dataset("duplicate_captures", ("year", "month"), ("source_path",), internal=True, table="captures"),
+    Dataset("capture_related", ("year", "month"), ("source_path", "position"), internal=True),
+    Dataset("source_files", (), ("source_path",), internal=True),
+    Dataset("ingest_runs", (), ("run_id",), internal=True),
 )
 
 
@@ -49,6 +71,33 @@ class SyncReport:
     written: int = 0
     removed: int = 0
     unchanged: int = 0
+
+
+@dataclass
+class LakeChanges:
+    """Partition files written under temporary names, waiting for the warehouse to commit.
+
+    Nothing a reader sees changes until `publish`, which only renames and deletes, so it
+    needs no disk space and cannot half-fail on a full disk; `discard` undoes a prepare.
+    """
+
+    root: Path
+    staged: list[tuple[Path, Path]] = field(default_factory=list)
+    wanted: dict[Path, set[Path]] = field(default_factory=dict)
+    report: SyncReport = field(default_factory=SyncReport)
+
+    def publish(self) -> SyncReport:
+        for temporary, path in self.staged:
+            os.replace(temporary, path)
+        for folder in {path.parent for _, path in self.staged}:
+            _fsync_folder(folder)
+        for folder, wanted in self.wanted.items():
+            self.report.removed += _remove_unwanted(folder, wanted)
+        return self.report
+
+    def discard(self) -> None:
+        for temporary, _ in self.staged:
+            temporary.unlink(missing_ok=True)
 
 
 def expected_partitions(con: duckdb.DuckDBPyConnection, dataset: Dataset) -> dict[tuple[object, ...], str]:
@@ -66,7 +115,7 @@ def expected_partitions(con: duckdb.DuckDBPyConnection, dataset: Dataset) -> dic
 
 
 def partition_folder(root: Path, dataset: Dataset, key: tuple[object, ...]) -> Path:
-    folder = root / dataset.name
+    folder = root / dataset.folder
     for column, value in zip(dataset.partition_by, key):
         folder /= f"{column}={NULL_PARTITION if value is None else value}"
     return folder
@@ -82,22 +131,27 @@ def read_fingerprint(path: Path) -> str | None:
     return value.decode() if value else None
 
 
-def sync_lake(con: duckdb.DuckDBPyConnection, root: Path) -> SyncReport:
-    """Make every lake dataset equal its table, touching only partitions that differ."""
-    report = SyncReport()
-    for dataset in DATASETS:
-        expected = expected_partitions(con, dataset)
-        wanted_files = set()
-        for key, fingerprint in sorted(expected.items(), key=lambda item: str(item[0])):
-            path = partition_folder(root, dataset, key) / PART_FILE
-            wanted_files.add(path)
-            if path.exists() and read_fingerprint(path) == fingerprint:
-                report.unchanged += 1
-                continue
-            _write_partition(con, dataset, key, fingerprint, path)
-            report.written += 1
-        report.removed += _remove_unwanted(root / dataset.name, wanted_files)
-    return report
+def prepare_lake(con: duckdb.DuckDBPyConnection, root: Path, tag: str) -> LakeChanges:
+    """Write the partitions whose content differs from the warehouse, under temporary names."""
+    changes = LakeChanges(root)
+    try:
+        for dataset in DATASETS:
+            expected = expected_partitions(con, dataset)
+            wanted = changes.wanted.setdefault(root / dataset.folder, set())
+            for key, fingerprint in sorted(expected.items(), key=lambda item: str(item[0])):
+                path = partition_folder(root, dataset, key) / PART_FILE
+                wanted.add(path)
+                if path.exists() and read_fingerprint(path) == fingerprint:
+                    changes.report.unchanged += 1
+                    continue
+                temporary = path.with_name(f".{path.name}.{tag}.tmp")
+                changes.staged.append((temporary, path))
+                _write_partition(con, dataset, key, fingerprint, temporary)
+                changes.report.written += 1
+    except BaseException:
+        changes.discard()
+        raise
+    return changes
 
 
 def _write_partition(
@@ -111,14 +165,20 @@ def _write_partition(
     ).to_arrow_table()
     table = table.replace_schema_metadata({**(table.schema.metadata or {}), FINGERPRINT_KEY: fingerprint.encode()})
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp")
-    pq.write_table(table, temporary, compression="zstd")
-    descriptor = os.open(temporary, os.O_RDONLY)
+    pq.write_table(table, path, compression="zstd")
+    descriptor = os.open(path, os.O_RDONLY)
     try:
         os.fsync(descriptor)
     finally:
         os.close(descriptor)
-    os.replace(temporary, path)
+
+
+def _fsync_folder(folder: Path) -> None:
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
 
 
 def _remove_unwanted(folder: Path, wanted: set[Path]) -> int:

@@ -27,6 +27,11 @@ from flows.settings import SQL_DIR, DataPaths
 _LOCK_HOLDER = re.compile(r"Conflicting lock is held in (.+?) \(PID (\d+)\)")
 
 
+WRITER_CONFIG = {"memory_limit": "512MB", "preserve_insertion_order": False}
+"""Bounded memory for the ingest's connection: beyond the limit DuckDB spills to disk
+instead of growing with the corpus, and without insertion order it needs to buffer less."""
+
+
 class WarehouseBusy(RuntimeError):
     """Another process has the warehouse open for writing."""
 
@@ -121,17 +126,29 @@ def next_warehouse(paths: DataPaths) -> Iterator[duckdb.DuckDBPyConnection]:
     Leaving the block without error does not commit: call `commit` for that.
     """
     paths.root.mkdir(parents=True, exist_ok=True)
-    for stale in (paths.next_warehouse, _wal(paths.next_warehouse)):
-        stale.unlink(missing_ok=True)
+    _discard_next(paths)
     ensure_not_written_elsewhere(paths.warehouse)
-    if paths.warehouse.exists():
-        _copy_file(paths.warehouse, paths.next_warehouse)
-    con = duckdb.connect(str(paths.next_warehouse))
+    try:
+        if paths.warehouse.exists():
+            _copy_file(paths.warehouse, paths.next_warehouse)
+        con = duckdb.connect(str(paths.next_warehouse), config=WRITER_CONFIG | {"temp_directory": str(paths.root / ".duckdb-spill")})
+    except BaseException:
+        _discard_next(paths)
+        raise
     try:
         apply_schema(con)
         yield con
+    except BaseException:
+        con.close()
+        _discard_next(paths)  # a failed run must not leave a warehouse-sized file on a full disk
+        raise
     finally:
         con.close()
+
+
+def _discard_next(paths: DataPaths) -> None:
+    for stale in (paths.next_warehouse, _wal(paths.next_warehouse)):
+        stale.unlink(missing_ok=True)
 
 
 def commit(con: duckdb.DuckDBPyConnection, paths: DataPaths) -> None:

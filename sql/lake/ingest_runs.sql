@@ -1,0 +1,2 @@
+-- The run history (internal, for rebuilds): one file, every column.
+select * from ingest_runs

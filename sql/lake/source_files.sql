@@ -1,0 +1,2 @@
+-- The manifest (internal, for rebuilds): one file, every column.
+select * from source_files

@@ -1,0 +1,87 @@
+"""verify and rebuild: the lake and the warehouse check each other, and either restores the other."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from flows.dictionary import EXAMPLE_CORPUS
+from flows.settings import DataPaths
+from tests.helpers import DATA_TABLES, newswh, query, run_ingest, table_fingerprints
+
+pytestmark = pytest.mark.usefixtures("prefect_harness")
+
+
+@pytest.fixture
+def data(example_data, tmp_path):
+    """A private copy of the example warehouse and lake, free to damage."""
+    copy = tmp_path / "data"
+    shutil.copytree(example_data, copy)
+    return copy
+
+
+def test_verify_passes_on_a_clean_run(data):
+    result = newswh("verify", "--data", str(data))
+    assert result.returncode == 0, result.stderr
+    assert "articles: 7 rows" in result.stdout and "source_files: 11 rows" in result.stdout
+    assert result.stdout.strip().endswith("every data check passes")
+
+
+def test_rebuild_recreates_a_deleted_warehouse_exactly(data):
+    before = table_fingerprints(data)
+    runs = query(data, "select * from ingest_runs")
+    DataPaths(data).warehouse.unlink()
+
+    missing = newswh("verify", "--data", str(data))
+    assert missing.returncode == 1 and "`newswh rebuild` recreates it" in missing.stderr
+
+    rebuilt = newswh("rebuild", "--data", str(data))
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert table_fingerprints(data) == before
+    assert query(data, "select * from ingest_runs") == runs
+    assert newswh("verify", "--data", str(data)).returncode == 0
+    # The manifest came back too: the next run reads nothing.
+    summary = run_ingest(EXAMPLE_CORPUS, data)
+    assert summary.counts["files_unchanged"] == 11 and summary.counts["files_new"] == 0
+
+
+def test_a_damaged_lake_file_is_named_and_the_next_ingest_repairs_it(data):
+    lake = DataPaths(data).lake
+    truncated = lake / "articles" / "year=2015" / "month=11" / "part-0.parquet"
+    truncated.write_bytes(truncated.read_bytes()[:200])
+    deleted = lake / "rejects" / "part-0.parquet"
+    deleted.unlink()
+    stray = lake / "news_items" / "part-1.parquet"
+    shutil.copy(lake / "news_items" / "part-0.parquet", stray)
+
+    result = newswh("verify", "--data", str(data))
+    assert result.returncode == 1
+    problems = result.stderr.splitlines()
+    assert problems[0] == "3 problems:"
+    assert any(str(truncated) in line and "unreadable" in line for line in problems)
+    assert any(str(deleted) in line and "missing (the warehouse has 3 rejects rows for it)" in line for line in problems)
+    assert any(str(stray) in line and "not backed by the warehouse" in line for line in problems)
+
+    refused = newswh("rebuild", "--data", str(data))
+    assert refused.returncode == 1
+    assert "`newswh ingest` rewrites" in refused.stderr and refused.stderr.count("\n") == 1
+
+    run_ingest(EXAMPLE_CORPUS, data)
+    assert newswh("verify", "--data", str(data)).returncode == 0
+
+
+def test_verify_names_a_warehouse_that_disagrees_with_the_lake(data):
+    import duckdb
+
+    with duckdb.connect(str(DataPaths(data).warehouse)) as con:
+        con.execute("update articles set title = 'Edited by hand' where attribution = 'FNA'")
+    result = newswh("verify", "--data", str(data))
+    assert result.returncode == 1
+    assert "year=2015/month=11/part-0.parquet: differs from the warehouse (6 rows in the file, 6 in the warehouse)" in result.stderr
+
+
+def test_rebuild_tables_cover_every_data_table():
+    from flows.lake import DATASETS
+
+    assert set(DATA_TABLES) | {"source_files", "ingest_runs"} == {dataset.table_name for dataset in DATASETS}
