@@ -1,8 +1,9 @@
 """The `ingest` flow: a folder of raw files to a DuckDB warehouse and a Parquet lake.
 
-discover files -> plan against the manifest -> parse new and changed files in batches on
-every core -> load DuckDB in one transaction -> run the data checks -> sync the lake ->
-commit by renaming the new warehouse into place -> summarize as a markdown artifact.
+claim the data folder -> discover files -> plan against the manifest -> parse new and
+changed files in batches on every core -> load DuckDB in one transaction with the data
+checks -> stage the changed lake files -> commit by renaming the new warehouse into place
+-> publish the lake files -> summarize as a markdown artifact.
 
 Tasks are thin: the work lives in `sources`, `staging`, `warehouse` and `lake`.
 """
@@ -22,15 +23,15 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 from prefect import flow, get_run_logger, task
-from prefect.tasks import exponential_backoff
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 from prefect.states import Completed, Failed, State
+from prefect.tasks import exponential_backoff
 
 from flows.lake import LakeChanges, prepare_lake
-from flows.manifest import discovered_table, make_plan
 from flows.locking import IngestAlreadyRunning, WriterLock
+from flows.manifest import discovered_table, make_plan
 from flows.parse import DEFAULT_MAX_BYTES
 from flows.records import PARSER_VERSION
 from flows.settings import BATCH_FILES, DEFAULT_DATA, DEFAULT_SOURCE, LOCK_WAIT_SECONDS, SQL_DIR, DataPaths
