@@ -16,6 +16,8 @@ DEFAULT_DATA = PROJECT_ROOT / "data"
 
 BATCH_FILES = 2_000
 """Files per parse task: large enough that Prefect's per-task cost (~25 ms) vanishes."""
+DUCKDB_MEMORY_LIMIT = os.environ.get("NEWSWH_DUCKDB_MEMORY_LIMIT", "512MB")
+"""Memory an ingest lets DuckDB use before spilling to disk; the load is written to fit."""
 LOCK_WAIT_SECONDS = 0.0
 """How long a second ingest waits for the first before giving up, by default."""
 

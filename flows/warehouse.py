@@ -22,12 +22,12 @@ from pathlib import Path
 
 import duckdb
 
-from flows.settings import SQL_DIR, DataPaths
+from flows.settings import DUCKDB_MEMORY_LIMIT, SQL_DIR, DataPaths
 
 _LOCK_HOLDER = re.compile(r"Conflicting lock is held in (.+?) \(PID (\d+)\)")
 
 
-WRITER_CONFIG = {"memory_limit": "512MB", "preserve_insertion_order": False}
+WRITER_CONFIG = {"memory_limit": DUCKDB_MEMORY_LIMIT, "preserve_insertion_order": False}
 """Bounded memory for the ingest's connection: beyond the limit DuckDB spills to disk
 instead of growing with the corpus, and without insertion order it needs to buffer less."""
 

@@ -1,35 +1,39 @@
 -- Each affected related story is described as the most recent article linking to it
--- lists it, with how often and over what period the corpus linked to it.
+-- lists it, with how often and over what period the corpus linked to it. The choice is an
+-- aggregate over narrow columns, then one join for the description, so memory stays flat.
 delete from news_items where news_id in (select news_id from affected_news);
 
-insert into news_items by name
-with links as (
-    select
-        ri.news_id,
-        cr.title,
-        cr.content_type_id,
-        cr.pic_path,
-        cr.media_kind,
-        cr.pic_date,
-        cr.pic_uploaded_at,
-        a.published_at,
-        a.article_id
-    from related_items as ri
-    inner join articles as a using (article_id)
-    inner join capture_related as cr on cr.source_path = a.source_path and cr.position = ri.position
-    where ri.news_id in (select news_id from affected_news)
-)
+create or replace temp table news_links as
 select
-    news_id,
-    title,
-    content_type_id,
-    pic_path,
-    media_kind,
-    pic_date,
-    pic_uploaded_at,
-    count(*) over by_story as link_count,
-    min(published_at) over by_story as first_linked_at,
-    max(published_at) over by_story as last_linked_at
-from links
-window by_story as (partition by news_id)
-qualify row_number() over (partition by news_id order by published_at desc nulls last, article_id desc) = 1;
+    ri.news_id,
+    arg_max(
+        struct_pack(source_path := a.source_path, position := ri.position),
+        struct_pack(
+            published_at := coalesce(a.published_at, timestamp '0001-01-01'),
+            article_id := a.article_id,
+            first_position := -ri.position
+        )
+    ) as described_by,
+    count(*) as link_count,
+    min(a.published_at) as first_linked_at,
+    max(a.published_at) as last_linked_at
+from related_items as ri
+inner join articles as a using (article_id)
+where ri.news_id in (select news_id from affected_news)
+group by ri.news_id;
+
+insert into news_items by name
+select
+    l.news_id,
+    cr.title,
+    cr.content_type_id,
+    cr.pic_path,
+    cr.media_kind,
+    cr.pic_date,
+    cr.pic_uploaded_at,
+    l.link_count,
+    l.first_linked_at,
+    l.last_linked_at
+from news_links as l
+inner join capture_related as cr
+    on cr.source_path = l.described_by.source_path and cr.position = l.described_by.position;
