@@ -105,12 +105,16 @@ def test_scheduled_runs_load_new_files(tmp_path):
             # Files land all at once (a folder renamed in), as a crawler's batch would.
             shutil.copytree(EXAMPLE_CORPUS, tmp_path / "batch")
             (tmp_path / "batch").rename(source / "batch")
-            _wait_for("a scheduled run to load the new files", lambda: _articles(data) == 7, 240, logs)
+            completed = {"deployment_id": {"any_": [deployment["id"]]}, "state": {"type": {"any_": ["COMPLETED"]}}}
 
-        completed = {"deployment_id": {"any_": [deployment["id"]]}, "state": {"type": {"any_": ["COMPLETED"]}}}
-        runs = _post(api, "/flow_runs/filter", {"flow_runs": completed})
-        loaded = [run for run in runs if "7 articles written" in run["state"]["message"]]
-        assert len(loaded) == 1, [run["state"] for run in runs]
+            def loading_runs() -> list[dict[str, object]]:
+                runs = _post(api, "/flow_runs/filter", {"flow_runs": completed})
+                return [run for run in runs if "7 articles written" in (run["state"]["message"] or "")]
+
+            loaded = _wait_for("a scheduled run to load the new files", loading_runs, 240, logs)
+            assert _articles(data) == 7
+
+        assert len(loaded) == 1, loaded
         assert loaded[0]["auto_scheduled"] is True
         artifacts = _post(api, "/artifacts/filter", {"artifacts": {"flow_run_id": {"any_": [loaded[0]["id"]]}}})
         summary = next(artifact["data"] for artifact in artifacts if artifact["key"] == "ingest-summary")
