@@ -16,9 +16,9 @@ from pathlib import Path
 import duckdb
 
 from flows.lake import DATASETS, PART_FILE, Dataset, expected_partitions, partition_folder
-from flows.locking import WriterLock
+from flows.locking import writer_lock
 from flows.settings import DataPaths
-from flows.warehouse import WRITER_CONFIG, apply_schema, commit, ensure_not_written_elsewhere, failed_checks, open_read_only
+from flows.warehouse import commit, failed_checks, next_warehouse, open_read_only
 
 
 class RebuildError(RuntimeError):
@@ -99,30 +99,17 @@ def rebuild(paths: DataPaths, lock_wait_seconds: float = 0.0) -> dict[str, int]:
     Writes a fresh copy and renames it into place only once the data checks pass and it
     matches every lake file, so a failed rebuild leaves whatever was there before.
     """
-    lock = WriterLock.acquire(paths.lock, lock_wait_seconds)
-    try:
-        ensure_not_written_elsewhere(paths.warehouse)
-        for stale in (paths.next_warehouse, paths.next_warehouse.with_name(paths.next_warehouse.name + ".wal")):
-            stale.unlink(missing_ok=True)
-        con = duckdb.connect(str(paths.next_warehouse), config=WRITER_CONFIG)
-        try:
-            apply_schema(con)
-            rows = {dataset.table_name: _load_dataset(con, paths.lake, dataset) for dataset in DATASETS}
-            failures = failed_checks(con)
-            if failures:
-                raise RebuildError(f"the lake's tables do not fit together ({failures}); the warehouse was not changed")
-            mismatches = [problem for dataset in DATASETS for problem in _lake_problems(con, paths.lake, dataset, Verification())]
-            if mismatches:
-                raise RebuildError(f"{mismatches[0]}; the warehouse was not changed")
-            commit(con, paths)
-        except BaseException:
-            con.close()
-            paths.next_warehouse.unlink(missing_ok=True)
-            raise
-        shutil.rmtree(paths.staging, ignore_errors=True)
-        return rows
-    finally:
-        lock.release()
+    with writer_lock(paths.lock, lock_wait_seconds), next_warehouse(paths, copy_current=False) as con:
+        rows = {dataset.table_name: _load_dataset(con, paths.lake, dataset) for dataset in DATASETS}
+        failures = failed_checks(con)
+        if failures:
+            raise RebuildError(f"the lake's tables do not fit together ({failures}); the warehouse was not changed")
+        mismatches = [problem for dataset in DATASETS for problem in _lake_problems(con, paths.lake, dataset, Verification())]
+        if mismatches:
+            raise RebuildError(f"{mismatches[0]}; the warehouse was not changed")
+        commit(con, paths)
+    shutil.rmtree(paths.staging, ignore_errors=True)
+    return rows
 
 
 def _load_dataset(con: duckdb.DuckDBPyConnection, lake: Path, dataset: Dataset) -> int:

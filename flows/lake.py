@@ -21,6 +21,7 @@ import duckdb
 import pyarrow.parquet as pq
 
 from flows.settings import SQL_DIR
+from flows.warehouse import fsync_path
 
 FINGERPRINT_KEY = b"newswh.fingerprint"
 PART_FILE = "part-0.parquet"
@@ -90,7 +91,7 @@ class LakeChanges:
         for temporary, path in self.staged:
             os.replace(temporary, path)
         for folder in {path.parent for _, path in self.staged}:
-            _fsync_folder(folder)
+            fsync_path(folder)
         for folder, wanted in self.wanted.items():
             self.report.removed += _remove_unwanted(folder, wanted)
         return self.report
@@ -166,19 +167,7 @@ def _write_partition(
     table = table.replace_schema_metadata({**(table.schema.metadata or {}), FINGERPRINT_KEY: fingerprint.encode()})
     path.parent.mkdir(parents=True, exist_ok=True)
     pq.write_table(table, path, compression="zstd")
-    descriptor = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
-
-
-def _fsync_folder(folder: Path) -> None:
-    descriptor = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
+    fsync_path(path)
 
 
 def _remove_unwanted(folder: Path, wanted: set[Path]) -> int:

@@ -120,16 +120,17 @@ def _busy_error(warehouse: Path, error: duckdb.IOException) -> WarehouseBusy | N
 
 
 @contextmanager
-def next_warehouse(paths: DataPaths) -> Iterator[duckdb.DuckDBPyConnection]:
+def next_warehouse(paths: DataPaths, copy_current: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
     """A read-write connection to a fresh copy of the warehouse, with the schema applied.
 
-    Leaving the block without error does not commit: call `commit` for that.
+    `copy_current=False` starts from empty tables instead (a rebuild). Leaving the block
+    without error does not commit: call `commit` for that.
     """
     paths.root.mkdir(parents=True, exist_ok=True)
     _discard_next(paths)
     ensure_not_written_elsewhere(paths.warehouse)
     try:
-        if paths.warehouse.exists():
+        if copy_current and paths.warehouse.exists():
             _copy_file(paths.warehouse, paths.next_warehouse)
         con = duckdb.connect(str(paths.next_warehouse), config=WRITER_CONFIG | {"temp_directory": str(paths.root / ".duckdb-spill")})
     except BaseException:
@@ -155,13 +156,13 @@ def commit(con: duckdb.DuckDBPyConnection, paths: DataPaths) -> None:
     """Make the copy the warehouse: checkpoint, close, flush to disk, rename atomically."""
     con.execute("checkpoint")
     con.close()
-    _fsync(paths.next_warehouse)
+    fsync_path(paths.next_warehouse)
     stray_wal = _wal(paths.warehouse)
     if stray_wal.exists():
         # Left by someone who wrote to the old file; it must not replay onto the new one.
         stray_wal.rename(stray_wal.with_name(f"{stray_wal.name}.stale-{time.time_ns()}"))
     os.replace(paths.next_warehouse, paths.warehouse)
-    _fsync(paths.root)
+    fsync_path(paths.root)
 
 
 def _wal(database: Path) -> Path:
@@ -181,7 +182,8 @@ def _copy_file(source: Path, target: Path) -> None:
     shutil.copyfile(source, target)
 
 
-def _fsync(path: Path) -> None:
+def fsync_path(path: Path) -> None:
+    """Flush a file's bytes, or a folder's entries (a rename), to disk."""
     descriptor = os.open(path, os.O_RDONLY)
     try:
         os.fsync(descriptor)
