@@ -99,17 +99,11 @@ def sql(
     import duckdb
 
     from flows.query import FORMATS, write_result
-    from flows.settings import DataPaths
-    from flows.warehouse import WarehouseBusy, open_read_only
 
     if format not in FORMATS:
         typer.echo(f"newswh sql: unknown format {format!r}: use one of {', '.join(FORMATS)}", err=True)
         raise typer.Exit(2)
-    try:
-        con = open_read_only(DataPaths(data).warehouse)
-    except (FileNotFoundError, WarehouseBusy) as error:
-        typer.echo(f"newswh sql: {error}", err=True)
-        raise typer.Exit(1) from None
+    con = _open_read_only("sql", data)
     try:
         write_result(con, query, format, sys.stdout, max_rows=max_rows, width=shutil.get_terminal_size().columns)
     except duckdb.Error as error:
@@ -144,23 +138,15 @@ def status(
     runs: Annotated[int, typer.Option(help="How many recent runs to list.")] = 5,
 ) -> None:
     """Recent runs, row counts, the newest article, and files waiting to be ingested."""
+    from rich import box
     from rich.console import Console
     from rich.table import Table
 
-    from flows.settings import DataPaths
     from flows.status import RUN_COLUMNS, warehouse_status
-    from flows.warehouse import WarehouseBusy, open_read_only
 
-    try:
-        con = open_read_only(DataPaths(data).warehouse)
-    except (FileNotFoundError, WarehouseBusy) as error:
-        typer.echo(f"newswh status: {error}", err=True)
-        raise typer.Exit(1) from None
-    with con:
+    with _open_read_only("status", data) as con:
         report = warehouse_status(con, source, runs)
     console = Console()
-    from rich import box
-
     recent = Table(
         title="last runs", title_justify="left", box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False, collapse_padding=True
     )
@@ -230,6 +216,18 @@ def rebuild(
         typer.echo(f"newswh rebuild: {error}", err=True)
         raise typer.Exit(1) from None
     typer.echo(f"rebuilt {DataPaths(data).warehouse} from {DataPaths(data).lake}: " + ", ".join(f"{table} {count:,}" for table, count in rows.items()))
+
+
+def _open_read_only(command: str, data: Path):  # type: ignore[no-untyped-def]
+    """The warehouse opened read-only, or a one-line reason and exit code 1."""
+    from flows.settings import DataPaths
+    from flows.warehouse import WarehouseBusy, open_read_only
+
+    try:
+        return open_read_only(DataPaths(data).warehouse)
+    except (FileNotFoundError, WarehouseBusy) as error:
+        typer.echo(f"newswh {command}: {error}", err=True)
+        raise typer.Exit(1) from None
 
 
 def _status_cell(value: object) -> str:
