@@ -37,7 +37,6 @@ def _api_env() -> dict[str, str]:
 def corpus(tmp_path_factory):
     folder = tmp_path_factory.mktemp("faults")
     write_corpus(folder, 300, noise=0.1, seed=31)
-    (folder / "truth.jsonl").unlink()
     return folder
 
 

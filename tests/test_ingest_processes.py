@@ -19,7 +19,6 @@ pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_harness")]
 def big_source(tmp_path_factory):
     folder = tmp_path_factory.mktemp("big")
     write_corpus(folder, 3000, noise=0.05, seed=21)
-    (folder / "truth.jsonl").unlink()
     return folder
 
 
