@@ -28,6 +28,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 from prefect.states import Completed, Failed, State
 from prefect.tasks import exponential_backoff
+from prefect.utilities.annotations import quote
 
 from flows.lake import LakeChanges, prepare_lake
 from flows.locking import IngestAlreadyRunning, WriterLock
@@ -291,7 +292,8 @@ def _parse_all(to_read: list[PlannedFile], staging: Path, workers: int | None, b
     if workers > 1:
         pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
     try:
-        futures = [parse_batch.submit(number, batch, staging, max_bytes, pool) for number, batch in enumerate(batches)]
+        # quote(): the batch is plain data, so Prefect need not walk its thousands of items for futures.
+        futures = [parse_batch.submit(number, quote(batch), staging, max_bytes, pool) for number, batch in enumerate(batches)]
         done = 0
         for future in futures:
             summary = future.result()
