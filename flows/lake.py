@@ -14,6 +14,7 @@ rebuild does live under `lake/_warehouse/`.
 from __future__ import annotations
 
 import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -132,9 +133,14 @@ def read_fingerprint(path: Path) -> str | None:
     return value.decode() if value else None
 
 
-def prepare_lake(con: duckdb.DuckDBPyConnection, root: Path, tag: str) -> LakeChanges:
-    """Write the partitions whose content differs from the warehouse, under temporary names."""
+def prepare_lake(con: duckdb.DuckDBPyConnection, root: Path, tag: str, workers: int | None = None) -> LakeChanges:
+    """Write the partitions whose content differs from the warehouse, under temporary names.
+
+    Files are written on `workers` threads, each with its own cursor: one partition's query
+    and compression are small and mostly single-threaded, so one at a time leaves cores idle.
+    """
     changes = LakeChanges(root)
+    stale: list[tuple[Dataset, tuple[object, ...], str, Path]] = []
     try:
         for dataset in DATASETS:
             expected = expected_partitions(con, dataset)
@@ -147,17 +153,35 @@ def prepare_lake(con: duckdb.DuckDBPyConnection, root: Path, tag: str) -> LakeCh
                     continue
                 temporary = path.with_name(f".{path.name}.{tag}.tmp")
                 changes.staged.append((temporary, path))
-                _write_partition(con, dataset, key, fingerprint, temporary)
-                changes.report.written += 1
+                stale.append((dataset, key, fingerprint, temporary))
+        _write_partitions(con, stale, workers or os.cpu_count() or 1)
+        changes.report.written = len(stale)
     except BaseException:
         changes.discard()
         raise
     return changes
 
 
+def _write_partitions(
+    con: duckdb.DuckDBPyConnection, stale: list[tuple[Dataset, tuple[object, ...], str, Path]], workers: int
+) -> None:
+    shares = [share for share in (stale[start::workers] for start in range(workers)) if share]
+
+    def write_share(share: list[tuple[Dataset, tuple[object, ...], str, Path]]) -> None:
+        with con.cursor() as cursor:
+            for item in share:
+                _write_partition(cursor, *item)
+
+    with ThreadPoolExecutor(max(1, len(shares))) as pool:
+        for _ in pool.map(write_share, shares):
+            pass  # re-raises the first failure
+
+
 def _write_partition(
     con: duckdb.DuckDBPyConnection, dataset: Dataset, key: tuple[object, ...], fingerprint: str, path: Path
 ) -> None:
+    # pyarrow writes the file, not DuckDB's COPY: COPY marks a column REQUIRED whenever the
+    # rows at hand hold no null, so a dataset's files would disagree about their schema.
     where = " and ".join(f"{column} is not distinct from ?" for column in dataset.partition_by) or "true"
     exclude = f" exclude ({', '.join(dataset.partition_by)})" if dataset.partition_by else ""
     table = con.sql(

@@ -1,5 +1,7 @@
 -- The duplicate_captures dataset (internal, for rebuilds): captures that are not their
 -- story's best. The best ones are rows of `articles` already, so the lake stores them once.
-select year(published_at) as year, month(published_at) as month, *
-from captures
-where source_path not in (select source_path from articles)
+-- Only stories captured more than once can have one, which keeps the join small.
+select year(c.published_at) as year, month(c.published_at) as month, c.*
+from captures as c
+inner join articles as a on a.article_id = c.article_id and a.capture_count > 1
+where c.source_path <> a.source_path
