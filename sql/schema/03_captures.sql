@@ -1,7 +1,8 @@
 -- Every file that parsed as an article, one row per file: the raw material of `articles`.
+-- Key: source_path, unique (checked by sql/checks/keys_are_unique.sql, not indexed).
 create table if not exists captures (
     article_id              varchar not null,
-    source_path             varchar primary key,
+    source_path             varchar not null,
     content_hash            varchar not null,
     title                   varchar not null,
     published_at            timestamp,

@@ -1,4 +1,5 @@
 -- Every related-story entry of every capture, in page order.
+-- Key: (source_path, position), unique (checked by sql/checks/keys_are_unique.sql, not indexed).
 create table if not exists capture_related (
     source_path      varchar not null,
     article_id       varchar not null,
@@ -10,8 +11,7 @@ create table if not exists capture_related (
     pic_path         varchar,
     media_kind       varchar not null,
     pic_date         date,
-    pic_uploaded_at  timestamp,
-    primary key (source_path, position)
+    pic_uploaded_at  timestamp
 );
 
 comment on table capture_related is 'Every related-story entry of every capture, in page order, with what that page said about the story.';

@@ -1,6 +1,7 @@
 -- Files that could not become an article, with a reason a person can act on.
+-- Key: source_path, unique (checked by sql/checks/keys_are_unique.sql, not indexed).
 create table if not exists rejects (
-    source_path     varchar primary key,
+    source_path     varchar not null,
     content_hash    varchar,
     size_bytes      bigint not null,
     reason          varchar not null,

@@ -1,6 +1,7 @@
 -- One row per story: the best capture of each article_id (see sql/load/30_articles.sql).
+-- Key: article_id, unique (one row per group of sql/load/30_articles.sql; not indexed).
 create table if not exists articles (
-    article_id              varchar primary key,
+    article_id              varchar not null,
     source_path             varchar not null,
     content_hash            varchar not null,
     title                   varchar not null,

@@ -1,10 +1,10 @@
 -- The link from an article to the stories its page listed as related, in page order.
+-- Key: (article_id, position), unique (checked by sql/checks/related_items_match_best_capture.sql; not indexed).
 create table if not exists related_items (
     article_id  varchar not null,
     position    integer not null,
     news_id     bigint not null,
-    sort_key    bigint,
-    primary key (article_id, position)
+    sort_key    bigint
 );
 
 comment on table related_items is 'The link from an article to the stories its page listed as related: one row per article and position.';

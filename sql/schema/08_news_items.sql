@@ -1,6 +1,7 @@
 -- One row per related story (the site's news id), as the related lists describe it.
+-- Key: news_id, unique (one row per group of sql/load/50_news_items.sql; not indexed).
 create table if not exists news_items (
-    news_id          bigint primary key,
+    news_id          bigint not null,
     title            varchar not null,
     content_type_id  bigint,
     pic_path         varchar,
