@@ -12,7 +12,7 @@ import duckdb
 import pyarrow as pa
 
 from flows.settings import SQL_DIR
-from flows.sources import discover
+from flows.sources import discover_rows
 
 DISCOVERED_SCHEMA = pa.schema(
     [("source_path", pa.string()), ("size_bytes", pa.int64()), ("mtime_ns", pa.int64()), ("outside_link", pa.bool_())]
@@ -21,13 +21,8 @@ DISCOVERED_SCHEMA = pa.schema(
 
 def discovered_table(source: Path) -> pa.Table:
     """Path, size and mtime of every raw file: all that is needed to skip unchanged ones."""
-    paths, sizes, mtimes, outside = [], [], [], []
-    for found in discover(source):
-        paths.append(found.path)
-        sizes.append(found.size_bytes)
-        mtimes.append(found.mtime_ns)
-        outside.append(found.outside_link)
-    return pa.table({"source_path": paths, "size_bytes": sizes, "mtime_ns": mtimes, "outside_link": outside}, schema=DISCOVERED_SCHEMA)
+    columns = list(zip(*discover_rows(source))) or [(), (), (), ()]
+    return pa.table(dict(zip(DISCOVERED_SCHEMA.names, columns)), schema=DISCOVERED_SCHEMA)
 
 
 def make_plan(con: duckdb.DuckDBPyConnection, discovered: pa.Table, parser_version: str) -> dict[str, int]:

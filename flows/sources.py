@@ -34,45 +34,52 @@ def discover(root: Path) -> Iterator[SourceFile]:
     file is kept only if it resolves inside `root`; one that points outside is still
     reported, flagged, so it becomes a reject instead of silently vanishing.
     """
+    for row in discover_rows(root):
+        yield SourceFile(*row)
+
+
+DiscoveredRow = tuple[str, int, int, bool]
+"""path, size_bytes, mtime_ns, outside_link: a SourceFile as a plain tuple."""
+
+
+def discover_rows(root: Path) -> Iterator[DiscoveredRow]:
+    """`discover` as tuples: a re-run over a big corpus is mostly this loop (unchanged files
+    are never opened), and a tuple costs a fraction of a frozen dataclass to make."""
     if root.is_file():
         yield _describe(root, root.parent.resolve())
         return
     yield from _walk(str(root), root.resolve())
 
 
-def _walk(folder: str, real_root: Path) -> Iterator[SourceFile]:
+def _walk(folder: str, real_root: Path) -> Iterator[DiscoveredRow]:
     try:
         entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
     except OSError:
         return
     for entry in entries:
-        if entry.is_dir(follow_symlinks=False):
-            yield from _walk(entry.path, real_root)
-        elif not entry.name.endswith(RAW_SUFFIX):
-            continue
-        elif entry.is_file(follow_symlinks=False):
-            # The common case, kept cheap (no Path objects): a re-run over a big corpus is
-            # mostly this loop, since unchanged files are never opened.
+        if entry.name.endswith(RAW_SUFFIX) and entry.is_file(follow_symlinks=False):
             try:
                 stat = entry.stat(follow_symlinks=False)
             except OSError:
-                yield SourceFile(entry.path, 0, 0)
+                yield entry.path, 0, 0, False
                 continue
-            yield SourceFile(entry.path, stat.st_size, stat.st_mtime_ns)
-        elif entry.is_symlink():
+            yield entry.path, stat.st_size, stat.st_mtime_ns, False
+        elif entry.is_dir(follow_symlinks=False):
+            yield from _walk(entry.path, real_root)
+        elif entry.name.endswith(RAW_SUFFIX) and entry.is_symlink():
             yield _describe(Path(entry.path), real_root)
 
 
-def _describe(path: Path, real_root: Path) -> SourceFile:
+def _describe(path: Path, real_root: Path) -> DiscoveredRow:
     if path.is_symlink():
         target = path.resolve()
         if not target.is_relative_to(real_root) or not target.is_file():
-            return SourceFile(str(path), 0, 0, outside_link=True)
+            return str(path), 0, 0, True
     try:
         stat = path.stat()
     except OSError:
-        return SourceFile(str(path), 0, 0)
-    return SourceFile(str(path), stat.st_size, stat.st_mtime_ns)
+        return str(path), 0, 0, False
+    return str(path), stat.st_size, stat.st_mtime_ns, False
 
 
 def read_and_parse(source: SourceFile, max_bytes: int = DEFAULT_MAX_BYTES) -> ParseResult:

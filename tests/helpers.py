@@ -37,7 +37,7 @@ def table_fingerprints(data: Path) -> dict[str, tuple[int, int]]:
         }
         fingerprints["source_files"] = con.execute(
             "select count(*), coalesce(bit_xor(hash(t)), 0) from "
-            "(select * exclude (first_seen_run_id, last_changed_run_id, last_seen_run_id) "
+            "(select * exclude (first_seen_run_id, last_changed_run_id, missing_since_run_id) "
             "from source_files) as t"
         ).fetchone()
     return fingerprints

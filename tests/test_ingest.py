@@ -168,9 +168,30 @@ def test_vanished_file_keeps_its_data(source, tmp_path):
     gone.unlink()
     summary = run_ingest(source, data)
     assert summary.counts["files_missing"] == 1
-    assert query(data, "select is_present from source_files where source_path = ?", [str(gone.resolve())]) == [(False,)]
+    presence = "select is_present, missing_since_run_id from source_files where source_path = ?"
+    assert query(data, presence, [str(gone.resolve())]) == [(False, summary.run_id)]
     after = table_fingerprints(data)
     assert {k: v for k, v in after.items() if k != "source_files"} == {k: v for k, v in before.items() if k != "source_files"}
+    run_ingest(source, data)  # still missing: still missing since the same run
+    assert query(data, presence, [str(gone.resolve())]) == [(False, summary.run_id)]
+    shutil.copy(sorted(source.glob("*.txt"))[0], gone)  # back, with other content
+    back = run_ingest(source, data)
+    assert back.counts["files_missing"] == 0
+    assert query(data, presence, [str(gone.resolve())]) == [(True, None)]
+    assert query(data, "select count(*) from source_files where not is_present or missing_since_run_id is not null") == [(0,)]
+
+
+def test_a_warehouse_from_before_missing_since_run_id_is_migrated(source, tmp_path):
+    data = tmp_path / "data"
+    run_ingest(source, data)
+    with duckdb.connect(str(DataPaths(data).warehouse)) as con:  # the old shape of the manifest
+        con.execute("alter table source_files drop column missing_since_run_id")
+        con.execute("alter table source_files add column last_seen_run_id bigint not null default 1")
+    (source / "new.txt").write_bytes((sorted(source.glob("*.txt"))[0]).read_bytes() + b"\n")
+    summary = run_ingest(source, data)
+    assert summary.counts["files_new"] == 1
+    columns = [row[0] for row in query(data, "select column_name from information_schema.columns where table_name = 'source_files'")]
+    assert "missing_since_run_id" in columns and "last_seen_run_id" not in columns
 
 
 def test_a_busy_data_folder_is_retried_with_backoff(source, tmp_path):

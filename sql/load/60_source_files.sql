@@ -1,11 +1,13 @@
--- Keep the manifest current: what every file held, and which run last saw or changed it.
--- A file missing from the folder keeps its row and its data, flagged is_present = false.
+-- Keep the manifest current: what every file held, and which run last changed it.
+-- A file missing from the folder keeps its row and its data, flagged is_present = false
+-- with the run that first missed it. Only rows whose presence changed are written, so an
+-- unchanged corpus costs no writes however large it is.
 update source_files
-set last_seen_run_id = (select run_id from run_context), is_present = true
-where source_path in (select source_path from discovered);
+set is_present = true, missing_since_run_id = null
+where not is_present and source_path in (select source_path from discovered);
 
 update source_files
-set is_present = false
+set is_present = false, missing_since_run_id = (select run_id from run_context)
 where is_present and source_path not in (select source_path from discovered);
 
 update source_files as s
@@ -25,8 +27,8 @@ select
     (select parser_version from run_context) as parser_version,
     (select run_id from run_context) as first_seen_run_id,
     (select run_id from run_context) as last_changed_run_id,
-    (select run_id from run_context) as last_seen_run_id,
-    true as is_present
+    true as is_present,
+    null as missing_since_run_id
 from stage_files
 where outcome <> 'touched'
 on conflict (source_path) do update set
@@ -38,5 +40,5 @@ on conflict (source_path) do update set
     reject_reason = excluded.reject_reason,
     parser_version = excluded.parser_version,
     last_changed_run_id = excluded.last_changed_run_id,
-    last_seen_run_id = excluded.last_seen_run_id,
-    is_present = true;
+    is_present = true,
+    missing_since_run_id = null;
