@@ -14,11 +14,14 @@ rebuild does live under `lake/_warehouse/`.
 from __future__ import annotations
 
 import os
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from flows.settings import SQL_DIR
@@ -136,58 +139,106 @@ def read_fingerprint(path: Path) -> str | None:
 def prepare_lake(con: duckdb.DuckDBPyConnection, root: Path, tag: str, workers: int | None = None) -> LakeChanges:
     """Write the partitions whose content differs from the warehouse, under temporary names.
 
-    Files are written on `workers` threads, each with its own cursor: one partition's query
-    and compression are small and mostly single-threaded, so one at a time leaves cores idle.
+    Each dataset's stale partitions come from one query sorted by partition, streamed to
+    `workers` writer threads (compression is the slow part, and pyarrow does it without
+    the GIL). A query per partition would scan the whole table once for every month.
     """
     changes = LakeChanges(root)
-    stale: list[tuple[Dataset, tuple[object, ...], str, Path]] = []
     try:
-        for dataset in DATASETS:
-            expected = expected_partitions(con, dataset)
-            wanted = changes.wanted.setdefault(root / dataset.folder, set())
-            for key, fingerprint in sorted(expected.items(), key=lambda item: str(item[0])):
-                path = partition_folder(root, dataset, key) / PART_FILE
-                wanted.add(path)
-                if path.exists() and read_fingerprint(path) == fingerprint:
-                    changes.report.unchanged += 1
-                    continue
-                temporary = path.with_name(f".{path.name}.{tag}.tmp")
-                changes.staged.append((temporary, path))
-                stale.append((dataset, key, fingerprint, temporary))
-        _write_partitions(con, stale, workers or os.cpu_count() or 1)
-        changes.report.written = len(stale)
+        with ThreadPoolExecutor(workers or os.cpu_count() or 1) as writers:
+            for dataset in DATASETS:
+                expected = expected_partitions(con, dataset)
+                wanted = changes.wanted.setdefault(root / dataset.folder, set())
+                stale: dict[tuple[object, ...], tuple[str, Path]] = {}
+                for key, fingerprint in sorted(expected.items(), key=lambda item: str(item[0])):
+                    path = partition_folder(root, dataset, key) / PART_FILE
+                    wanted.add(path)
+                    if path.exists() and read_fingerprint(path) == fingerprint:
+                        changes.report.unchanged += 1
+                        continue
+                    temporary = path.with_name(f".{path.name}.{tag}.tmp")
+                    changes.staged.append((temporary, path))
+                    stale[key] = (fingerprint, temporary)
+                if stale:
+                    _write_dataset(con, dataset, stale, every_partition=len(stale) == len(expected), writers=writers)
+                    changes.report.written += len(stale)
     except BaseException:
         changes.discard()
         raise
     return changes
 
 
-def _write_partitions(
-    con: duckdb.DuckDBPyConnection, stale: list[tuple[Dataset, tuple[object, ...], str, Path]], workers: int
+_READ_BATCH_ROWS = 16_384
+_FILES_IN_FLIGHT = 2
+"""Partitions read but not yet written; bounds the lake's memory to a few partitions."""
+
+
+def _write_dataset(
+    con: duckdb.DuckDBPyConnection,
+    dataset: Dataset,
+    stale: dict[tuple[object, ...], tuple[str, Path]],
+    every_partition: bool,
+    writers: ThreadPoolExecutor,
 ) -> None:
-    shares = [share for share in (stale[start::workers] for start in range(workers)) if share]
+    keys = dataset.partition_by
+    where, params = "", []
+    if keys and not every_partition:
+        one_key = " and ".join(f"{column} is not distinct from ?" for column in keys)
+        where = "where " + " or ".join(f"({one_key})" for _ in stale)
+        params = [value for key in stale for value in key]
+    reader = con.sql(
+        f"select * from ({dataset.query}) as rows {where} order by {', '.join((*keys, *dataset.order_by))}",
+        params=params,
+    ).to_arrow_reader(_READ_BATCH_ROWS)
+    in_flight: list[Future[None]] = []
+    written = set()
+    for key, table in _partitions(reader, keys):
+        fingerprint, path = stale[key]
+        in_flight.append(writers.submit(_write_file, table.drop_columns(list(keys)), fingerprint, path))
+        written.add(key)
+        if len(in_flight) >= _FILES_IN_FLIGHT:
+            in_flight.pop(0).result()
+    for future in in_flight:
+        future.result()
+    if written != stale.keys():  # the fingerprints counted rows the query did not return: a bug, not data
+        raise RuntimeError(f"lake dataset {dataset.name}: no rows for partitions {sorted(map(str, stale.keys() - written))}")
 
-    def write_share(share: list[tuple[Dataset, tuple[object, ...], str, Path]]) -> None:
-        with con.cursor() as cursor:
-            for item in share:
-                _write_partition(cursor, *item)
 
-    with ThreadPoolExecutor(max(1, len(shares))) as pool:
-        for _ in pool.map(write_share, shares):
-            pass  # re-raises the first failure
+def _partitions(reader: pa.RecordBatchReader, keys: tuple[str, ...]) -> Iterator[tuple[tuple[object, ...], pa.Table]]:
+    """The rows of each partition, from a stream sorted by the (integer) partition columns."""
+    if not keys:
+        yield (), reader.read_all()  # one file, even when it has no rows
+        return
+    current: tuple[object, ...] | None = None
+    pieces: list[pa.RecordBatch] = []
+    for batch in reader:
+        starts = [0, *_key_changes(batch, keys), batch.num_rows]
+        for start, end in zip(starts, starts[1:]):
+            key = tuple(batch.column(column)[start].as_py() for column in keys)
+            if key != current and pieces:
+                yield current, pa.Table.from_batches(pieces)  # type: ignore[misc]
+                pieces = []
+            current = key
+            pieces.append(batch.slice(start, end - start))
+    if pieces:
+        yield current, pa.Table.from_batches(pieces)  # type: ignore[misc]
 
 
-def _write_partition(
-    con: duckdb.DuckDBPyConnection, dataset: Dataset, key: tuple[object, ...], fingerprint: str, path: Path
-) -> None:
+def _key_changes(batch: pa.RecordBatch, keys: tuple[str, ...]) -> list[int]:
+    """Row numbers where the partition key differs from the row before."""
+    if batch.num_rows < 2:
+        return []
+    changed = None
+    for column in keys:
+        values = pc.fill_null(batch.column(column), -1)  # a null key is its own partition
+        differs = pc.not_equal(values.slice(1), values.slice(0, len(values) - 1))
+        changed = differs if changed is None else pc.or_(changed, differs)
+    return [index + 1 for index in pc.indices_nonzero(changed).to_pylist()]
+
+
+def _write_file(table: pa.Table, fingerprint: str, path: Path) -> None:
     # pyarrow writes the file, not DuckDB's COPY: COPY marks a column REQUIRED whenever the
     # rows at hand hold no null, so a dataset's files would disagree about their schema.
-    where = " and ".join(f"{column} is not distinct from ?" for column in dataset.partition_by) or "true"
-    exclude = f" exclude ({', '.join(dataset.partition_by)})" if dataset.partition_by else ""
-    table = con.sql(
-        f"select *{exclude} from ({dataset.query}) as rows where {where} order by {', '.join(dataset.order_by)}",
-        params=list(key),
-    ).to_arrow_table()
     table = table.replace_schema_metadata({**(table.schema.metadata or {}), FINGERPRINT_KEY: fingerprint.encode()})
     path.parent.mkdir(parents=True, exist_ok=True)
     pq.write_table(table, path, compression="zstd")

@@ -17,7 +17,7 @@ DEFAULT_DATA = PROJECT_ROOT / "data"
 BATCH_FILES = 5_000
 """Files per parse task: large enough that Prefect's per-task cost (~30 ms, on a core the
 parsers need) vanishes, small enough that a worker's batch stays a few tens of MB."""
-DUCKDB_MEMORY_LIMIT = os.environ.get("NEWSWH_DUCKDB_MEMORY_LIMIT", "512MB")
+DUCKDB_MEMORY_LIMIT = os.environ.get("NEWSWH_DUCKDB_MEMORY_LIMIT", "384MB")
 """Memory an ingest lets DuckDB use before spilling to disk; the load is written to fit."""
 LOCK_WAIT_SECONDS = 0.0
 """How long a second ingest waits for the first before giving up, by default."""
