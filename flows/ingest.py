@@ -130,9 +130,13 @@ def parse_batch(
     return pool.submit(stage_batch, number, batch, str(staging), max_bytes).result()
 
 
+BOOKKEEPING_TABLES = frozenset({"source_files", "ingest_runs"})
+"""What a run that reads no file writes: every other table stays as the last run left it."""
+
+
 @task(name="load-warehouse", task_run_name="load-warehouse", cache_policy=NO_CACHE)
-def load_warehouse(con: duckdb.DuckDBPyConnection, staging: Path) -> None:
-    """Apply the staged records in one transaction; the data checks run inside it."""
+def load_warehouse(con: duckdb.DuckDBPyConnection, staging: Path, changed: frozenset[str] | None) -> None:
+    """Apply the staged records in one transaction; the data checks on `changed` tables run inside it."""
     con.execute("begin transaction")
     try:
         for name, schema in STAGE_SCHEMAS.items():
@@ -147,7 +151,7 @@ def load_warehouse(con: duckdb.DuckDBPyConnection, staging: Path) -> None:
                 con.execute(f"create or replace temp table {name} as select * from empty_stage")
                 con.unregister("empty_stage")
         run_sql_folder(con, SQL_DIR / "load")
-        failures = failed_checks(con)
+        failures = failed_checks(con, changed=changed)
         if failures:
             raise IngestError(f"data checks failed, nothing was committed: {failures}")
         con.execute("commit")
@@ -157,9 +161,9 @@ def load_warehouse(con: duckdb.DuckDBPyConnection, staging: Path) -> None:
 
 
 @task(name="write-lake", task_run_name="write-lake", cache_policy=NO_CACHE)
-def write_lake(con: duckdb.DuckDBPyConnection, lake: Path, tag: str) -> LakeChanges:
+def write_lake(con: duckdb.DuckDBPyConnection, lake: Path, run_id: int, changed: frozenset[str] | None) -> LakeChanges:
     """Write the changed partitions beside the current ones; they replace them after the commit."""
-    return prepare_lake(con, lake, tag)
+    return prepare_lake(con, lake, run_id, changed)
 
 
 @flow(name="ingest", log_prints=False)
@@ -241,8 +245,9 @@ def _ingest_locked(source: Path, paths: DataPaths, workers: int | None, batch_fi
         seconds["parse"] = time.perf_counter() - mark
         logger.info("parse: %s files in %.2f s", f"{len(to_read):,}", seconds["parse"])
 
+        changed = None if to_read else BOOKKEEPING_TABLES
         mark = time.perf_counter()
-        load_warehouse(con, staging)
+        load_warehouse(con, staging, changed)
         seconds["load"] = time.perf_counter() - mark
         loaded = con.execute(
             "select articles_written, duplicates, rejected from ingest_runs where run_id = ?", [run_id]
@@ -257,7 +262,7 @@ def _ingest_locked(source: Path, paths: DataPaths, workers: int | None, batch_fi
 
         con.execute("update ingest_runs set finished_at = ? where run_id = ?", [datetime.now(timezone.utc), run_id])
         mark = time.perf_counter()
-        lake_changes = write_lake(con, paths.lake, f"run-{run_id}")
+        lake_changes = write_lake(con, paths.lake, run_id, changed)
         seconds["lake"] = time.perf_counter() - mark
         try:
             mark = time.perf_counter()

@@ -5,7 +5,8 @@ publication month (`__HIVE_DEFAULT_PARTITION__` where the date is unknown), and
 `lake/<dataset>/part-0.parquet` for the others. Each file carries a fingerprint of its
 rows in its Parquet metadata; a sync rewrites exactly the partitions whose fingerprint
 differs from the warehouse's, so it is cheap when little changed and repairs whatever a
-crash or a person left behind. Files are written under a temporary name and flushed
+crash or a person left behind. A run that changed no data table skips even that for the
+datasets it did not touch, if the lake is as the previous run left it (SYNC_MARK). Files are written under a temporary name and flushed
 before the warehouse commits, and renamed into place after: a reader never sees half a
 file, nor a run the warehouse did not commit. Tables dashboards do not need but a
 rebuild does live under `lake/_warehouse/`.
@@ -13,11 +14,13 @@ rebuild does live under `lake/_warehouse/`.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -25,7 +28,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from flows.settings import SQL_DIR
-from flows.warehouse import fsync_path
+from flows.warehouse import fsync_path, tables_read
 
 FINGERPRINT_KEY = b"newswh.fingerprint"
 PART_FILE = "part-0.parquet"
@@ -57,6 +60,11 @@ class Dataset:
     def folder(self) -> str:
         return f"{INTERNAL_FOLDER}/{self.name}" if self.internal else self.name
 
+    @property
+    def tables(self) -> frozenset[str]:
+        """The warehouse tables its rows come from: if none changed, neither did it."""
+        return tables_read(self.query)
+
 
 DATASETS = (
     Dataset("articles", ("year", "month"), ("article_id",)),
@@ -78,6 +86,11 @@ class SyncReport:
     unchanged: int = 0
 
 
+SYNC_MARK = f"{INTERNAL_FOLDER}/synced.json"
+"""Which run the lake last matched, and its files (size, mtime) then: what lets a run
+skip the datasets it did not change without trusting a lake someone else touched."""
+
+
 @dataclass
 class LakeChanges:
     """Partition files written under temporary names, waiting for the warehouse to commit.
@@ -87,6 +100,7 @@ class LakeChanges:
     """
 
     root: Path
+    run_id: int
     staged: list[tuple[Path, Path]] = field(default_factory=list)
     wanted: dict[Path, set[Path]] = field(default_factory=dict)
     report: SyncReport = field(default_factory=SyncReport)
@@ -98,6 +112,7 @@ class LakeChanges:
             fsync_path(folder)
         for folder, wanted in self.wanted.items():
             self.report.removed += _remove_unwanted(folder, wanted)
+        _write_sync_mark(self.root, self.run_id)
         return self.report
 
     def discard(self) -> None:
@@ -136,17 +151,31 @@ def read_fingerprint(path: Path) -> str | None:
     return value.decode() if value else None
 
 
-def prepare_lake(con: duckdb.DuckDBPyConnection, root: Path, tag: str, workers: int | None = None) -> LakeChanges:
+def prepare_lake(
+    con: duckdb.DuckDBPyConnection,
+    root: Path,
+    run_id: int,
+    changed: frozenset[str] | None = None,
+    workers: int | None = None,
+) -> LakeChanges:
     """Write the partitions whose content differs from the warehouse, under temporary names.
 
+    With `changed` (the tables this run wrote), a dataset built from none of them is not
+    even fingerprinted, provided the lake matched the warehouse after the previous run
+    and its files are as that run left them; otherwise every partition is compared.
     Each dataset's stale partitions come from one query sorted by partition, streamed to
     `workers` writer threads (compression is the slow part, and pyarrow does it without
     the GIL). A query per partition would scan the whole table once for every month.
     """
-    changes = LakeChanges(root)
+    changes = LakeChanges(root, run_id)
+    mark = _read_sync_mark(root)
+    in_sync = changed is not None and mark.get("run_id") == run_id - 1
     try:
         with ThreadPoolExecutor(workers or os.cpu_count() or 1) as writers:
             for dataset in DATASETS:
+                if in_sync and not dataset.tables & changed and mark["files"].get(dataset.folder) == _listing(root, dataset):  # type: ignore[operator]
+                    changes.report.unchanged += len(mark["files"][dataset.folder])
+                    continue
                 expected = expected_partitions(con, dataset)
                 wanted = changes.wanted.setdefault(root / dataset.folder, set())
                 stale: dict[tuple[object, ...], tuple[str, Path]] = {}
@@ -156,7 +185,7 @@ def prepare_lake(con: duckdb.DuckDBPyConnection, root: Path, tag: str, workers: 
                     if path.exists() and read_fingerprint(path) == fingerprint:
                         changes.report.unchanged += 1
                         continue
-                    temporary = path.with_name(f".{path.name}.{tag}.tmp")
+                    temporary = path.with_name(f".{path.name}.run-{run_id}.tmp")
                     changes.staged.append((temporary, path))
                     stale[key] = (fingerprint, temporary)
                 if stale:
@@ -243,6 +272,35 @@ def _write_file(table: pa.Table, fingerprint: str, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     pq.write_table(table, path, compression="zstd")
     fsync_path(path)
+
+
+def _listing(root: Path, dataset: Dataset) -> dict[str, list[int]]:
+    """Every file in a dataset's folder (leftovers included), with its size and mtime."""
+    folder = root / dataset.folder
+    listing = {}
+    for path in sorted(folder.rglob("*")) if folder.exists() else ():
+        if path.is_file():
+            stat = path.stat()
+            listing[str(path.relative_to(folder))] = [stat.st_size, stat.st_mtime_ns]
+    return listing
+
+
+def _read_sync_mark(root: Path) -> dict[str, Any]:
+    try:
+        mark = json.loads((root / SYNC_MARK).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return mark if isinstance(mark, dict) and isinstance(mark.get("files"), dict) else {}
+
+
+def _write_sync_mark(root: Path, run_id: int) -> None:
+    mark = {"run_id": run_id, "files": {dataset.folder: _listing(root, dataset) for dataset in DATASETS}}
+    path = root / SYNC_MARK
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(json.dumps(mark), encoding="utf-8")
+    fsync_path(temporary)
+    os.replace(temporary, path)
 
 
 def _remove_unwanted(folder: Path, wanted: set[Path]) -> int:
