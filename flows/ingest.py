@@ -15,9 +15,12 @@ import os
 import random
 import shutil
 import time
+from collections import deque
+from collections.abc import Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
+from itertools import islice
 from pathlib import Path
 
 import duckdb
@@ -109,15 +112,21 @@ def discover_files(source: Path) -> pa.Table:
 
 
 @task(name="plan-run", task_run_name="plan-run", cache_policy=NO_CACHE)
-def plan_run(con: duckdb.DuckDBPyConnection, discovered: pa.Table) -> tuple[dict[str, int], list[PlannedFile]]:
-    """Compare what is on disk with the manifest; return the counts and the files that must be read."""
-    counts = make_plan(con, discovered, PARSER_VERSION)
-    rows = con.execute(
+def plan_run(con: duckdb.DuckDBPyConnection, discovered: pa.Table) -> dict[str, int]:
+    """Compare what is on disk with the manifest (the temp table `plan`); return how many files are new, changed, unchanged."""
+    return make_plan(con, discovered, PARSER_VERSION)
+
+
+def _planned_batches(con: duckdb.DuckDBPyConnection, batch_files: int) -> Iterator[list[PlannedFile]]:
+    """The files the plan says must be read, a batch at a time, straight from DuckDB:
+    a million PlannedFile objects at once would cost hundreds of MB."""
+    con.execute(
         "select p.source_path, p.size_bytes, p.mtime_ns, d.outside_link, p.previous_hash "
         "from plan as p join discovered as d using (source_path) "
         "where p.status <> 'unchanged' order by p.source_path"
-    ).fetchall()
-    return counts, [PlannedFile(*row) for row in rows]
+    )
+    while rows := con.fetchmany(batch_files):
+        yield [PlannedFile(*row) for row in rows]
 
 
 @task(name="parse-batch", cache_policy=NO_CACHE, task_run_name="parse-batch-{number}")
@@ -232,7 +241,8 @@ def _ingest_locked(source: Path, paths: DataPaths, workers: int | None, batch_fi
         logger.info("discover: %s raw files under %s in %.2f s", f"{discovered.num_rows:,}", source, seconds["discover"])
 
         mark = time.perf_counter()
-        status, to_read = plan_run(con, discovered)
+        status = plan_run(con, discovered)
+        to_read = status["new"] + status["changed"]
         seconds["plan"] = time.perf_counter() - mark
         logger.info(
             "plan: %s new, %s changed, %s unchanged (not read) in %.2f s",
@@ -241,9 +251,9 @@ def _ingest_locked(source: Path, paths: DataPaths, workers: int | None, batch_fi
 
         mark = time.perf_counter()
         staging = paths.staging / f"run-{run_id}"
-        _parse_all(to_read, staging, workers, batch_files, max_bytes)
+        _parse_all(_planned_batches(con, batch_files), to_read, staging, workers, batch_files, max_bytes)
         seconds["parse"] = time.perf_counter() - mark
-        logger.info("parse: %s files in %.2f s", f"{len(to_read):,}", seconds["parse"])
+        logger.info("parse: %s files in %.2f s", f"{to_read:,}", seconds["parse"])
 
         changed = None if to_read else BOOKKEEPING_TABLES
         mark = time.perf_counter()
@@ -290,25 +300,32 @@ def _ingest_locked(source: Path, paths: DataPaths, workers: int | None, batch_fi
     return RunSummary(run_id, str(source), str(paths.root), counts, rejects, seconds, asdict(lake_report), run_rejects)
 
 
-def _parse_all(to_read: list[PlannedFile], staging: Path, workers: int | None, batch_files: int, max_bytes: int) -> None:
+def _parse_all(
+    batches: Iterator[list[PlannedFile]], to_read: int, staging: Path, workers: int | None, batch_files: int, max_bytes: int
+) -> None:
+    """Parse every batch on `workers` processes, keeping two batches per worker in flight:
+    enough to keep each busy, few enough that memory does not grow with the corpus."""
     logger = get_run_logger()
-    batches = [to_read[start : start + batch_files] for start in range(0, len(to_read), batch_files)]
-    if not batches:
+    batch_count = -(-to_read // batch_files)
+    if not batch_count:
         return
-    workers = min(workers or os.cpu_count() or 1, len(batches))
+    workers = min(workers or os.cpu_count() or 1, batch_count)
     pool = None
     if workers > 1:
         pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
     try:
         # quote(): the batch is plain data, so Prefect need not walk its thousands of items for futures.
-        futures = [parse_batch.submit(number, quote(batch), staging, max_bytes, pool) for number, batch in enumerate(batches)]
+        numbered = enumerate(batches)
+        in_flight = deque(parse_batch.submit(number, quote(batch), staging, max_bytes, pool) for number, batch in islice(numbered, 2 * workers))
         done = 0
-        for future in futures:
-            summary = future.result()
+        while in_flight:
+            summary = in_flight.popleft().result()
+            for number, batch in islice(numbered, 1):
+                in_flight.append(parse_batch.submit(number, quote(batch), staging, max_bytes, pool))
             done += summary.files
             logger.info(
                 "parsed batch %s/%s: %s/%s files (%s articles, %s rejected, %s unchanged content)",
-                summary.number + 1, len(batches), f"{done:,}", f"{len(to_read):,}",
+                summary.number + 1, batch_count, f"{done:,}", f"{to_read:,}",
                 summary.articles, summary.rejected, summary.touched,
             )
     finally:

@@ -6,9 +6,9 @@ publication month (`__HIVE_DEFAULT_PARTITION__` where the date is unknown), and
 rows in its Parquet metadata; a sync rewrites exactly the partitions whose fingerprint
 differs from the warehouse's, so it is cheap when little changed and repairs whatever a
 crash or a person left behind. A run that changed no data table skips even that for the
-datasets it did not touch, if the lake is as the previous run left it (SYNC_MARK). Files are written under a temporary name and flushed
-before the warehouse commits, and renamed into place after: a reader never sees half a
-file, nor a run the warehouse did not commit. Tables dashboards do not need but a
+datasets it did not touch, if the lake is as the previous run left it (SYNC_MARK). Files
+are written under a temporary name and flushed before the warehouse commits, and renamed
+into place after: a reader never sees half a file, nor a run the warehouse did not commit. Tables dashboards do not need but a
 rebuild does live under `lake/_warehouse/`.
 """
 
@@ -169,13 +169,14 @@ def prepare_lake(
     """
     changes = LakeChanges(root, run_id)
     mark = _read_sync_mark(root)
-    in_sync = changed is not None and mark.get("run_id") == run_id - 1
+    trusted = mark["files"] if changed is not None and mark.get("run_id") == run_id - 1 else {}
     try:
         with ThreadPoolExecutor(workers or os.cpu_count() or 1) as writers:
             for dataset in DATASETS:
-                if in_sync and not dataset.tables & changed and mark["files"].get(dataset.folder) == _listing(root, dataset):  # type: ignore[operator]
-                    changes.report.unchanged += len(mark["files"][dataset.folder])
-                    continue
+                if dataset.folder in trusted and not dataset.tables & (changed or frozenset()):
+                    if trusted[dataset.folder] == _listing(root, dataset):
+                        changes.report.unchanged += len(trusted[dataset.folder])
+                        continue
                 expected = expected_partitions(con, dataset)
                 wanted = changes.wanted.setdefault(root / dataset.folder, set())
                 stale: dict[tuple[object, ...], tuple[str, Path]] = {}

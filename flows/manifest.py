@@ -6,6 +6,7 @@ which only counts it: both must agree on what "waiting to be ingested" means.
 
 from __future__ import annotations
 
+from itertools import islice
 from pathlib import Path
 
 import duckdb
@@ -19,10 +20,19 @@ DISCOVERED_SCHEMA = pa.schema(
 )
 
 
+_ROWS_PER_BATCH = 65_536
+
+
 def discovered_table(source: Path) -> pa.Table:
-    """Path, size and mtime of every raw file: all that is needed to skip unchanged ones."""
-    columns = list(zip(*discover_rows(source))) or [(), (), (), ()]
-    return pa.table(dict(zip(DISCOVERED_SCHEMA.names, columns)), schema=DISCOVERED_SCHEMA)
+    """Path, size and mtime of every raw file: all that is needed to skip unchanged ones.
+
+    Built a batch at a time: as Python objects a file's row costs ~10x its Arrow form.
+    """
+    rows = discover_rows(source)
+    batches = []
+    while chunk := list(islice(rows, _ROWS_PER_BATCH)):
+        batches.append(pa.record_batch(list(zip(*chunk)), schema=DISCOVERED_SCHEMA))
+    return pa.Table.from_batches(batches, schema=DISCOVERED_SCHEMA)
 
 
 def make_plan(con: duckdb.DuckDBPyConnection, discovered: pa.Table, parser_version: str) -> dict[str, int]:

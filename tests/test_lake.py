@@ -87,3 +87,22 @@ def test_every_row_lands_in_its_partition_once_whatever_the_batches(keys, batch_
 def test_an_unpartitioned_dataset_is_one_table_even_when_empty():
     [(key, table)] = list(_partitions(_stream([], 4), ()))
     assert key == () and table.num_rows == 0 and table.column_names == ["year", "month", "row"]
+
+
+def test_each_check_and_lake_dataset_knows_every_table_it_reads():
+    """tables_read decides what a run may skip, so it must miss no table a query names."""
+    import re
+
+    from flows.lake import DATASETS
+    from flows.settings import SQL_DIR
+    from flows.warehouse import apply_schema, sql_files, tables_read
+
+    with duckdb.connect() as con:
+        apply_schema(con)
+        tables = {name for (name,) in con.execute("select table_name from duckdb_tables()").fetchall()}
+    queries = {path.stem: path.read_text() for path in sql_files(SQL_DIR / "checks")}
+    queries |= {f"lake {dataset.name}": dataset.query for dataset in DATASETS}
+    for name, query in queries.items():
+        code = re.sub(r"--[^\n]*", "", query)
+        named = {table for table in tables if re.search(rf"\b{table}\b", code)}
+        assert named and tables_read(query) == named, name
