@@ -14,6 +14,7 @@ rebuild does live under `lake/_warehouse/`.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections.abc import Iterator
@@ -87,8 +88,9 @@ class SyncReport:
 
 
 SYNC_MARK = f"{INTERNAL_FOLDER}/synced.json"
-"""Which run the lake last matched, and its files (size, mtime) then: what lets a run
-skip the datasets it did not change without trusting a lake someone else touched."""
+"""Which run (and release of sql/) the lake last matched, and its files (size, mtime)
+then: what lets a run skip the datasets it did not change without trusting a lake
+someone else touched."""
 
 
 @dataclass
@@ -169,7 +171,8 @@ def prepare_lake(
     """
     changes = LakeChanges(root, run_id)
     mark = _read_sync_mark(root)
-    trusted = mark["files"] if changed is not None and mark.get("run_id") == run_id - 1 else {}
+    same_run = mark.get("run_id") == run_id - 1 and mark.get("sql") == _sql_version()
+    trusted = mark["files"] if changed is not None and same_run else {}
     try:
         with ThreadPoolExecutor(workers or os.cpu_count() or 1) as writers:
             for dataset in DATASETS:
@@ -294,8 +297,22 @@ def _read_sync_mark(root: Path) -> dict[str, Any]:
     return mark if isinstance(mark, dict) and isinstance(mark.get("files"), dict) else {}
 
 
+def _sql_version() -> str:
+    """A digest of the tables' and datasets' SQL: a release that changes what a dataset
+    holds must not find its lake trusted as the previous release left it."""
+    digest = hashlib.sha256()
+    for folder in ("schema", "lake"):
+        for path in sorted((SQL_DIR / folder).glob("*.sql")):
+            digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
 def _write_sync_mark(root: Path, run_id: int) -> None:
-    mark = {"run_id": run_id, "files": {dataset.folder: _listing(root, dataset) for dataset in DATASETS}}
+    mark = {
+        "run_id": run_id,
+        "sql": _sql_version(),
+        "files": {dataset.folder: _listing(root, dataset) for dataset in DATASETS},
+    }
     path = root / SYNC_MARK
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.tmp")

@@ -47,13 +47,15 @@ def test_a_lake_file_touched_since_the_last_run_is_compared_again(paths):
     assert "articles" in _prepare(paths, BOOKKEEPING)
 
 
-@pytest.mark.parametrize("mark", ["missing", "from another run", "garbled"])
+@pytest.mark.parametrize("mark", ["missing", "from another run", "from another release", "garbled"])
 def test_without_the_last_runs_mark_every_dataset_is_compared(paths, mark):
     path = paths.lake / SYNC_MARK
     if mark == "missing":
         path.unlink()
     elif mark == "from another run":
         path.write_text(path.read_text().replace('"run_id": ', '"run_id": 1000'))
+    elif mark == "from another release":
+        path.write_text(path.read_text().replace('"sql": "', '"sql": "0'))
     else:
         path.write_text("{not json")
     assert "articles" in _prepare(paths, BOOKKEEPING)
