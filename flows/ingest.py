@@ -320,7 +320,9 @@ def _parse_all(
         done = 0
         while in_flight:
             summary = in_flight.popleft().result()
-            for number, batch in islice(numbered, 1):
+            following = next(numbered, None)
+            if following is not None:
+                number, batch = following
                 in_flight.append(parse_batch.submit(number, quote(batch), staging, max_bytes, pool))
             done += summary.files
             logger.info(

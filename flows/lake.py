@@ -8,8 +8,8 @@ differs from the warehouse's, so it is cheap when little changed and repairs wha
 crash or a person left behind. A run that changed no data table skips even that for the
 datasets it did not touch, if the lake is as the previous run left it (SYNC_MARK). Files
 are written under a temporary name and flushed before the warehouse commits, and renamed
-into place after: a reader never sees half a file, nor a run the warehouse did not commit. Tables dashboards do not need but a
-rebuild does live under `lake/_warehouse/`.
+into place after: a reader never sees half a file, nor a run the warehouse did not commit.
+Tables dashboards do not need but a rebuild does live under `lake/_warehouse/`.
 """
 
 from __future__ import annotations
