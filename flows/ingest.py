@@ -121,7 +121,7 @@ def _planned_batches(con: duckdb.DuckDBPyConnection, batch_files: int) -> Iterat
     """The files the plan says must be read, a batch at a time, straight from DuckDB:
     a million PlannedFile objects at once would cost hundreds of MB."""
     con.execute(
-        "select p.source_path, p.size_bytes, p.mtime_ns, d.outside_link, p.previous_hash "
+        "select p.source_path, p.size_bytes, p.mtime_ns, d.problem, p.previous_hash "
         "from plan as p join discovered as d using (source_path) "
         "where p.status <> 'unchanged' order by p.source_path"
     )
@@ -226,8 +226,9 @@ def _ingest_locked(source: Path, paths: DataPaths, workers: int | None, batch_fi
     with next_warehouse(paths) as con:
         run_id = con.execute("select coalesce(max(run_id), 0) + 1 from ingest_runs").fetchone()[0]
         con.execute(
-            "create or replace temp table run_context as select ?::bigint as run_id, ?::varchar as parser_version",
-            [run_id, PARSER_VERSION],
+            "create or replace temp table run_context as "
+            "select ?::bigint as run_id, ?::varchar as parser_version, ?::bigint as max_bytes",
+            [run_id, PARSER_VERSION, max_bytes],
         )
         con.execute(
             "insert into ingest_runs (run_id, flow_run_id, source, started_at, parser_version) values (?, ?, ?, ?, ?)",
@@ -326,9 +327,9 @@ def _parse_all(
                 in_flight.append(parse_batch.submit(number, quote(batch), staging, max_bytes, pool))
             done += summary.files
             logger.info(
-                "parsed batch %s/%s: %s/%s files (%s articles, %s rejected, %s unchanged content)",
+                "parsed batch %s/%s: %s/%s files (%s articles, %s rejected, %s unchanged content, %s vanished)",
                 summary.number + 1, batch_count, f"{done:,}", f"{to_read:,}",
-                summary.articles, summary.rejected, summary.touched,
+                summary.articles, summary.rejected, summary.touched, summary.vanished,
             )
     finally:
         if pool is not None:

@@ -12,12 +12,14 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from flows.parse import DEFAULT_MAX_BYTES
 from flows.settings import SQL_DIR
 from flows.sources import discover_rows
 
 DISCOVERED_SCHEMA = pa.schema(
-    [("source_path", pa.string()), ("size_bytes", pa.int64()), ("mtime_ns", pa.int64()), ("outside_link", pa.bool_())]
+    [("source_path", pa.string()), ("size_bytes", pa.int64()), ("mtime_ns", pa.int64()), ("problem", pa.string())]
 )
+"""One row per discovered entry; `problem` says why it cannot be read (null for a file to read)."""
 
 
 _ROWS_PER_BATCH = 65_536
@@ -35,10 +37,14 @@ def discovered_table(source: Path) -> pa.Table:
     return pa.Table.from_batches(batches, schema=DISCOVERED_SCHEMA)
 
 
-def make_plan(con: duckdb.DuckDBPyConnection, discovered: pa.Table, parser_version: str) -> dict[str, int]:
+def make_plan(
+    con: duckdb.DuckDBPyConnection, discovered: pa.Table, parser_version: str, max_bytes: int = DEFAULT_MAX_BYTES
+) -> dict[str, int]:
     """Create the temp table `plan` (see sql/plan.sql); return how many files are new, changed, unchanged.
 
-    Only temp tables are written, so a read-only connection will do.
+    The run's settings that decide outcomes (parser version, size cap) come from the temp
+    table `run_context`: the ingest's own, else one made here from the arguments. Only temp
+    tables are written, so a read-only connection will do.
     """
     con.register("discovered_arrow", discovered)
     try:
@@ -46,7 +52,10 @@ def make_plan(con: duckdb.DuckDBPyConnection, discovered: pa.Table, parser_versi
     finally:
         con.unregister("discovered_arrow")
     if not con.execute("select count(*) from duckdb_tables() where table_name = 'run_context'").fetchall()[0][0]:
-        con.execute("create temp table run_context as select ?::varchar as parser_version", [parser_version])
+        con.execute(
+            "create temp table run_context as select ?::varchar as parser_version, ?::bigint as max_bytes",
+            [parser_version, max_bytes],
+        )
     con.execute((SQL_DIR / "plan.sql").read_text(encoding="utf-8"))
     counts = dict(con.execute("select status, count(*) from plan group by status").fetchall())
     return {status: counts.get(status, 0) for status in ("new", "changed", "unchanged")}

@@ -14,7 +14,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from flows.sources import SourceFile, read_and_parse
+from flows.sources import SourceFile, Vanished, read_source
 
 STAGE_FILES = pa.schema(
     [
@@ -89,7 +89,8 @@ class PlannedFile:
     source_path: str
     size_bytes: int
     mtime_ns: int
-    outside_link: bool
+    problem: str | None
+    """Why discovery found it cannot be read (see SourceFile.problem); None to read it."""
     previous_hash: str | None
 
 
@@ -100,21 +101,30 @@ class BatchSummary:
     articles: int
     rejected: int
     touched: int
+    vanished: int = 0
 
 
 def stage_batch(number: int, batch: list[PlannedFile], staging: str, max_bytes: int) -> BatchSummary:
     """Read and parse `batch`, writing `<staging>/<table>/batch-<number>.parquet` per table.
 
     A file whose bytes hash to what the manifest already holds is `touched` (its mtime
-    moved, its content did not) and produces no records, so no row changes. Rows are
+    moved, its content did not) and produces no records, so no row changes. A file gone
+    since discovery is `vanished` and produces no records either: the load forgets it was
+    discovered, so it is missing with its data kept, as if deleted before the run. Rows are
     gathered as tuples in schema order and handed to Arrow column by column: building a
     dict per row and converting it cost as much as parsing the page.
     """
     rows: dict[str, list[tuple[object, ...]]] = {name: [] for name in STAGE_SCHEMAS}
-    articles = rejected = touched = 0
+    articles = rejected = touched = vanished = 0
     for planned in batch:
-        source = SourceFile(planned.source_path, planned.size_bytes, planned.mtime_ns, planned.outside_link)
-        result = read_and_parse(source, max_bytes)
+        source = SourceFile(planned.source_path, planned.size_bytes, planned.mtime_ns, planned.problem)
+        result = read_source(source, max_bytes)
+        if isinstance(result, Vanished):
+            vanished += 1
+            rows["stage_files"].append(
+                (planned.source_path, planned.size_bytes, planned.mtime_ns, None, "vanished", None, None)
+            )
+            continue
         article, reject = result.article, result.reject
         content_hash = article.content_hash if article else reject.content_hash if reject else None
         if content_hash is not None and content_hash == planned.previous_hash:
@@ -146,7 +156,7 @@ def stage_batch(number: int, batch: list[PlannedFile], staging: str, max_bytes: 
         folder = Path(staging) / name
         folder.mkdir(parents=True, exist_ok=True)
         pq.write_table(_to_table(rows[name], schema), folder / f"batch-{number:06d}.parquet", compression="lz4")
-    return BatchSummary(number, len(batch), articles, rejected, touched)
+    return BatchSummary(number, len(batch), articles, rejected, touched, vanished)
 
 
 _ARTICLE_HEAD = attrgetter(*STAGE_CAPTURES.names[: STAGE_CAPTURES.get_field_index("related_count")])

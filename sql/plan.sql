@@ -1,7 +1,11 @@
 -- Decide, for every discovered file, whether its contents must be read this run.
 -- Unchanged means same size, mtime and parser version as the manifest: never re-read.
--- A file that could not be read last time is tried again (the cause, a vanished file or
--- an I/O error, often passes), except a symlink leading outside, which never will.
+-- A file that could not be read last time is tried again (the cause, an I/O error or a
+-- permission, often passes), except an entry discovery found cannot be read (a symlink
+-- that dangles, loops or leads outside, a name that is not UTF-8: `problem` says which),
+-- which will not be readable until it changes.
+-- The run's settings that decide outcomes are part of the plan, as the parser version
+-- is: a file rejected as too_large before is read again once it fits under the run's cap.
 create or replace temp table plan as
 select
     d.source_path,
@@ -12,7 +16,9 @@ select
         when s.size_bytes = d.size_bytes
             and s.mtime_ns = d.mtime_ns
             and s.parser_version = (select parser_version from run_context)
-            and (s.reject_reason is distinct from 'unreadable' or d.outside_link) then 'unchanged'
+            and (s.reject_reason is distinct from 'unreadable' or d.problem is not null)
+            and (s.reject_reason is distinct from 'too_large' or d.size_bytes > (select max_bytes from run_context))
+            then 'unchanged'
         else 'changed'
     end as status,
     case when s.parser_version = (select parser_version from run_context) then s.content_hash end as previous_hash

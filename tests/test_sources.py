@@ -39,6 +39,26 @@ def test_symlink_outside_the_folder_is_a_reject_not_followed(tmp_path):
     assert results["inner_link.txt"].status == "article"
 
 
+def test_a_broken_symlink_says_what_it_is(tmp_path):
+    (tmp_path / "dangling.txt").symlink_to(tmp_path / "nowhere.txt")
+    (tmp_path / "loop.txt").symlink_to("loop.txt")
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "folder_link.txt").symlink_to("folder", target_is_directory=True)
+    details = {name: result.reject.detail for name, result in outcomes(tmp_path).items()}
+    assert details == {
+        "dangling.txt": f"a dangling symlink to {tmp_path / 'nowhere.txt'}, which does not exist; not followed",
+        "loop.txt": "a symlink loop: following it never reaches a file; not followed",
+        "folder_link.txt": "a symlink to a folder, not to a file; not followed",
+    }
+
+
+def test_a_symlink_named_on_its_own_is_described_too(tmp_path):
+    (tmp_path / "loop.txt").symlink_to("loop.txt")
+    [source] = list(discover(tmp_path / "loop.txt"))
+    assert "symlink loop" in source.problem
+    assert read_and_parse(source).reject.reason == "unreadable"
+
+
 @pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their mode")
 def test_unreadable_file_is_a_reject(tmp_path):
     path = tmp_path / "locked.txt"

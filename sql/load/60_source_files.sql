@@ -30,7 +30,7 @@ select
     true as is_present,
     null as missing_since_run_id
 from stage_files
-where outcome <> 'touched'
+where outcome in ('article', 'rejected')
 on conflict (source_path) do update set
     size_bytes = excluded.size_bytes,
     mtime_ns = excluded.mtime_ns,

@@ -1,5 +1,7 @@
 -- Count the run and check conservation: every file seen is unchanged, or was read and
 -- became exactly one capture (the story's best, or a duplicate of it) or one reject.
+-- A file that vanished before it could be read was not seen (10_affected.sql took it out
+-- of the plan): it is counted missing, like any file deleted before the run.
 update ingest_runs
 set
     files_seen = counts.files_seen,
@@ -20,7 +22,7 @@ from (
         (select count(*) from plan) as files_seen,
         (select count(*) from plan where status = 'new') as files_new,
         (select count(*) from plan where status <> 'unchanged') as files_to_read,
-        (select count(*) from stage_files) as files_read,
+        (select count(*) from stage_files where outcome <> 'vanished') as files_read,
         (select count(*) from stage_files as f inner join plan as p using (source_path)
             where p.status = 'changed' and f.outcome <> 'touched') as files_changed,
         (select count(*) from plan where status = 'unchanged')
