@@ -178,15 +178,22 @@ def status(
 @app.command()
 def verify(
     data: Annotated[Path, typer.Option(help="Data folder holding warehouse.duckdb and lake/.")] = DEFAULT_DATA,
+    repair: Annotated[bool, typer.Option("--repair", help="Rewrite every lake file whose rows differ from the warehouse.")] = False,
 ) -> None:
     """Check that warehouse and lake agree and the data checks pass; exit 1 with the problems if not."""
+    from flows.integrity import NoWarehouseYet, repair_lake
     from flows.integrity import verify as verify_data
+    from flows.locking import IngestAlreadyRunning
     from flows.settings import DataPaths
-    from flows.warehouse import WarehouseBusy
+    from flows.warehouse import WarehouseBusy, WarehouseDamaged
 
+    paths = DataPaths(data)
     try:
-        result = verify_data(DataPaths(data))
-    except WarehouseBusy as error:
+        if repair and paths.warehouse.exists():
+            report = repair_lake(paths)
+            typer.echo(f"repair: {report.written:,} lake files rewritten, {report.removed:,} removed, {report.unchanged:,} already right")
+        result = verify_data(paths)
+    except (WarehouseBusy, WarehouseDamaged, NoWarehouseYet, IngestAlreadyRunning) as error:
         typer.echo(f"newswh verify: {error}", err=True)
         raise typer.Exit(1) from None
     for table, rows in result.rows.items():
@@ -195,6 +202,11 @@ def verify(
         typer.echo(f"{len(result.problems)} problems:", err=True)
         for problem in result.problems:
             typer.echo(f"  {problem}", err=True)
+        if result.rows and not repair:
+            typer.echo(
+                "the warehouse is the reference: `newswh verify --repair` rewrites the lake files that differ from it",
+                err=True,
+            )
         raise typer.Exit(1)
     typer.echo(f"ok: the lake's {result.files_checked:,} files match the warehouse, and every data check passes")
 
@@ -204,28 +216,32 @@ def rebuild(
     data: Annotated[Path, typer.Option(help="Data folder holding lake/; warehouse.duckdb is recreated.")] = DEFAULT_DATA,
 ) -> None:
     """Recreate warehouse.duckdb from the Parquet lake alone (after losing or damaging it)."""
-    from flows.integrity import RebuildError
+    from flows.integrity import NoWarehouseYet, RebuildError
     from flows.integrity import rebuild as rebuild_warehouse
     from flows.locking import IngestAlreadyRunning
     from flows.settings import DataPaths
-    from flows.warehouse import WarehouseBusy
+    from flows.warehouse import UnusableDataFolder, WarehouseBusy, WarehouseChanged
 
+    paths = DataPaths(data)
     try:
-        rows = rebuild_warehouse(DataPaths(data))
-    except (RebuildError, IngestAlreadyRunning, WarehouseBusy) as error:
+        rebuilt = rebuild_warehouse(paths)
+    except (RebuildError, NoWarehouseYet, IngestAlreadyRunning, UnusableDataFolder, WarehouseBusy, WarehouseChanged) as error:
         typer.echo(f"newswh rebuild: {error}", err=True)
         raise typer.Exit(1) from None
-    typer.echo(f"rebuilt {DataPaths(data).warehouse} from {DataPaths(data).lake}: " + ", ".join(f"{table} {count:,}" for table, count in rows.items()))
+    counts = ", ".join(f"{table} {count:,}" for table, count in rebuilt.rows.items())
+    kept = rebuilt.damaged_kept_as
+    note = f"; the damaged file is kept as {kept.name} (delete it when you no longer need it)" if kept else ""
+    typer.echo(f"rebuilt {paths.warehouse} from {paths.lake}: {counts}{note}")
 
 
 def _open_read_only(command: str, data: Path):  # type: ignore[no-untyped-def]
     """The warehouse opened read-only, or a one-line reason and exit code 1."""
     from flows.settings import DataPaths
-    from flows.warehouse import WarehouseBusy, open_read_only
+    from flows.warehouse import WarehouseBusy, WarehouseDamaged, open_read_only
 
     try:
         return open_read_only(DataPaths(data).warehouse)
-    except (FileNotFoundError, WarehouseBusy) as error:
+    except (FileNotFoundError, WarehouseBusy, WarehouseDamaged) as error:
         typer.echo(f"newswh {command}: {error}", err=True)
         raise typer.Exit(1) from None
 

@@ -33,14 +33,27 @@ from prefect.states import Completed, Failed, State
 from prefect.tasks import exponential_backoff
 from prefect.utilities.annotations import quote
 
-from flows.lake import LakeChanges, prepare_lake
+from flows.failures import hide_tracebacks_of, remove_run_files, storage_failure
+from flows.integrity import NoWarehouseYet, RebuildError, lake_holds_data, rebuild_locked
+from flows.lake import LakeChanges, duckdb_path, prepare_lake
 from flows.locking import IngestAlreadyRunning, WriterLock
 from flows.manifest import discovered_table, make_plan
 from flows.parse import DEFAULT_MAX_BYTES
 from flows.records import PARSER_VERSION
 from flows.settings import BATCH_FILES, DEFAULT_DATA, DEFAULT_SOURCE, LOCK_WAIT_SECONDS, SQL_DIR, DataPaths
+from flows.sources import is_utf8
 from flows.staging import STAGE_SCHEMAS, BatchSummary, PlannedFile, stage_batch
-from flows.warehouse import WarehouseBusy, commit, ensure_not_written_elsewhere, failed_checks, next_warehouse, run_sql_folder
+from flows.warehouse import (
+    UnusableDataFolder,
+    WarehouseBusy,
+    WarehouseChanged,
+    WarehouseDamaged,
+    commit,
+    ensure_not_written_elsewhere,
+    failed_checks,
+    next_warehouse,
+    run_sql_folder,
+)
 
 RUN_COUNTS = (
     "files_seen", "files_new", "files_changed", "files_unchanged", "files_missing",
@@ -54,6 +67,11 @@ class IngestError(RuntimeError):
 
 TRANSIENT_ERRORS = (IngestAlreadyRunning, WarehouseBusy)
 """Failures that pass by themselves (another writer finishing), so a scheduled run retries them."""
+REFUSALS = (IngestError, UnusableDataFolder, WarehouseChanged, WarehouseDamaged, *TRANSIENT_ERRORS)
+"""Failures whose message says all a person needs: logged as one line, never a traceback."""
+
+
+hide_tracebacks_of(REFUSALS)
 REJECTS_LISTED = 20
 """Rejected files named in a run's summary; the rest are counted."""
 
@@ -96,6 +114,9 @@ def claim_data_folder(paths: DataPaths, wait_seconds: float, busy_retries: int) 
             try:
                 ensure_not_written_elsewhere(paths.warehouse)
                 return Claim(lock)
+            except WarehouseDamaged as error:
+                lock.release()
+                return Claim(None, str(error))
             except WarehouseBusy as error:
                 lock.release()
                 refusal = str(error)
@@ -153,7 +174,7 @@ def load_warehouse(con: duckdb.DuckDBPyConnection, staging: Path, changed: froze
             if files:
                 # A view, not a copy: the load reads each staged column where it needs it,
                 # and a hundred thousand bodies never sit in DuckDB's memory twice.
-                listed = ", ".join("'" + file.replace("'", "''") + "'" for file in files)
+                listed = ", ".join("'" + duckdb_path(file).replace("'", "''") + "'" for file in files)
                 con.execute(f"create or replace temp view {name} as select * from read_parquet([{listed}])")
             else:
                 con.register("empty_stage", schema.empty_table())
@@ -165,7 +186,10 @@ def load_warehouse(con: duckdb.DuckDBPyConnection, staging: Path, changed: froze
             raise IngestError(f"data checks failed, nothing was committed: {failures}")
         con.execute("commit")
     except BaseException:
-        con.execute("rollback")
+        try:
+            con.execute("rollback")
+        except duckdb.TransactionException:
+            pass  # a failed commit (a full disk) has already ended the transaction
         raise
 
 
@@ -195,6 +219,8 @@ def ingest(
     paths = DataPaths(Path(data) if data else DEFAULT_DATA)
     if not source_path.is_dir():
         return Failed(message=f"source folder {source_path} does not exist or is not a folder")
+    if not is_utf8(str(source_path.resolve())):
+        return Failed(message=f"the source folder's path {source_path!r} is not valid UTF-8: rename it, or ingest a folder below it")
     source_path = source_path.resolve()  # manifest paths are absolute: any working directory works
     claim = claim_data_folder(paths, lock_wait_seconds, busy_retries)
     if claim.lock is None:
@@ -203,16 +229,15 @@ def ingest(
     lock = claim.lock
     try:
         summary = _ingest_locked(source_path, paths, workers, batch_files, max_bytes)
-    except (IngestError, *TRANSIENT_ERRORS) as error:
+    except REFUSALS as error:
         get_run_logger().error("%s", error)
         return Failed(message=f"{error}; the warehouse is as it was before this run")
-    except (OSError, duckdb.IOException, duckdb.FatalException) as error:
-        # A full disk, a quota, a file-size limit (DuckDB calls a failed checkpoint write
-        # fatal: that copy is discarded anyway): say where, keep the last good state.
-        reason = str(error).strip().splitlines()[0]
-        get_run_logger().error("could not write to %s: %s", paths.root, reason)
-        return Failed(message=f"could not write to {paths.root}: {reason}; the warehouse is as it was before this run")
+    except (OSError, duckdb.Error) as error:
+        message = storage_failure(paths, error)
+        get_run_logger().error("%s", message)
+        return Failed(message=f"{message}; the warehouse is as it was before this run")
     finally:
+        remove_run_files(paths)
         lock.release()
     _publish_summary(summary)
     return Completed(message=_one_line(summary), data=summary)
@@ -223,7 +248,10 @@ def _ingest_locked(source: Path, paths: DataPaths, workers: int | None, batch_fi
     seconds: dict[str, float] = {}
     started = time.perf_counter()
     shutil.rmtree(paths.staging, ignore_errors=True)  # only a killed run leaves one; we hold the lock
-    with next_warehouse(paths) as con:
+    if not paths.warehouse.exists() and lake_holds_data(paths.lake):
+        _restore_from_lake(paths)
+    with next_warehouse(paths) as copy:
+        con = copy.con
         run_id = con.execute("select coalesce(max(run_id), 0) + 1 from ingest_runs").fetchone()[0]
         con.execute(
             "create or replace temp table run_context as "
@@ -283,7 +311,7 @@ def _ingest_locked(source: Path, paths: DataPaths, workers: int | None, batch_fi
             rejects = dict(
                 con.execute("select reason, count(*) from rejects group by reason order by count(*) desc, reason").fetchall()
             )
-            commit(con, paths)
+            commit(copy)
         except BaseException:
             lake_changes.discard()
             raise
@@ -299,6 +327,21 @@ def _ingest_locked(source: Path, paths: DataPaths, workers: int | None, batch_fi
     seconds["total"] = time.perf_counter() - started
     logger.info("commit: run %s is the warehouse now; %.2f s in all", run_id, seconds["total"])
     return RunSummary(run_id, str(source), str(paths.root), counts, rejects, seconds, asdict(lake_report), run_rejects)
+
+
+def _restore_from_lake(paths: DataPaths) -> None:
+    """The warehouse is gone but the lake is not: the lake is then the archive. Starting
+    from empty would drop every article whose raw file is gone, and the lake sync would
+    then delete it from the lake too; so the warehouse comes back from the lake first."""
+    logger = get_run_logger()
+    logger.warning("no warehouse in %s, but a lake: restoring the warehouse from the lake first", paths.root)
+    try:
+        rows = rebuild_locked(paths).rows
+    except (RebuildError, NoWarehouseYet) as error:
+        raise IngestError(
+            f"{paths.warehouse} is missing and the lake cannot restore it: {error}; nothing was written"
+        ) from None
+    logger.info("restored %s from the lake: %s", paths.warehouse, ", ".join(f"{table} {count:,}" for table, count in rows.items()))
 
 
 def _parse_all(

@@ -15,14 +15,32 @@ from pathlib import Path
 
 import duckdb
 
-from flows.lake import DATASETS, PART_FILE, Dataset, expected_partitions, partition_folder
+from flows.lake import (
+    DATASETS,
+    PART_FILE,
+    Dataset,
+    LakeChanges,
+    SyncReport,
+    duckdb_path,
+    expected_partitions,
+    file_digest,
+    file_fingerprint,
+    fingerprint_rows,
+    partition_folder,
+    prepare_lake,
+    recorded_digests,
+)
 from flows.locking import writer_lock
 from flows.settings import DataPaths
-from flows.warehouse import commit, failed_checks, next_warehouse, open_read_only
+from flows.warehouse import WarehouseCopy, commit, damage, failed_checks, next_warehouse, open_read_only
 
 
 class RebuildError(RuntimeError):
     """The lake cannot give back a whole warehouse; the message says which file and what to do."""
+
+
+class NoWarehouseYet(RuntimeError):
+    """Neither a warehouse nor a lake: nothing was ever ingested into this data folder."""
 
 
 @dataclass
@@ -33,33 +51,53 @@ class Verification:
     files_checked: int = 0
 
 
+def lake_holds_data(lake: Path) -> bool:
+    """Whether a lake was ever published here: then it is the archive, and a missing
+    warehouse is to be restored from it, never started again from empty."""
+    return lake.is_dir() and any(path.suffix == ".parquet" for path in lake.rglob("*.parquet"))
+
+
 def verify(paths: DataPaths) -> Verification:
-    """Every disagreement between warehouse and lake, and every failed data check, in words."""
+    """Every disagreement between warehouse and lake, and every failed data check, in words.
+
+    Every row of every table and every lake file is read, so a damaged block or page is
+    found wherever it is; a damaged warehouse raises WarehouseDamaged.
+    """
     result = Verification()
     try:
         con = open_read_only(paths.warehouse)
     except FileNotFoundError:
+        if not lake_holds_data(paths.lake):
+            raise NoWarehouseYet(f"no warehouse in {paths.root} yet: run `newswh ingest` first") from None
         result.problems.append(
-            f"no warehouse at {paths.warehouse}: if the lake is intact, `newswh rebuild` recreates it"
+            f"no warehouse at {paths.warehouse}: the lake holds the archive, and `newswh rebuild` recreates it "
+            "(the next `newswh ingest` does so first)"
         )
         return result
     with con:
-        for check, offenders in failed_checks(con).items():
-            result.problems.append(f"data check {check} fails, e.g. {offenders[0]}")
-        for dataset in DATASETS:
-            result.rows[dataset.table_name] = con.execute(f"select count(*) from {dataset.table_name}").fetchall()[0][0]
-            result.problems += _lake_problems(con, paths.lake, dataset, result)
+        try:
+            for check, offenders in failed_checks(con).items():
+                result.problems.append(f"data check {check} fails, e.g. {offenders[0]}")
+            for dataset in DATASETS:
+                result.rows[dataset.table_name] = con.execute(f"select count(*) from {dataset.table_name}").fetchall()[0][0]
+                result.problems += _lake_problems(con, paths.lake, dataset, result)
+        except duckdb.Error as error:
+            damaged = damage(paths.warehouse, error)
+            if damaged is None:
+                raise
+            raise damaged from None
     return result
 
 
 def _lake_problems(con: duckdb.DuckDBPyConnection, lake: Path, dataset: Dataset, result: Verification) -> list[str]:
     problems = []
+    digests = recorded_digests(lake)
     expected = expected_partitions(con, dataset)
     wanted = set()
     for key, fingerprint in sorted(expected.items(), key=lambda item: str(item[0])):
         path = partition_folder(lake, dataset, key) / PART_FILE
         wanted.add(path)
-        rows = int(fingerprint.split(":")[0])
+        rows = fingerprint_rows(fingerprint)
         if not path.exists():
             problems.append(f"{path}: missing (the warehouse has {rows:,} {dataset.table_name} rows for it)")
             continue
@@ -67,12 +105,14 @@ def _lake_problems(con: duckdb.DuckDBPyConnection, lake: Path, dataset: Dataset,
         try:
             actual = file_fingerprint(con, dataset, key, path)
         except duckdb.Error as error:
-            problems.append(f"{path}: unreadable ({str(error).splitlines()[0]})")
+            problems.append(f"{path}: unreadable ({_first_line(error)})")
             continue
         if actual != fingerprint:
             problems.append(
-                f"{path}: differs from the warehouse ({actual.split(':')[0]} rows in the file, {rows:,} in the warehouse)"
+                f"{path}: differs from the warehouse ({fingerprint_rows(actual):,} rows in the file, {rows:,} in the warehouse)"
             )
+        elif path in digests and file_digest(path) != digests[path]:
+            problems.append(f"{path}: its bytes changed since newswh wrote it (damage in its footer or statistics)")
     folder = lake / dataset.folder
     if folder.exists():
         for path in sorted(folder.rglob("*.parquet")):
@@ -81,25 +121,54 @@ def _lake_problems(con: duckdb.DuckDBPyConnection, lake: Path, dataset: Dataset,
     return problems
 
 
-def file_fingerprint(con: duckdb.DuckDBPyConnection, dataset: Dataset, key: tuple[object, ...], path: Path) -> str:
-    """The fingerprint of a lake file's rows, computed from its content, as `expected_partitions` computes it."""
-    types = {row[0]: row[1] for row in con.execute(f"describe {dataset.query}").fetchall()}
-    keys = ", ".join(f"?::{types[column]} as {column}" for column in dataset.partition_by)
-    source = "read_parquet(?, hive_partitioning = false)"  # the key comes from the caller, not the path
-    select = f"select {keys}, * from {source}" if keys else f"select * from {source}"
-    count, checksum = con.execute(
-        f"select count(*), bit_xor(hash(rows)) from ({select}) as rows", [*key, str(path)]
-    ).fetchall()[0]
-    return f"{count}:{checksum or 0}"
+def repair_lake(paths: DataPaths, lock_wait_seconds: float = 0.0) -> SyncReport:
+    """Rewrite every lake file whose rows differ from the warehouse, reading each whole.
+
+    An ingest trusts a lake file whose footer carries the right fingerprint; bit rot
+    behind an intact footer (same size, same mtime) is only found by reading the rows,
+    which `verify` does and this repairs.
+    """
+    with writer_lock(paths.lock, lock_wait_seconds):
+        with open_read_only(paths.warehouse) as con:
+            try:
+                last_run = con.execute("select coalesce(max(run_id), 0) from ingest_runs").fetchall()[0][0]
+                changes: LakeChanges = prepare_lake(con, paths.lake, last_run, None, check_content=True)
+            except duckdb.Error as error:
+                damaged = damage(paths.warehouse, error)
+                if damaged is None:
+                    raise
+                raise damaged from None
+        return changes.publish()
 
 
-def rebuild(paths: DataPaths, lock_wait_seconds: float = 0.0) -> dict[str, int]:
-    """Recreate `warehouse.duckdb` from the lake; returns rows per table.
+@dataclass
+class Rebuilt:
+    rows: dict[str, int]
+    """Rows per table, as the lake gave them back."""
+    damaged_kept_as: Path | None = None
+    """Where the damaged warehouse the rebuild replaced was moved, if it replaced one."""
+
+
+def rebuild(paths: DataPaths, lock_wait_seconds: float = 0.0) -> Rebuilt:
+    """Recreate `warehouse.duckdb` from the lake.
 
     Writes a fresh copy and renames it into place only once the data checks pass and it
-    matches every lake file, so a failed rebuild leaves whatever was there before.
+    matches every lake file, so a failed rebuild leaves whatever was there before. A
+    damaged warehouse is moved aside (`warehouse.duckdb.damaged-<time>`), not deleted.
     """
-    with writer_lock(paths.lock, lock_wait_seconds), next_warehouse(paths, copy_current=False) as con:
+    with writer_lock(paths.lock, lock_wait_seconds):
+        return rebuild_locked(paths)
+
+
+def rebuild_locked(paths: DataPaths) -> Rebuilt:
+    """`rebuild`, for a caller that already holds the data folder's lock (an ingest that
+    found a lake but no warehouse)."""
+    if not lake_holds_data(paths.lake):
+        if paths.warehouse.exists():
+            raise RebuildError(f"{paths.lake} holds no data, so there is nothing to rebuild from; the warehouse was not changed")
+        raise NoWarehouseYet(f"no warehouse in {paths.root} yet: run `newswh ingest` first")
+    with next_warehouse(paths, copy_current=False) as copy:
+        con = copy.con
         rows = {dataset.table_name: _load_dataset(con, paths.lake, dataset) for dataset in DATASETS}
         failures = failed_checks(con)
         if failures:
@@ -107,9 +176,9 @@ def rebuild(paths: DataPaths, lock_wait_seconds: float = 0.0) -> dict[str, int]:
         mismatches = [problem for dataset in DATASETS for problem in _lake_problems(con, paths.lake, dataset, Verification())]
         if mismatches:
             raise RebuildError(f"{mismatches[0]}; the warehouse was not changed")
-        commit(con, paths)
+        kept = commit(copy)
     shutil.rmtree(paths.staging, ignore_errors=True)
-    return rows
+    return Rebuilt(rows, kept)
 
 
 def _load_dataset(con: duckdb.DuckDBPyConnection, lake: Path, dataset: Dataset) -> int:
@@ -120,23 +189,26 @@ def _load_dataset(con: duckdb.DuckDBPyConnection, lake: Path, dataset: Dataset) 
             f"{folder / PART_FILE} is missing, so the lake cannot give back {dataset.table_name}; "
             "if warehouse.duckdb is intact, `newswh ingest` rewrites the lake from it"
         )
-    for path in files:
-        try:
-            con.execute("select count(*) from read_parquet(?)", [str(path)]).fetchall()
-        except duckdb.Error as error:
-            raise RebuildError(
-                f"{path} is unreadable ({str(error).splitlines()[0]}); if warehouse.duckdb is intact, "
-                "`newswh ingest` rewrites it, otherwise re-ingest the raw files into a new data folder"
-            ) from None
     if dataset.table_name == "captures":
         # Each article is its best capture; the lake keeps only the other captures apart.
         con.execute("insert into captures by name select * exclude (capture_count) from articles")
-    if not files:
-        return con.execute(f"select count(*) from {dataset.table_name}").fetchall()[0][0]
     exclude = f" exclude ({', '.join(dataset.partition_by)})" if dataset.partition_by else ""
     hive = "true" if dataset.partition_by else "false"
-    con.execute(
-        f"insert into {dataset.table_name} by name select *{exclude} from read_parquet(?, hive_partitioning = {hive})",
-        [[str(path) for path in files]],
-    )
+    for path in files:  # one at a time, so a damaged file is named, not just its dataset
+        try:
+            con.execute(
+                f"insert into {dataset.table_name} by name "
+                f"select *{exclude} from read_parquet(?, hive_partitioning = {hive})",
+                [duckdb_path(path)],
+            )
+        except duckdb.Error as error:
+            raise RebuildError(
+                f"{path} is unreadable ({_first_line(error)}); if warehouse.duckdb is intact, `newswh ingest` "
+                "rewrites it, otherwise re-ingest the raw files into a new data folder"
+            ) from None
     return con.execute(f"select count(*) from {dataset.table_name}").fetchall()[0][0]
+
+
+def _first_line(error: BaseException) -> str:
+    lines = str(error).strip().splitlines()
+    return lines[0] if lines else type(error).__name__

@@ -114,7 +114,7 @@ class LakeChanges:
             fsync_path(folder)
         for folder, wanted in self.wanted.items():
             self.report.removed += _remove_unwanted(folder, wanted)
-        _write_sync_mark(self.root, self.run_id)
+        _write_sync_mark(self.root, self.run_id, {path for _, path in self.staged})
         return self.report
 
     def discard(self) -> None:
@@ -122,18 +122,65 @@ class LakeChanges:
             temporary.unlink(missing_ok=True)
 
 
+ROW_CHECKSUM = "sum(hash(hash(rows))::hugeint)"
+"""The content checksum of a set of rows, as SQL over a relation named `rows`.
+
+DuckDB's hash of a whole row combines its columns' hashes linearly, so the same change
+to one column of two rows changes both row hashes by the same bits, and a `bit_xor` of
+them cancels out: two articles of a month that each gained a capture used to leave the
+month's checksum as it was. Hashing the row hash again mixes each row's change with the
+rest of that row, and summing (exact, in 128 bits) instead of xor-ing means two rows can
+undo each other only if their changes are exact opposites: a 2^-64 coincidence.
+"""
+FINGERPRINT_VERSION = "2"
+"""Bump when the checksum changes, so no lake file written with the old one is trusted."""
+
+
 def expected_partitions(con: duckdb.DuckDBPyConnection, dataset: Dataset) -> dict[tuple[object, ...], str]:
-    """Partition key -> fingerprint (row count and a hash of every row) per the warehouse."""
+    """Partition key -> fingerprint (row count and a checksum of every row) per the warehouse."""
     keys = ", ".join(dataset.partition_by)
     select_keys = f"{keys}, " if keys else ""
     group = "group by all" if keys else ""
     rows = con.execute(
-        f"select {select_keys}count(*), bit_xor(hash(rows)) from ({dataset.query}) as rows {group}"
+        f"select {select_keys}count(*), {ROW_CHECKSUM} from ({dataset.query}) as rows {group}"
     ).fetchall()
-    partitions = {tuple(row[:-2]): f"{row[-2]}:{row[-1] or 0}" for row in rows if row[-2]}
+    partitions = {tuple(row[:-2]): _fingerprint(row[-2], row[-1]) for row in rows if row[-2]}
     if not dataset.partition_by and not partitions:
-        partitions[()] = "0:0"  # an unpartitioned dataset always has its file, even empty
+        partitions[()] = _fingerprint(0, 0)  # an unpartitioned dataset always has its file, even empty
     return partitions
+
+
+def file_fingerprint(con: duckdb.DuckDBPyConnection, dataset: Dataset, key: tuple[object, ...], path: Path) -> str:
+    """The fingerprint of a lake file's rows, computed from every row it holds (so every
+    page of every row group is read and decompressed), as `expected_partitions` computes it.
+
+    Raises duckdb.Error when the file cannot be read whole.
+    """
+    types = {row[0]: row[1] for row in con.execute(f"describe {dataset.query}").fetchall()}
+    keys = ", ".join(f"?::{types[column]} as {column}" for column in dataset.partition_by)
+    source = "read_parquet(?, hive_partitioning = false)"  # the key comes from the caller, not the path
+    select = f"select {keys}, * from {source}" if keys else f"select * from {source}"
+    count, checksum = con.execute(
+        f"select count(*), {ROW_CHECKSUM} from ({select}) as rows", [*key, duckdb_path(path)]
+    ).fetchall()[0]
+    return _fingerprint(count, checksum)
+
+
+def fingerprint_rows(fingerprint: str) -> int:
+    return int(fingerprint.split(":")[1])
+
+
+def _fingerprint(count: int, checksum: int | None) -> str:
+    return f"v{FINGERPRINT_VERSION}:{count}:{checksum or 0}"
+
+
+_GLOB_CHARACTERS = str.maketrans({"[": "[[]", "*": "[*]", "?": "[?]"})
+
+
+def duckdb_path(path: Path | str) -> str:
+    """A file path as DuckDB's readers take it: they expand `*`, `?` and `[…]` as a glob,
+    so a data folder named `data?x` or `[x]` would read other files, or none."""
+    return str(path).translate(_GLOB_CHARACTERS)
 
 
 def partition_folder(root: Path, dataset: Dataset, key: tuple[object, ...]) -> Path:
@@ -150,7 +197,10 @@ def read_fingerprint(path: Path) -> str | None:
     except (OSError, ValueError):
         return None
     value = metadata.get(FINGERPRINT_KEY)
-    return value.decode() if value else None
+    try:
+        return value.decode() if value else None
+    except UnicodeDecodeError:
+        return None
 
 
 def prepare_lake(
@@ -159,6 +209,7 @@ def prepare_lake(
     run_id: int,
     changed: frozenset[str] | None = None,
     workers: int | None = None,
+    check_content: bool = False,
 ) -> LakeChanges:
     """Write the partitions whose content differs from the warehouse, under temporary names.
 
@@ -168,8 +219,14 @@ def prepare_lake(
     Each dataset's stale partitions come from one query sorted by partition, streamed to
     `workers` writer threads (compression is the slow part, and pyarrow does it without
     the GIL). A query per partition would scan the whole table once for every month.
+
+    A file is current when the fingerprint in its footer matches; `check_content` also
+    reads every row and checks every byte against the digest the last sync recorded, so
+    a file that rotted behind an intact footer (same size, same mtime) is rewritten too:
+    `newswh verify --repair`.
     """
     changes = LakeChanges(root, run_id)
+    digests = recorded_digests(root) if check_content else None
     mark = _read_sync_mark(root)
     same_run = mark.get("run_id") == run_id - 1 and mark.get("sql") == _sql_version()
     trusted = mark["files"] if changed is not None and same_run else {}
@@ -186,7 +243,7 @@ def prepare_lake(
                 for key, fingerprint in sorted(expected.items(), key=lambda item: str(item[0])):
                     path = partition_folder(root, dataset, key) / PART_FILE
                     wanted.add(path)
-                    if path.exists() and read_fingerprint(path) == fingerprint:
+                    if path.exists() and _current(con, dataset, key, path, fingerprint, digests):
                         changes.report.unchanged += 1
                         continue
                     temporary = path.with_name(f".{path.name}.run-{run_id}.tmp")
@@ -199,6 +256,28 @@ def prepare_lake(
         changes.discard()
         raise
     return changes
+
+
+def _current(
+    con: duckdb.DuckDBPyConnection,
+    dataset: Dataset,
+    key: tuple[object, ...],
+    path: Path,
+    fingerprint: str,
+    digests: dict[Path, str] | None,
+) -> bool:
+    """Whether a lake file holds the rows it should: by its footer's fingerprint, or, given
+    the recorded `digests` (a repair), by every row and every byte of it."""
+    if read_fingerprint(path) != fingerprint:
+        return False
+    if digests is None:
+        return True
+    if path in digests and file_digest(path) != digests[path]:
+        return False
+    try:
+        return file_fingerprint(con, dataset, key, path) == fingerprint
+    except duckdb.Error:
+        return False
 
 
 _READ_BATCH_ROWS = 16_384
@@ -300,25 +379,46 @@ def _read_sync_mark(root: Path) -> dict[str, Any]:
 def _sql_version() -> str:
     """A digest of the tables' and datasets' SQL: a release that changes what a dataset
     holds must not find its lake trusted as the previous release left it."""
-    digest = hashlib.sha256()
+    digest = hashlib.sha256(f"fingerprint v{FINGERPRINT_VERSION}\0".encode())
     for folder in ("schema", "lake"):
         for path in sorted((SQL_DIR / folder).glob("*.sql")):
             digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()
 
 
-def _write_sync_mark(root: Path, run_id: int) -> None:
-    mark = {
-        "run_id": run_id,
-        "sql": _sql_version(),
-        "files": {dataset.folder: _listing(root, dataset) for dataset in DATASETS},
-    }
+def _write_sync_mark(root: Path, run_id: int, rewritten: set[Path]) -> None:
+    previous = _read_sync_mark(root)
+    files = {dataset.folder: _listing(root, dataset) for dataset in DATASETS}
+    digests = {}
+    for folder, listing in files.items():
+        for name, stat in listing.items():
+            path = root / folder / name
+            key = f"{folder}/{name}"
+            same = previous.get("files", {}).get(folder, {}).get(name) == stat
+            carried = previous.get("digests", {}).get(key)
+            digests[key] = carried if same and carried and path not in rewritten else file_digest(path)
+    mark = {"run_id": run_id, "sql": _sql_version(), "files": files, "digests": digests}
     path = root / SYNC_MARK
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.tmp")
     temporary.write_text(json.dumps(mark), encoding="utf-8")
     fsync_path(temporary)
     os.replace(temporary, path)
+
+
+def file_digest(path: Path) -> str:
+    """SHA-256 of a file's bytes: the only check that sees every byte, footer included
+    (a flipped bit in a column's statistics reads back fine, and then misleads a filter)."""
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def recorded_digests(root: Path) -> dict[Path, str]:
+    """Each lake file's SHA-256 as the run that last published the lake saw it."""
+    digests = _read_sync_mark(root).get("digests")
+    if not isinstance(digests, dict):
+        return {}
+    return {root / key: value for key, value in digests.items() if isinstance(value, str)}
 
 
 def _remove_unwanted(folder: Path, wanted: set[Path]) -> int:

@@ -1,7 +1,10 @@
-"""One writer per data folder, enforced with an OS file lock.
+"""One writer per data folder, enforced with an OS lock on the data folder itself.
 
 `flock` is released by the kernel when its holder dies, even by SIGKILL, so a crashed
-ingest never leaves a stale lock behind that a person would have to delete.
+ingest never leaves a stale lock behind that a person would have to delete. The lock is
+taken on the folder, not on a lock file: a cleanup script that deletes `.ingest.lock`
+mid-run would otherwise let a second writer lock a new file of the same name. The lock
+file only says who holds the lock, for the message a second writer prints.
 """
 
 from __future__ import annotations
@@ -14,7 +17,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TextIO
 
 
 class IngestAlreadyRunning(RuntimeError):
@@ -24,36 +26,32 @@ class IngestAlreadyRunning(RuntimeError):
 class WriterLock:
     """The data folder's lock, held from `acquire` until `release` (or the process dies)."""
 
-    def __init__(self, handle: TextIO) -> None:
-        self._handle = handle
+    def __init__(self, folder: int) -> None:
+        self._folder = folder
 
     @classmethod
     def acquire(cls, lock_path: Path, wait_seconds: float = 0.0) -> WriterLock:
-        """Take the lock, waiting up to `wait_seconds` for another ingest to finish."""
+        """Take the lock on `lock_path`'s folder, waiting up to `wait_seconds` for another ingest to finish."""
         lock_path.parent.mkdir(parents=True, exist_ok=True)
-        handle = open(lock_path, "a+", encoding="utf-8")
+        folder = os.open(lock_path.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         try:
             deadline = time.monotonic() + wait_seconds
             while True:
                 try:
-                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    fcntl.flock(folder, fcntl.LOCK_EX | fcntl.LOCK_NB)
                     break
                 except BlockingIOError:
                     if time.monotonic() >= deadline:
                         raise IngestAlreadyRunning(_holder_message(lock_path)) from None
                     time.sleep(0.2)
-            handle.seek(0)
-            handle.truncate()
-            holder = {"pid": os.getpid(), "since": datetime.now(timezone.utc).isoformat(timespec="seconds")}
-            handle.write(json.dumps(holder))
-            handle.flush()
+            _write_holder(lock_path)
         except BaseException:
-            handle.close()
+            os.close(folder)
             raise
-        return cls(handle)
+        return cls(folder)
 
     def release(self) -> None:
-        self._handle.close()
+        os.close(self._folder)
 
 
 @contextmanager
@@ -64,6 +62,14 @@ def writer_lock(lock_path: Path, wait_seconds: float = 0.0) -> Iterator[None]:
         yield
     finally:
         lock.release()
+
+
+def _write_holder(lock_path: Path) -> None:
+    """Say who holds the lock; written whole, then renamed, so a reader never sees half of it."""
+    holder = {"pid": os.getpid(), "since": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    temporary = lock_path.with_name(f".{lock_path.name}.{os.getpid()}")
+    temporary.write_text(json.dumps(holder), encoding="utf-8")
+    os.replace(temporary, lock_path)
 
 
 def _holder_message(lock_path: Path) -> str:

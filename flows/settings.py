@@ -57,5 +57,10 @@ class DataPaths:
         return self.root / ".staging"
 
     @property
+    def spill(self) -> Path:
+        """Where DuckDB spills what does not fit in its memory limit during a run."""
+        return self.root / ".duckdb-spill"
+
+    @property
     def lock(self) -> Path:
         return self.root / ".ingest.lock"

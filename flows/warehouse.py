@@ -7,7 +7,10 @@ only the copy, and commits by renaming the copy over the original. So:
 - a killed ingest leaves the previous warehouse untouched; the next run discards the
   stale copy and starts over.
 The one thing that can stop an ingest is a *writer* holding the file (a DuckDB CLI opened
-without `-readonly`): then the ingest says so and by which process, and exits.
+without `-readonly`): then the ingest says so and by which process, and exits. A writer
+that comes and goes during a run is caught at the commit, which then refuses to rename
+the copy over the file that writer changed (its changes would vanish with the old file).
+A damaged file is named as damaged, with the way back: `newswh rebuild`.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ import shutil
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
@@ -34,6 +39,35 @@ instead of growing with the corpus, and without insertion order it needs to buff
 
 class WarehouseBusy(RuntimeError):
     """Another process has the warehouse open for writing."""
+
+
+class UnusableDataFolder(RuntimeError):
+    """DuckDB cannot keep a database in this folder."""
+
+
+class WarehouseChanged(RuntimeError):
+    """Another process wrote the warehouse while a run was working on its copy."""
+
+
+class WarehouseDamaged(RuntimeError):
+    """The warehouse file cannot be read back: `newswh rebuild` restores it from the lake."""
+
+
+_DAMAGE = re.compile(
+    r"Corrupt database file|not a valid DuckDB database file|Could not read enough bytes"
+    r"|Serialization Error|Failed to deserialize|checksum",
+    re.IGNORECASE,
+)
+
+
+def damage(warehouse: Path, error: BaseException) -> WarehouseDamaged | None:
+    """The error a person should see when DuckDB's `error` means the file itself is damaged."""
+    if not isinstance(error, duckdb.Error) or not _DAMAGE.search(str(error)):
+        return None
+    detail = str(error).strip().splitlines()[0]
+    return WarehouseDamaged(
+        f"{warehouse} is damaged ({detail}); `newswh rebuild --data {warehouse.parent}` restores it from the lake"
+    )
 
 
 def sql_files(folder: Path) -> list[Path]:
@@ -87,12 +121,12 @@ def failed_checks(
     return failures
 
 
-def ensure_not_written_elsewhere(warehouse: Path, wait_seconds: float = 5.0) -> None:
-    """Fail clearly if another process holds the warehouse open read-write.
+def ensure_not_written_elsewhere(warehouse: Path, wait_seconds: float = 5.0, damaged_ok: bool = False) -> None:
+    """Fail clearly if another process holds the warehouse open read-write, or it is damaged.
 
     Read-only readers are fine (we never write this file). A read-write holder may be
     mid-checkpoint, so copying the file then could copy a torn state: we wait a little
-    for it to go, then name it.
+    for it to go, then name it. `damaged_ok`: the caller replaces the file (a rebuild).
     """
     if not warehouse.exists():
         return
@@ -101,10 +135,15 @@ def ensure_not_written_elsewhere(warehouse: Path, wait_seconds: float = 5.0) -> 
         try:
             duckdb.connect(str(warehouse), read_only=True).close()
             return
-        except duckdb.IOException as error:
+        except duckdb.Error as error:
             busy = _busy_error(warehouse, error)
             if busy is None:
-                raise
+                damaged = damage(warehouse, error)
+                if damaged is None:
+                    raise
+                if damaged_ok:
+                    return
+                raise damaged from None
             if time.monotonic() >= deadline:
                 raise busy from None
             time.sleep(0.2)
@@ -120,14 +159,14 @@ def open_read_only(warehouse: Path) -> duckdb.DuckDBPyConnection:
         raise FileNotFoundError(f"no warehouse at {warehouse}: run `newswh ingest` first")
     try:
         return duckdb.connect(str(warehouse), read_only=True)
-    except duckdb.IOException as error:
-        busy = _busy_error(warehouse, error)
-        if busy is None:
+    except duckdb.Error as error:
+        refusal = _busy_error(warehouse, error) or damage(warehouse, error)
+        if refusal is None:
             raise
-        raise busy from None
+        raise refusal from None
 
 
-def _busy_error(warehouse: Path, error: duckdb.IOException) -> WarehouseBusy | None:
+def _busy_error(warehouse: Path, error: duckdb.Error) -> WarehouseBusy | None:
     holder = _LOCK_HOLDER.search(str(error))
     if holder is None:
         return None
@@ -138,32 +177,88 @@ def _busy_error(warehouse: Path, error: duckdb.IOException) -> WarehouseBusy | N
     )
 
 
+FileState = tuple[int, int, int] | None
+"""A file's inode, size and mtime, or None when it does not exist: enough to notice a write."""
+
+
+def file_state(path: Path) -> FileState:
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return None
+    return stat.st_ino, stat.st_size, stat.st_mtime_ns
+
+
+@dataclass
+class WarehouseCopy:
+    """The copy a run writes, and what the warehouse it came from looked like then."""
+
+    con: duckdb.DuckDBPyConnection
+    paths: DataPaths
+    original: FileState
+    replaces_damaged: bool = False
+
+
 @contextmanager
-def next_warehouse(paths: DataPaths, copy_current: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
+def next_warehouse(paths: DataPaths, copy_current: bool = True) -> Iterator[WarehouseCopy]:
     """A read-write connection to a fresh copy of the warehouse, with the schema applied.
 
-    `copy_current=False` starts from empty tables instead (a rebuild). Leaving the block
-    without error does not commit: call `commit` for that.
+    `copy_current=False` starts from empty tables instead (a rebuild, which may replace a
+    damaged file). Leaving the block without error does not commit: call `commit` for that.
     """
+    if "?" in str(paths.root.resolve()):
+        # DuckDB splits a database path at "?" (what follows are options) and then looks
+        # for the write-ahead log in a folder that does not exist; a commit would fail.
+        raise UnusableDataFolder(
+            f"DuckDB cannot keep a database under {paths.root}: it reads what follows '?' in a path as "
+            "options; choose a data folder whose path has no '?'"
+        )
     paths.root.mkdir(parents=True, exist_ok=True)
     _discard_next(paths)
-    ensure_not_written_elsewhere(paths.warehouse)
+    ensure_not_written_elsewhere(paths.warehouse, damaged_ok=not copy_current)
+    replaces_damaged = False
     try:
         if copy_current and paths.warehouse.exists():
+            _fold_in_wal(paths.warehouse)
+        original = file_state(paths.warehouse)
+        if copy_current and original is not None:
             _copy_file(paths.warehouse, paths.next_warehouse)
-        con = duckdb.connect(str(paths.next_warehouse), config=WRITER_CONFIG | {"temp_directory": str(paths.root / ".duckdb-spill")})
+        elif original is not None:
+            replaces_damaged = _is_damaged(paths.warehouse)
+        con = duckdb.connect(str(paths.next_warehouse), config=WRITER_CONFIG | {"temp_directory": str(paths.spill)})
     except BaseException:
         _discard_next(paths)
         raise
     try:
         apply_schema(con)
-        yield con
+        yield WarehouseCopy(con, paths, original, replaces_damaged)
     except BaseException:
         con.close()
         _discard_next(paths)  # a failed run must not leave a warehouse-sized file on a full disk
         raise
     finally:
         con.close()
+        shutil.rmtree(paths.spill, ignore_errors=True)
+
+
+def _fold_in_wal(warehouse: Path) -> None:
+    """Checkpoint a write-ahead log someone left beside the warehouse (a writer that was
+    killed, or closed without a checkpoint): copying the file without it would drop
+    what that writer committed."""
+    if _wal(warehouse).exists():
+        duckdb.connect(str(warehouse)).execute("checkpoint").close()
+
+
+def _is_damaged(warehouse: Path) -> bool:
+    """Whether any block of the file fails to read back: every row of every table is read,
+    since damage in the middle of a file opens fine and fails only where it is read."""
+    try:
+        with duckdb.connect(str(warehouse), read_only=True) as con:
+            for (table,) in con.execute("select table_name from duckdb_tables() where database_name = current_database()").fetchall():
+                con.execute(f'select count(*), sum(hash(rows)) from "{table}" as rows').fetchall()
+    except duckdb.Error as error:
+        return damage(warehouse, error) is not None
+    return False
 
 
 def _discard_next(paths: DataPaths) -> None:
@@ -171,17 +266,49 @@ def _discard_next(paths: DataPaths) -> None:
         stale.unlink(missing_ok=True)
 
 
-def commit(con: duckdb.DuckDBPyConnection, paths: DataPaths) -> None:
-    """Make the copy the warehouse: checkpoint, close, flush to disk, rename atomically."""
-    con.execute("checkpoint")
-    con.close()
+def commit(copy: WarehouseCopy) -> Path | None:
+    """Make the copy the warehouse: checkpoint, close, flush to disk, rename atomically.
+
+    Refuses when the warehouse changed since it was copied (another process wrote it, or
+    has it open to write): renaming over it would silently drop what that process wrote.
+    Returns where a damaged warehouse it replaced was kept.
+    """
+    paths = copy.paths
+    copy.con.execute("checkpoint")
+    copy.con.close()
     fsync_path(paths.next_warehouse)
-    stray_wal = _wal(paths.warehouse)
-    if stray_wal.exists():
-        # Left by someone who wrote to the old file; it must not replay onto the new one.
-        stray_wal.rename(stray_wal.with_name(f"{stray_wal.name}.stale-{time.time_ns()}"))
+    changed = _change_since(copy)
+    if changed:
+        _discard_next(paths)
+        raise WarehouseChanged(
+            f"{paths.warehouse} was changed by another process during this run ({changed}); nothing was "
+            "committed, so its changes are kept: run the ingest again. Keep tables of your own in a "
+            "database you ATTACH, never in warehouse.duckdb"
+        )
+    ensure_not_written_elsewhere(paths.warehouse, damaged_ok=copy.replaces_damaged)
+    kept = None
+    if copy.replaces_damaged:
+        kept = paths.warehouse.with_name(f"{paths.warehouse.name}.damaged-{datetime.now():%Y%m%dT%H%M%S}")
+        os.replace(paths.warehouse, kept)
     os.replace(paths.next_warehouse, paths.warehouse)
     fsync_path(paths.root)
+    return kept
+
+
+def _change_since(copy: WarehouseCopy) -> str:
+    """What happened to the warehouse file since the run copied it, or '' if nothing."""
+    if _wal(copy.paths.warehouse).exists():
+        return "a write-ahead log appeared beside it"
+    now = file_state(copy.paths.warehouse)
+    if now == copy.original:
+        return ""
+    if copy.original is None:
+        return "it was created"
+    if now is None:
+        return "it was deleted"
+    if now[0] != copy.original[0]:
+        return "it was replaced"
+    return "its size or modification time changed"
 
 
 def _wal(database: Path) -> Path:
