@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 import shutil
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -65,23 +67,33 @@ def ingest(
     batch_files: Annotated[int, typer.Option(help="Files per parse task.")] = BATCH_FILES,
     max_bytes: Annotated[int, typer.Option(help="Reject files larger than this as too_large.")] = DEFAULT_MAX_BYTES,
     wait: Annotated[float, typer.Option(help="Seconds to wait for another ingest on the same data folder.")] = LOCK_WAIT_SECONDS,
+    rehash: Annotated[
+        bool,
+        typer.Option(
+            "--rehash",
+            help="Read and hash every file, not only those whose size or mtime changed: after restoring "
+            "files with their old size and mtime (rsync -t, cp -p).",
+        ),
+    ] = False,
 ) -> None:
     """Parse new and changed raw files into the DuckDB warehouse and the Parquet lake."""
     if not source.exists():
         typer.echo(f"newswh ingest: source folder {source} does not exist", err=True)
         raise typer.Exit(1)
     quiet_ephemeral_prefect()
-    from flows.ingest import ingest as ingest_flow
+    with _prefect_api():
+        from flows.ingest import ingest as ingest_flow
 
-    state = ingest_flow(
-        source=str(source),
-        data=str(data),
-        workers=workers or None,
-        batch_files=batch_files,
-        max_bytes=max_bytes,
-        lock_wait_seconds=wait,
-        return_state=True,
-    )
+        state = ingest_flow(
+            source=str(source),
+            data=str(data),
+            workers=workers or None,
+            batch_files=batch_files,
+            max_bytes=max_bytes,
+            lock_wait_seconds=wait,
+            rehash=rehash,
+            return_state=True,
+        )
     if not state.is_completed():
         typer.echo(f"newswh ingest: {state.message}", err=True)
         raise typer.Exit(1)
@@ -232,6 +244,42 @@ def rebuild(
     kept = rebuilt.damaged_kept_as
     note = f"; the damaged file is kept as {kept.name} (delete it when you no longer need it)" if kept else ""
     typer.echo(f"rebuilt {paths.warehouse} from {paths.lake}: {counts}{note}")
+
+
+@contextmanager
+def _prefect_api() -> Iterator[None]:
+    """The Prefect API the flow reports to: PREFECT_API_URL's server when one is set, else a
+    temporary one that exits with this process, however it ends (see flows.server)."""
+    import os
+
+    if os.environ.get("PREFECT_API_URL"):
+        yield
+        return
+    from flows.server import ServerDidNotStart, temporary_server
+
+    try:
+        server = temporary_server()
+        url = server.__enter__()
+    except ServerDidNotStart as error:
+        typer.echo(f"newswh ingest: {error}", err=True)
+        raise typer.Exit(1) from None
+    os.environ["PREFECT_API_URL"] = url
+    try:
+        yield
+    finally:
+        _drain_prefect_workers()  # logs and events still in flight go before their server does
+        del os.environ["PREFECT_API_URL"]
+        server.__exit__(None, None, None)
+
+
+def _drain_prefect_workers() -> None:
+    if "prefect" not in sys.modules:
+        return
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+
+    for worker in (APILogWorker, EventsWorker):
+        worker.drain_all(timeout=5)
 
 
 def _open_read_only(command: str, data: Path):  # type: ignore[no-untyped-def]

@@ -33,6 +33,7 @@ from prefect.states import Completed, Failed, State
 from prefect.tasks import exponential_backoff
 from prefect.utilities.annotations import quote
 
+from flows.children import exit_with_parent
 from flows.failures import hide_tracebacks_of, remove_run_files, storage_failure
 from flows.integrity import NoWarehouseYet, RebuildError, lake_holds_data, rebuild_locked
 from flows.lake import LakeChanges, duckdb_path, prepare_lake
@@ -208,12 +209,14 @@ def ingest(
     max_bytes: int = DEFAULT_MAX_BYTES,
     lock_wait_seconds: float = LOCK_WAIT_SECONDS,
     busy_retries: int = 0,
+    rehash: bool = False,
 ) -> State:
     """Bring the warehouse in `data` up to date with the raw files in `source`.
 
     `busy_retries`: how often to try again, with exponential backoff from 5 s, when another
     process is writing the data folder; scheduled deployments set it, a person at a
-    terminal would rather hear at once.
+    terminal would rather hear at once. `rehash`: read and hash every file, not only those
+    whose size or mtime changed, to catch restores that kept both (`rsync -t`, `cp -p`).
     """
     source_path = Path(source) if source else DEFAULT_SOURCE
     paths = DataPaths(Path(data) if data else DEFAULT_DATA)
@@ -228,7 +231,7 @@ def ingest(
         return Failed(message=claim.refusal)
     lock = claim.lock
     try:
-        summary = _ingest_locked(source_path, paths, workers, batch_files, max_bytes)
+        summary = _ingest_locked(source_path, paths, workers, batch_files, max_bytes, rehash)
     except REFUSALS as error:
         get_run_logger().error("%s", error)
         return Failed(message=f"{error}; the warehouse is as it was before this run")
@@ -243,7 +246,9 @@ def ingest(
     return Completed(message=_one_line(summary), data=summary)
 
 
-def _ingest_locked(source: Path, paths: DataPaths, workers: int | None, batch_files: int, max_bytes: int) -> RunSummary:
+def _ingest_locked(
+    source: Path, paths: DataPaths, workers: int | None, batch_files: int, max_bytes: int, rehash: bool
+) -> RunSummary:
     logger = get_run_logger()
     seconds: dict[str, float] = {}
     started = time.perf_counter()
@@ -255,8 +260,8 @@ def _ingest_locked(source: Path, paths: DataPaths, workers: int | None, batch_fi
         run_id = con.execute("select coalesce(max(run_id), 0) + 1 from ingest_runs").fetchone()[0]
         con.execute(
             "create or replace temp table run_context as "
-            "select ?::bigint as run_id, ?::varchar as parser_version, ?::bigint as max_bytes",
-            [run_id, PARSER_VERSION, max_bytes],
+            "select ?::bigint as run_id, ?::varchar as parser_version, ?::bigint as max_bytes, ?::boolean as rehash",
+            [run_id, PARSER_VERSION, max_bytes, rehash],
         )
         con.execute(
             "insert into ingest_runs (run_id, flow_run_id, source, started_at, parser_version) values (?, ?, ?, ?, ?)",
@@ -356,7 +361,9 @@ def _parse_all(
     workers = min(workers or os.cpu_count() or 1, batch_count)
     pool = None
     if workers > 1:
-        pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+        pool = ProcessPoolExecutor(
+            max_workers=workers, mp_context=multiprocessing.get_context("spawn"), initializer=exit_with_parent
+        )
     try:
         # quote(): the batch is plain data, so Prefect need not walk its thousands of items for futures.
         numbered = enumerate(batches)

@@ -53,7 +53,8 @@ def make_plan(
         con.unregister("discovered_arrow")
     if not con.execute("select count(*) from duckdb_tables() where table_name = 'run_context'").fetchall()[0][0]:
         con.execute(
-            "create temp table run_context as select ?::varchar as parser_version, ?::bigint as max_bytes",
+            "create temp table run_context as "
+            "select ?::varchar as parser_version, ?::bigint as max_bytes, false as rehash",
             [parser_version, max_bytes],
         )
     con.execute((SQL_DIR / "plan.sql").read_text(encoding="utf-8"))

@@ -1,0 +1,51 @@
+"""Processes an ingest starts never outlive it: parse workers and the temporary Prefect server.
+
+A supervisor (systemd, cron, a container's stop) that kills the ingest with SIGKILL gives
+it no chance to stop its children; without this, every such kill leaked a server holding
+a port and a parser per core. Each child watches its parent instead: when the parent is
+gone (the child has been handed to another process), the child exits within a second.
+Linux's parent-death signal would be simpler but fires when the *thread* that started the
+child exits, and Prefect starts children from short-lived threads.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+import time
+
+WATCH_SECONDS = 0.5
+"""How often a child looks for its parent; it exits within about twice this of its death."""
+GRACE_SECONDS = 3.0
+"""Time a child is given to stop cleanly on SIGTERM before it exits regardless."""
+
+
+def exit_with_parent(parent_pid: int | None = None) -> None:
+    """Start a daemon thread that ends this process once `parent_pid` (default: the current
+    parent) is no longer its parent. Meant as a process pool's initializer."""
+    parent = parent_pid if parent_pid is not None else os.getppid()
+    threading.Thread(target=_watch, args=(parent,), name="exit-with-parent", daemon=True).start()
+
+
+def _watch(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(WATCH_SECONDS)
+    os.kill(os.getpid(), signal.SIGTERM)  # a server stops cleanly and frees its port
+    time.sleep(GRACE_SECONDS)
+    os._exit(1)
+
+
+def run_module_watched(module: str) -> None:
+    """`python -m flows.children MODULE ARGS…`: run MODULE as `python -m MODULE ARGS…` would,
+    ending with the process that started it."""
+    import runpy
+
+    exit_with_parent()
+    sys.argv = [module, *sys.argv[2:]]
+    runpy.run_module(module, run_name="__main__", alter_sys=True)
+
+
+if __name__ == "__main__":
+    run_module_watched(sys.argv[1])

@@ -1,0 +1,95 @@
+"""A temporary Prefect API server for one `newswh ingest`, when no server is configured.
+
+Prefect starts one by itself in that case, but as a plain child process that outlives an
+ingest killed with SIGKILL (holding its port, forever). This starts the same server (the
+same app, settings and environment as Prefect's ephemeral server) through
+`flows.children`, so it exits with the ingest whatever ends it.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+STARTUP_SECONDS = 60.0
+
+
+class ServerDidNotStart(RuntimeError):
+    """The temporary server never answered its health check."""
+
+
+@contextmanager
+def temporary_server() -> Iterator[str]:
+    """Run a Prefect API server on a free loopback port for the block; yields its API URL,
+    which the block's flows must use (set PREFECT_API_URL before importing Prefect)."""
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}/api"
+    command = [
+        sys.executable, "-m", "flows.children", "uvicorn",
+        "--app-dir", _site_packages_of("prefect"),
+        "--factory", "prefect.server.api.server:create_app",
+        "--host", "127.0.0.1", "--port", str(port),
+        "--log-level", "error", "--lifespan", "on",
+    ]  # fmt: skip
+    environment = {
+        **os.environ,
+        "PREFECT_UI_ENABLED": "0",
+        "PREFECT__SERVER_EPHEMERAL": "1",
+        "PREFECT__SERVER_FINAL": "1",
+    }
+    environment.pop("PREFECT_API_URL", None)
+    server = subprocess.Popen(command, env=environment, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        _wait_until_healthy(server, url)
+        yield url
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+        if server.stderr:
+            server.stderr.close()
+
+
+def _wait_until_healthy(server: subprocess.Popen[bytes], url: str) -> None:
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            detail = server.stderr.read().decode(errors="replace").strip().splitlines() if server.stderr else []
+            raise ServerDidNotStart(
+                f"the temporary Prefect server exited with code {server.returncode}"
+                + (f": {detail[-1]}" if detail else "")
+            )
+        try:
+            with urllib.request.urlopen(f"{url}/health", timeout=1) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.1)
+    raise ServerDidNotStart(f"the temporary Prefect server did not answer at {url} within {STARTUP_SECONDS:.0f} s")
+
+
+def _site_packages_of(package: str) -> str:
+    """Where a package is installed, without importing it (Prefect takes seconds to import,
+    which the server's own start-up can overlap)."""
+    spec = importlib.util.find_spec(package)
+    if spec is None or spec.origin is None:
+        raise ServerDidNotStart(f"{package} is not installed")
+    return str(Path(spec.origin).parent.parent)
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

@@ -1,0 +1,109 @@
+"""No process of an ingest outlives it, however it is killed (issue 13, item 2).
+
+A supervisor (systemd, cron, a container's stop) kills the main process with SIGKILL: the
+temporary Prefect server and the parse workers must exit by themselves within seconds,
+freeing the server's port, and the next run must not need them.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from flows.settings import DataPaths
+from flows.synth import write_corpus
+from tests.helpers import NEWSWH, newswh
+
+pytestmark = pytest.mark.slow
+
+
+def _children() -> dict[int, list[int]]:
+    """Every live process's children, from /proc: parent pid -> child pids."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[0] != "Z":
+            children.setdefault(int(fields[1]), []).append(int(entry.name))
+    return children
+
+
+def _descendants(pid: int) -> set[int]:
+    children, found, todo = _children(), set(), [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.add(child)
+            todo.append(child)
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def _command(pid: int) -> list[str]:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
+    except OSError:
+        return []
+
+
+def _port_is_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def test_a_killed_ingest_leaves_no_server_or_worker_behind(tmp_path):
+    source, data = tmp_path / "source", tmp_path / "data"
+    write_corpus(source, 8000, noise=0.02, seed=17)
+    environment = {key: value for key, value in os.environ.items() if key != "PREFECT_API_URL"}  # its own server
+    run = subprocess.Popen(
+        [NEWSWH, "ingest", str(source), "--data", str(data), "--batch-files", "400", "--workers", "2"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=environment, start_new_session=True,
+    )
+    left: set[int] = set()
+    try:
+        deadline = time.monotonic() + 180
+        while not any(DataPaths(data).staging.glob("run-*/stage_files/*.parquet")):  # mid-parse
+            assert run.poll() is None and time.monotonic() < deadline, "the ingest ended or never parsed"
+            time.sleep(0.02)
+        left = _descendants(run.pid)
+        commands = {pid: _command(pid) for pid in left}
+        servers = [command for command in commands.values() if "uvicorn" in command]
+        assert len(servers) == 1, commands
+        port = int(servers[0][servers[0].index("--port") + 1])
+        assert sum("multiprocessing" in " ".join(command) for command in commands.values()) >= 2, commands
+
+        os.kill(run.pid, signal.SIGKILL)  # the main process only, as a supervisor would
+        assert run.wait() == -signal.SIGKILL
+        deadline = time.monotonic() + 10
+        while any(map(_alive, left)) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not [(pid, commands[pid]) for pid in left if _alive(pid)], "processes outlived the ingest by 10 s"
+        assert _port_is_free(port)
+    finally:
+        for pid in left:
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
+
+    again = newswh("ingest", str(source), "--data", str(data), env=environment)  # needs none of them
+    assert again.returncode == 0, again.stderr
+    assert newswh("verify", "--data", str(data)).returncode == 0

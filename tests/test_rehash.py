@@ -1,0 +1,61 @@
+"""`newswh ingest --rehash`: restores that keep size and mtime are noticed (issue 13, item 3)."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from flows.synth import write_corpus
+from tests.helpers import newswh, query
+
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_harness")]
+
+
+def _api_env() -> dict[str, str]:
+    from prefect.settings import get_current_settings
+
+    return {"PREFECT_API_URL": get_current_settings().api.url}
+
+
+def _ingest(source, data, *extra):
+    result = newswh("ingest", str(source), "--data", str(data), *extra, env=_api_env())
+    assert result.returncode == 0, result.stderr
+    return result
+
+
+def test_rehash_notices_a_restore_that_kept_size_and_mtime(tmp_path):
+    source, data = tmp_path / "source", tmp_path / "data"
+    write_corpus(source, 40, noise=0.0, seed=13)
+    _ingest(source, data)
+    (path, title), = query(data, "select source_path, title from articles order by source_path limit 1")
+    restored = source / os.path.basename(path)
+    before = restored.stat()
+    older = restored.read_bytes().replace(title.encode(), title.upper().encode(), 1)  # an older version, same size
+    assert older != restored.read_bytes() and len(older) == before.st_size
+    restored.write_bytes(older)
+    os.utime(restored, ns=(before.st_atime_ns, before.st_mtime_ns))  # as rsync -t / cp -p leave it
+
+    _ingest(source, data)  # size and mtime say nothing changed: nothing is read
+    assert query(data, "select title from articles where source_path = ?", [path]) == [(title,)]
+    assert query(data, "select files_changed from ingest_runs where run_id = 2") == [(0,)]
+
+    _ingest(source, data, "--rehash")
+    assert query(data, "select title from articles where source_path = ?", [path]) == [(title.upper(),)]
+    assert query(
+        data, "select files_seen, files_changed, files_unchanged, articles_written from ingest_runs where run_id = 3"
+    ) == [(40, 1, 39, 1)]
+    assert newswh("verify", "--data", str(data)).returncode == 0
+
+
+def test_rehash_of_an_unchanged_folder_rewrites_nothing(tmp_path):
+    source, data = tmp_path / "source", tmp_path / "data"
+    write_corpus(source, 30, noise=0.1, seed=14)
+    _ingest(source, data)
+    lake = data / "lake"
+    files = {path: path.stat().st_mtime_ns for path in lake.rglob("*.parquet") if "_warehouse" not in path.parts}
+    _ingest(source, data, "--rehash")
+    assert query(data, "select files_seen, files_unchanged, articles_written, rejected from ingest_runs where run_id = 2") == [
+        (30, 30, 0, 0)
+    ]
+    assert {path: path.stat().st_mtime_ns for path in lake.rglob("*.parquet") if "_warehouse" not in path.parts} == files
