@@ -29,6 +29,13 @@ def exit_with_parent(parent_pid: int | None = None) -> None:
     threading.Thread(target=_watch, args=(parent,), name="exit-with-parent", daemon=True).start()
 
 
+def become_a_worker() -> None:
+    """A parse worker's initializer: it ends with its parent, and leaves Ctrl-C to it (the
+    terminal sends SIGINT to every process of the job; the parent decides what stops)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    exit_with_parent()
+
+
 def _watch(parent: int) -> None:
     while os.getppid() == parent:
         time.sleep(WATCH_SECONDS)

@@ -28,11 +28,48 @@ app = typer.Typer(
 
 
 def main() -> None:
-    app()
+    """Run a command; every failure a person can act on ends as one line on stderr.
+
+    Click prints usage errors over several lines (and typer in a box); a script reading
+    stderr, or a person, wants the one line that says what is wrong.
+    """
+    try:
+        from typer._click import exceptions  # typer vendors click from 0.2x on
+    except ImportError:  # pragma: no cover - older typer
+        from click import exceptions
+
+    try:
+        code = app(standalone_mode=False)
+    except exceptions.NoArgsIsHelpError as error:
+        typer.echo(error.ctx.get_help())
+        code = 0
+    except exceptions.UsageError as error:
+        name = error.ctx.command_path if error.ctx else "newswh"
+        typer.echo(f"{name}: {error.format_message()} (see `{name} --help`)", err=True)
+        code = 2
+    except (typer.Abort, KeyboardInterrupt):
+        typer.echo("newswh: interrupted", err=True)
+        code = 130
+    except exceptions.ClickException as error:
+        typer.echo(f"newswh: {error.format_message()}", err=True)
+        code = error.exit_code
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"newswh {version('newswh')}")
+        raise typer.Exit()
 
 
 @app.callback()
-def _commands() -> None:
+def _commands(
+    version: Annotated[
+        Optional[bool], typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = None,
+) -> None:
     """News warehouse: raw scraped news pages to Parquet and DuckDB."""
 
 
@@ -75,29 +112,48 @@ def ingest(
             "files with their old size and mtime (rsync -t, cp -p).",
         ),
     ] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Also show Prefect's own log lines.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the final line.")] = False,
 ) -> None:
     """Parse new and changed raw files into the DuckDB warehouse and the Parquet lake."""
-    if not source.exists():
-        typer.echo(f"newswh ingest: source folder {source} does not exist", err=True)
-        raise typer.Exit(1)
-    quiet_ephemeral_prefect()
-    with _prefect_api():
-        from flows.ingest import ingest as ingest_flow
+    from flows.paths_check import data_problem, source_problem
 
-        state = ingest_flow(
-            source=str(source),
-            data=str(data),
-            workers=workers or None,
-            batch_files=batch_files,
-            max_bytes=max_bytes,
-            lock_wait_seconds=wait,
-            rehash=rehash,
-            return_state=True,
+    _refuse("ingest", source_problem(source) or data_problem(data))
+    quiet_ephemeral_prefect()
+    from flows.settings import DataPaths
+    from flows.warehouse import file_state
+
+    before = file_state(DataPaths(data).warehouse)
+    try:
+        with _prefect_api():
+            from flows.display import Verbosity, ingest_display
+            from flows.ingest import ingest as ingest_flow
+
+            verbosity = Verbosity.quiet if quiet else Verbosity.verbose if verbose else Verbosity.normal
+            with ingest_display(verbosity):
+                state = ingest_flow(
+                    source=str(source),
+                    data=str(data),
+                    workers=workers or None,
+                    batch_files=batch_files,
+                    max_bytes=max_bytes,
+                    lock_wait_seconds=wait,
+                    rehash=rehash,
+                    return_state=True,
+                )
+    except KeyboardInterrupt:
+        committed = file_state(DataPaths(data).warehouse) != before
+        typer.echo(
+            "newswh ingest: interrupted; "
+            + ("the run had committed: the next run brings the lake up to date" if committed
+               else "the warehouse is as it was before this run"),
+            err=True,
         )
+        raise typer.Exit(130) from None
     if not state.is_completed():
         typer.echo(f"newswh ingest: {state.message}", err=True)
         raise typer.Exit(1)
-    _print_counts(state.result())
+    _print_counts(state.result(), quiet)
 
 
 @app.command()
@@ -105,7 +161,7 @@ def sql(
     query: Annotated[str, typer.Argument(help="SQL to run, e.g. \"select * from outlets\".")],
     data: Annotated[Path, typer.Option(help="Data folder holding warehouse.duckdb.")] = DEFAULT_DATA,
     format: Annotated[str, typer.Option("--format", "-f", help="table, csv or json (an array of objects).")] = "table",
-    max_rows: Annotated[int, typer.Option(help="Rows shown in table format; csv and json carry every row.")] = 100,
+    max_rows: Annotated[int, typer.Option(min=1, help="Rows shown in table format; csv and json carry every row.")] = 100,
 ) -> None:
     """Run a query read-only against the warehouse; safe while an ingest runs."""
     import duckdb
@@ -134,8 +190,14 @@ def serve(
     name: Annotated[str, typer.Option(help="Deployment name in the Prefect UI.")] = "newswh",
 ) -> None:
     """Serve the ingest as a scheduled Prefect deployment (needs PREFECT_API_URL); Ctrl-C stops it."""
+    import os
+
+    from flows.paths_check import api_problem, data_problem, source_problem
     from flows.serving import ServeError, serve_ingest
 
+    _refuse("serve", source_problem(source) or data_problem(data), code=2)
+    if os.environ.get("PREFECT_API_URL"):
+        _refuse("serve", api_problem(os.environ["PREFECT_API_URL"], temporary_ok=False))
     try:
         serve_ingest(source, data, cron, interval, name)
     except ServeError as error:
@@ -199,6 +261,9 @@ def verify(
     from flows.settings import DataPaths
     from flows.warehouse import WarehouseBusy, WarehouseDamaged
 
+    from flows.paths_check import data_problem
+
+    _refuse("verify", data_problem(data, must_exist=True) if repair else _not_a_folder(data))
     paths = DataPaths(data)
     try:
         if repair and paths.warehouse.exists():
@@ -234,6 +299,9 @@ def rebuild(
     from flows.settings import DataPaths
     from flows.warehouse import UnusableDataFolder, WarehouseBusy, WarehouseChanged
 
+    from flows.paths_check import data_problem
+
+    _refuse("rebuild", data_problem(data))
     paths = DataPaths(data)
     try:
         rebuilt = rebuild_warehouse(paths)
@@ -246,13 +314,24 @@ def rebuild(
     typer.echo(f"rebuilt {paths.warehouse} from {paths.lake}: {counts}{note}")
 
 
+def _refuse(command: str, problem: str | None, code: int = 1) -> None:
+    """Exit with `problem` as the one line, if there is one."""
+    if problem:
+        typer.echo(f"newswh {command}: {problem}", err=True)
+        raise typer.Exit(code)
+
+
 @contextmanager
-def _prefect_api() -> Iterator[None]:
-    """The Prefect API the flow reports to: PREFECT_API_URL's server when one is set, else a
-    temporary one that exits with this process, however it ends (see flows.server)."""
+def _prefect_api(command: str = "ingest") -> Iterator[None]:
+    """The Prefect API the flow reports to: PREFECT_API_URL's server when one is set (and
+    answers), else a temporary one that exits with this process, however it ends (see
+    flows.server)."""
     import os
 
+    from flows.paths_check import api_problem
+
     if os.environ.get("PREFECT_API_URL"):
+        _refuse(command, api_problem(os.environ["PREFECT_API_URL"]))
         yield
         return
     from flows.server import ServerDidNotStart, temporary_server
@@ -266,25 +345,45 @@ def _prefect_api() -> Iterator[None]:
     os.environ["PREFECT_API_URL"] = url
     try:
         yield
+    except KeyboardInterrupt:
+        _second_interrupt_exits_at_once()
+        _drain_prefect_workers(timeout=2)
+        raise
+    else:
+        _drain_prefect_workers(timeout=5)  # logs and events still in flight go before their server does
     finally:
-        _drain_prefect_workers()  # logs and events still in flight go before their server does
         del os.environ["PREFECT_API_URL"]
         server.__exit__(None, None, None)
 
 
-def _drain_prefect_workers() -> None:
+def _drain_prefect_workers(timeout: float) -> None:
     if "prefect" not in sys.modules:
         return
     from prefect.events.worker import EventsWorker
     from prefect.logging.handlers import APILogWorker
 
     for worker in (APILogWorker, EventsWorker):
-        worker.drain_all(timeout=5)
+        worker.drain_all(timeout=timeout)
+
+
+def _second_interrupt_exits_at_once() -> None:
+    """After a first Ctrl-C the run is already stopping; a second one means "now": exit
+    with the same one line instead of a KeyboardInterrupt traceback from the clean-up."""
+    import os
+    import signal
+
+    def exit_now(signum: int, frame: object) -> None:
+        os.write(2, b"newswh ingest: interrupted; the warehouse is as it was before this run\n")
+        os._exit(130)
+
+    signal.signal(signal.SIGINT, exit_now)
 
 
 def _open_read_only(command: str, data: Path):  # type: ignore[no-untyped-def]
     """The warehouse opened read-only, or a one-line reason and exit code 1."""
     from flows.settings import DataPaths
+
+    _refuse(command, _not_a_folder(data))
     from flows.warehouse import WarehouseBusy, WarehouseDamaged, open_read_only
 
     try:
@@ -292,6 +391,10 @@ def _open_read_only(command: str, data: Path):  # type: ignore[no-untyped-def]
     except (FileNotFoundError, WarehouseBusy, WarehouseDamaged) as error:
         typer.echo(f"newswh {command}: {error}", err=True)
         raise typer.Exit(1) from None
+
+
+def _not_a_folder(data: Path) -> str | None:
+    return f"data folder {data} is a file: give the folder that holds warehouse.duckdb" if data.is_file() else None
 
 
 def _status_cell(value: object) -> str:
@@ -310,20 +413,38 @@ def _first_line(error: BaseException) -> str:
     return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
 
 
-def _print_counts(summary) -> None:  # type: ignore[no-untyped-def]
+COUNT_LABELS = {
+    "files_seen": "files seen",
+    "files_new": "files new",
+    "files_changed": "files with changed content",
+    "files_unchanged": "files unchanged",
+    "files_missing": "files missing (kept)",
+    "articles_written": "articles written",
+    "duplicates": "duplicate captures",
+    "rejected": "rejected",
+}
+"""The counts table's words: "changed" is content that changed, not the plan's re-reads
+(files whose size or mtime moved, most of which turn out unchanged)."""
+
+
+def _print_counts(summary, quiet: bool = False) -> None:  # type: ignore[no-untyped-def]
     from rich.console import Console
     from rich.table import Table
 
+    from flows.ingest import conservation_line
+
+    console = Console()
+    final = f"{conservation_line(summary.counts)}; {summary.source} -> {summary.data} in {summary.seconds['total']:.2f} s"
+    if quiet:
+        console.print(final, highlight=False, soft_wrap=True)
+        return
     table = Table(title=f"ingest run {summary.run_id}")
     table.add_column("count")
     table.add_column("files", justify="right")
     for name, value in summary.counts.items():
-        table.add_row(name.replace("_", " "), f"{value:,}")
+        table.add_row(COUNT_LABELS.get(name, name.replace("_", " ")), f"{value:,}")
     for reason, value in summary.rejects_by_reason.items():
         table.add_row(f"  rejects in warehouse: {reason}", f"{value:,}")
-    from flows.ingest import conservation_line
-
-    console = Console()
     console.print(table)
     console.print(conservation_line(summary.counts), highlight=False)
     console.print(f"{summary.source} -> {summary.data} in {summary.seconds['total']:.2f} s (excluding Prefect start-up)")

@@ -10,6 +10,8 @@ from __future__ import annotations
 import errno
 import logging
 import shutil
+from concurrent.futures import CancelledError
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 import duckdb
@@ -94,7 +96,8 @@ class _OneLineFor(logging.Filter):
 
     def __init__(self, known: tuple[type[BaseException], ...]) -> None:
         super().__init__()
-        self.known = (*known, OSError, duckdb.IOException, duckdb.FatalException)
+        # CancelledError and BrokenProcessPool: parse batches stopped by an interrupted run.
+        self.known = (*known, OSError, duckdb.IOException, duckdb.FatalException, CancelledError, BrokenProcessPool)
 
     def filter(self, record: logging.LogRecord) -> bool:
         error = record.exc_info[1] if record.exc_info else None

@@ -33,7 +33,7 @@ from prefect.states import Completed, Failed, State
 from prefect.tasks import exponential_backoff
 from prefect.utilities.annotations import quote
 
-from flows.children import exit_with_parent
+from flows.children import become_a_worker
 from flows.failures import hide_tracebacks_of, remove_run_files, storage_failure
 from flows.integrity import NoWarehouseYet, RebuildError, lake_holds_data, rebuild_locked
 from flows.lake import LakeChanges, duckdb_path, prepare_lake
@@ -196,8 +196,16 @@ def load_warehouse(con: duckdb.DuckDBPyConnection, staging: Path, changed: froze
 
 @task(name="write-lake", task_run_name="write-lake", cache_policy=NO_CACHE)
 def write_lake(con: duckdb.DuckDBPyConnection, lake: Path, run_id: int, changed: frozenset[str] | None) -> LakeChanges:
-    """Write the changed partitions beside the current ones; they replace them after the commit."""
-    return prepare_lake(con, lake, run_id, changed)
+    """Write the changed partitions beside the current ones; they replace them after the commit.
+
+    The run's `finished_at` is stamped just before the lake's copy of `ingest_runs` is
+    written, the last thing a run does but renames: `newswh status` then shows its wall time.
+    """
+
+    def stamp_finish() -> None:
+        con.execute("update ingest_runs set finished_at = ? where run_id = ?", [datetime.now(timezone.utc), run_id])
+
+    return prepare_lake(con, lake, run_id, changed, before_runs=stamp_finish)
 
 
 @flow(name="ingest", log_prints=False)
@@ -252,6 +260,7 @@ def _ingest_locked(
     logger = get_run_logger()
     seconds: dict[str, float] = {}
     started = time.perf_counter()
+    started_at = datetime.now(timezone.utc)
     shutil.rmtree(paths.staging, ignore_errors=True)  # only a killed run leaves one; we hold the lock
     if not paths.warehouse.exists() and lake_holds_data(paths.lake):
         _restore_from_lake(paths)
@@ -265,29 +274,33 @@ def _ingest_locked(
         )
         con.execute(
             "insert into ingest_runs (run_id, flow_run_id, source, started_at, parser_version) values (?, ?, ?, ?, ?)",
-            [run_id, flow_run.get_id(), str(source), datetime.now(timezone.utc), PARSER_VERSION],
+            [run_id, flow_run.get_id(), str(source), started_at, PARSER_VERSION],
         )
         seconds["open"] = time.perf_counter() - started
 
         mark = time.perf_counter()
         discovered = discover_files(source)
         seconds["discover"] = time.perf_counter() - mark
-        logger.info("discover: %s raw files under %s in %.2f s", f"{discovered.num_rows:,}", source, seconds["discover"])
+        logger.info(
+            "discover: %s raw files under %s in %.2f s", f"{discovered.num_rows:,}", source, seconds["discover"],
+            extra={"stage": "discover"},
+        )
 
         mark = time.perf_counter()
         status = plan_run(con, discovered)
         to_read = status["new"] + status["changed"]
         seconds["plan"] = time.perf_counter() - mark
         logger.info(
-            "plan: %s new, %s changed, %s unchanged (not read) in %.2f s",
-            *(f"{count:,}" for count in status.values()), seconds["plan"],
+            "plan: %s new, %s to read again (size or mtime changed), %s unchanged (not read) in %.2f s",
+            f"{status['new']:,}", f"{status['changed']:,}", f"{status['unchanged']:,}", seconds["plan"],
+            extra={"stage": "plan", "to_read": to_read},
         )
 
         mark = time.perf_counter()
         staging = paths.staging / f"run-{run_id}"
         _parse_all(_planned_batches(con, batch_files), to_read, staging, workers, batch_files, max_bytes)
         seconds["parse"] = time.perf_counter() - mark
-        logger.info("parse: %s files in %.2f s", f"{to_read:,}", seconds["parse"])
+        logger.info("parse: %s files in %.2f s", f"{to_read:,}", seconds["parse"], extra={"stage": "parse"})
 
         changed = None if to_read else BOOKKEEPING_TABLES
         mark = time.perf_counter()
@@ -298,13 +311,12 @@ def _ingest_locked(
         ).fetchone()
         logger.info(
             "load: %s articles written, %s duplicates, %s rejected; data checks passed; in %.2f s",
-            *(f"{value:,}" for value in loaded), seconds["load"],
+            *(f"{value:,}" for value in loaded), seconds["load"], extra={"stage": "load"},
         )
         run_rejects = con.execute(
             "select source_path, reason, detail from stage_rejects order by source_path limit ?", [REJECTS_LISTED]
         ).fetchall()
 
-        con.execute("update ingest_runs set finished_at = ? where run_id = ?", [datetime.now(timezone.utc), run_id])
         mark = time.perf_counter()
         lake_changes = write_lake(con, paths.lake, run_id, changed)
         seconds["lake"] = time.perf_counter() - mark
@@ -326,11 +338,11 @@ def _ingest_locked(
     seconds["commit"] = time.perf_counter() - mark
     logger.info(
         "lake: %s files written, %s removed, %s already current in %.2f s",
-        lake_report.written, lake_report.removed, lake_report.unchanged, seconds["lake"],
+        lake_report.written, lake_report.removed, lake_report.unchanged, seconds["lake"], extra={"stage": "lake"},
     )
     shutil.rmtree(paths.staging, ignore_errors=True)
     seconds["total"] = time.perf_counter() - started
-    logger.info("commit: run %s is the warehouse now; %.2f s in all", run_id, seconds["total"])
+    logger.info("commit: run %s is the warehouse now; %.2f s in all", run_id, seconds["total"], extra={"stage": "commit"})
     return RunSummary(run_id, str(source), str(paths.root), counts, rejects, seconds, asdict(lake_report), run_rejects)
 
 
@@ -362,7 +374,7 @@ def _parse_all(
     pool = None
     if workers > 1:
         pool = ProcessPoolExecutor(
-            max_workers=workers, mp_context=multiprocessing.get_context("spawn"), initializer=exit_with_parent
+            max_workers=workers, mp_context=multiprocessing.get_context("spawn"), initializer=become_a_worker
         )
     try:
         # quote(): the batch is plain data, so Prefect need not walk its thousands of items for futures.
@@ -380,10 +392,23 @@ def _parse_all(
                 "parsed batch %s/%s: %s/%s files (%s articles, %s rejected, %s unchanged content, %s vanished)",
                 summary.number + 1, batch_count, f"{done:,}", f"{to_read:,}",
                 summary.articles, summary.rejected, summary.touched, summary.vanished,
+                extra={"stage": "parse-batch", "done": done, "to_read": to_read},
             )
+    except BaseException:
+        if pool is not None:
+            _stop_workers(pool)  # Ctrl-C or a failure: their batches are of no use any more
+        raise
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)
+
+
+def _stop_workers(pool: ProcessPoolExecutor) -> None:
+    """End the workers now: shutting down waits for the batches they are parsing, seconds
+    each, and an interrupted run should stop at once."""
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        process.terminate()
 
 
 def conservation_line(counts: dict[str, int]) -> str:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -210,6 +210,7 @@ def prepare_lake(
     changed: frozenset[str] | None = None,
     workers: int | None = None,
     check_content: bool = False,
+    before_runs: Callable[[], None] | None = None,
 ) -> LakeChanges:
     """Write the partitions whose content differs from the warehouse, under temporary names.
 
@@ -223,7 +224,8 @@ def prepare_lake(
     A file is current when the fingerprint in its footer matches; `check_content` also
     reads every row and checks every byte against the digest the last sync recorded, so
     a file that rotted behind an intact footer (same size, same mtime) is rewritten too:
-    `newswh verify --repair`.
+    `newswh verify --repair`. `before_runs` is called just before `ingest_runs`, the
+    last dataset, is compared.
     """
     changes = LakeChanges(root, run_id)
     digests = recorded_digests(root) if check_content else None
@@ -233,6 +235,8 @@ def prepare_lake(
     try:
         with ThreadPoolExecutor(workers or os.cpu_count() or 1) as writers:
             for dataset in DATASETS:
+                if dataset.name == "ingest_runs" and before_runs is not None:
+                    before_runs()  # the last dataset: the run's own row can now say when it finished
                 if dataset.folder in trusted and not dataset.tables & (changed or frozenset()):
                     if trusted[dataset.folder] == _listing(root, dataset):
                         changes.report.unchanged += len(trusted[dataset.folder])

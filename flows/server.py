@@ -46,7 +46,12 @@ def temporary_server() -> Iterator[str]:
         "PREFECT__SERVER_FINAL": "1",
     }
     environment.pop("PREFECT_API_URL", None)
-    server = subprocess.Popen(command, env=environment, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    # A session of its own: a Ctrl-C at the terminal must not stop it before the ingest has
+    # reported its end to it; it ends with the ingest all the same (flows.children).
+    server = subprocess.Popen(
+        command, env=environment, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
     try:
         _wait_until_healthy(server, url)
         yield url

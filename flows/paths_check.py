@@ -1,0 +1,63 @@
+"""Wrong folders refused in one line before anything starts: Prefect takes seconds to start,
+and a person who mistyped a path should hear so at once."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def source_problem(source: Path) -> str | None:
+    """Why `source` cannot be ingested from, or None."""
+    if not source.exists():
+        return f"source folder {source} does not exist"
+    if not source.is_dir():
+        return f"source {source} is a file, not a folder: give the folder that holds the raw files"
+    if not os.access(source, os.R_OK | os.X_OK):
+        return f"source folder {source} cannot be read (permission denied)"
+    return None
+
+
+def data_problem(data: Path, must_exist: bool = False) -> str | None:
+    """Why `data` cannot be used as a data folder to write, or None.
+
+    `must_exist`: for commands that only read (a data folder that is not there yet is then
+    not an error to create, but a sign of a mistyped path).
+    """
+    if data.exists():
+        if not data.is_dir():
+            return f"data folder {data} is a file: give a folder (it is created if missing)"
+        if not os.access(data, os.W_OK | os.X_OK):
+            return f"data folder {data} is not writable (permission denied)"
+        return None
+    if must_exist:
+        return f"no data folder at {data}"
+    ancestor = data.parent
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        return f"data folder {data} cannot be created: {ancestor} is a file"
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        return f"data folder {data} cannot be created: {ancestor} is not writable (permission denied)"
+    return None
+
+
+def api_problem(url: str, timeout: float = 3.0, temporary_ok: bool = True) -> str | None:
+    """Why the Prefect server at `url` (PREFECT_API_URL) cannot be used, or None.
+
+    `temporary_ok`: the command can run with a temporary server instead (an ingest can,
+    `newswh serve` cannot: its schedule lives in the server)."""
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"{url.rstrip('/')}/health", timeout=timeout) as response:
+            if response.status == 200:
+                return None
+            reason = f"HTTP {response.status}"
+    except urllib.error.HTTPError as error:
+        reason = f"HTTP {error.code}"
+    except (OSError, ValueError) as error:
+        reason = str(getattr(error, "reason", error))
+    other_way = ", or unset PREFECT_API_URL to run with a temporary one" if temporary_ok else ""
+    return f"no Prefect server answers at PREFECT_API_URL={url} ({reason}): start it (`prefect server start`){other_way}"

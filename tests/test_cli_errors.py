@@ -1,0 +1,127 @@
+"""Every way a person can get `newswh` wrong ends in one line, the right exit code, and no
+traceback (issue 14): usage errors, wrong folders, an unreachable Prefect server, Ctrl-C."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from flows.settings import DataPaths
+from flows.synth import write_corpus
+from tests.conftest import SEED
+from tests.helpers import NEWSWH, newswh
+
+UNREACHABLE = "http://127.0.0.1:9/api"  # the discard port: nothing listens there
+
+
+def _one_line(result: subprocess.CompletedProcess[str], code: int) -> str:
+    assert result.returncode == code, (result.returncode, result.stdout, result.stderr)
+    assert "Traceback" not in result.stdout + result.stderr, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, lines
+    return lines[0]
+
+
+@pytest.fixture
+def a_file(tmp_path) -> Path:
+    path = tmp_path / "notes.txt"
+    path.write_text("not a folder")
+    return path
+
+
+def _without_api() -> dict[str, str]:
+    return {key: value for key, value in os.environ.items() if key != "PREFECT_API_URL"}
+
+
+def test_usage_errors_are_one_line(tmp_path):
+    assert _one_line(newswh("sql", "select 1", "--max-rows", "-1"), 2).startswith("newswh sql: Invalid value for '--max-rows'")
+    assert "No such option: --bogus" in _one_line(newswh("ingest", "--bogus"), 2)
+    assert "No such command 'bogus'" in _one_line(newswh("bogus"), 2)
+    assert _one_line(newswh("parse", str(tmp_path / "missing.txt")), 2).endswith("no such file or folder")
+    version = newswh("--version")
+    assert version.returncode == 0 and version.stdout.startswith("newswh ") and version.stdout.strip()[7:][0].isdigit()
+
+
+def test_wrong_folders_are_refused_before_anything_starts(tmp_path, a_file):
+    cases = {
+        ("ingest", str(a_file)): f"newswh ingest: source {a_file} is a file, not a folder",
+        ("ingest", str(tmp_path / "nope")): f"newswh ingest: source folder {tmp_path / 'nope'} does not exist",
+        ("ingest", str(SEED.parent), "--data", str(a_file)): f"newswh ingest: data folder {a_file} is a file",
+        ("ingest", str(SEED.parent), "--data", str(a_file / "data")): f"newswh ingest: data folder {a_file / 'data'} cannot be created: {a_file} is a file",
+        ("rebuild", "--data", str(a_file)): f"newswh rebuild: data folder {a_file} is a file",
+        ("verify", "--data", str(a_file)): f"newswh verify: data folder {a_file} is a file",
+        ("sql", "select 1", "--data", str(a_file)): f"newswh sql: data folder {a_file} is a file",
+        ("status", "--data", str(a_file)): f"newswh status: data folder {a_file} is a file",
+        ("serve", str(a_file), "--interval", "60"): f"newswh serve: source {a_file} is a file",
+    }
+    for args, start in cases.items():
+        line = _one_line(newswh(*args, env=_without_api()), 2 if args[0] == "serve" else 1)
+        assert line.startswith(start), (args, line)
+    assert not (a_file.parent / "data").exists()
+
+
+def test_a_never_ingested_folder_says_to_ingest_first(tmp_path):
+    for command in ("verify", "rebuild"):
+        line = _one_line(newswh(command, "--data", str(tmp_path / "empty")), 1)
+        assert line == f"newswh {command}: no warehouse in {tmp_path / 'empty'} yet: run `newswh ingest` first"
+
+
+def test_a_read_only_data_folder_is_refused(tmp_path):
+    read_only = tmp_path / "read-only"
+    read_only.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(read_only)], capture_output=True).returncode:
+        pytest.skip("mounting a read-only file system needs root")  # root writes wherever permissions say no
+    try:
+        line = _one_line(newswh("ingest", str(SEED.parent), "--data", str(read_only / "data"), env=_without_api()), 1)
+        assert line == f"newswh ingest: data folder {read_only / 'data'} cannot be created: {read_only} is not writable (permission denied)"
+    finally:
+        subprocess.run(["umount", "-l", str(read_only)], check=False)
+
+
+def test_an_unreachable_prefect_server_is_named_with_the_ways_out(tmp_path):
+    env = {"PREFECT_API_URL": UNREACHABLE}
+    ingest = _one_line(newswh("ingest", str(SEED.parent), "--data", str(tmp_path / "data"), env=env), 1)
+    assert ingest.startswith(f"newswh ingest: no Prefect server answers at PREFECT_API_URL={UNREACHABLE}")
+    assert ingest.endswith("start it (`prefect server start`), or unset PREFECT_API_URL to run with a temporary one")
+    serve = _one_line(newswh("serve", str(SEED.parent), "--data", str(tmp_path / "data"), "--interval", "60", env=env), 1)
+    assert serve.startswith(f"newswh serve: no Prefect server answers at PREFECT_API_URL={UNREACHABLE}")
+    assert serve.endswith("start it (`prefect server start`)")
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("interrupt-corpus")
+    write_corpus(folder, 3000, noise=0.02, seed=23)
+    return folder
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("interrupts", [1, 2])
+def test_ctrl_c_stops_the_ingest_in_one_line_and_the_next_run_recovers(corpus, tmp_path, interrupts):
+    data = tmp_path / "data"
+    run = subprocess.Popen(
+        [NEWSWH, "ingest", str(corpus), "--data", str(data), "--batch-files", "150"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_without_api(), start_new_session=True,
+    )
+    deadline = time.monotonic() + 180
+    while not any(DataPaths(data).staging.glob("run-*/stage_files/*.parquet")):  # mid-parse
+        assert run.poll() is None and time.monotonic() < deadline, run.communicate()
+        time.sleep(0.02)
+    os.killpg(run.pid, signal.SIGINT)  # what a terminal sends the whole job on Ctrl-C
+    if interrupts == 2:
+        time.sleep(0.3)
+        os.killpg(run.pid, signal.SIGINT)
+    out, err = run.communicate(timeout=30)  # a hang-detector; it takes about 1.5 s here
+    assert run.returncode == 130, err
+    assert "Traceback" not in out + err, err
+    assert err.strip().splitlines()[-1] == "newswh ingest: interrupted; the warehouse is as it was before this run"
+    assert not DataPaths(data).warehouse.exists()
+
+    again = newswh("ingest", str(corpus), "--data", str(data), env=_without_api())
+    assert again.returncode == 0, again.stderr
+    assert newswh("verify", "--data", str(data)).returncode == 0
