@@ -18,6 +18,8 @@ import time
 
 WATCH_SECONDS = 0.5
 """How often a child looks for its parent; it exits within about twice this of its death."""
+PARENT_VARIABLE = "NEWSWH_PARENT_PID"
+"""Set for a watched child by the process that starts it, so it knows whom to watch."""
 GRACE_SECONDS = 3.0
 """Time a child is given to stop cleanly on SIGTERM before it exits regardless."""
 
@@ -29,11 +31,14 @@ def exit_with_parent(parent_pid: int | None = None) -> None:
     threading.Thread(target=_watch, args=(parent,), name="exit-with-parent", daemon=True).start()
 
 
-def become_a_worker() -> None:
+def become_a_worker(parent_pid: int) -> None:
     """A parse worker's initializer: it ends with its parent, and leaves Ctrl-C to it (the
-    terminal sends SIGINT to every process of the job; the parent decides what stops)."""
+    terminal sends SIGINT to every process of the job; the parent decides what stops).
+
+    The parent names itself: a worker still starting when its parent is killed would
+    otherwise take init for its parent, and never exit."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    exit_with_parent()
+    exit_with_parent(parent_pid)
 
 
 def _watch(parent: int) -> None:
@@ -49,7 +54,7 @@ def run_module_watched(module: str) -> None:
     ending with the process that started it."""
     import runpy
 
-    exit_with_parent()
+    exit_with_parent(int(os.environ.get(PARENT_VARIABLE) or os.getppid()))
     sys.argv = [module, *sys.argv[2:]]
     runpy.run_module(module, run_name="__main__", alter_sys=True)
 

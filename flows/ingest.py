@@ -374,7 +374,7 @@ def _parse_all(
     pool = None
     if workers > 1:
         pool = ProcessPoolExecutor(
-            max_workers=workers, mp_context=multiprocessing.get_context("spawn"), initializer=become_a_worker
+            max_workers=workers, mp_context=multiprocessing.get_context("spawn"), initializer=become_a_worker, initargs=(os.getpid(),)
         )
     try:
         # quote(): the batch is plain data, so Prefect need not walk its thousands of items for futures.

@@ -19,6 +19,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from flows.children import PARENT_VARIABLE
+
 STARTUP_SECONDS = 60.0
 
 
@@ -44,6 +46,7 @@ def temporary_server() -> Iterator[str]:
         "PREFECT_UI_ENABLED": "0",
         "PREFECT__SERVER_EPHEMERAL": "1",
         "PREFECT__SERVER_FINAL": "1",
+        PARENT_VARIABLE: str(os.getpid()),
     }
     environment.pop("PREFECT_API_URL", None)
     # A session of its own: a Ctrl-C at the terminal must not stop it before the ingest has
