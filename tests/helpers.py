@@ -51,3 +51,11 @@ def newswh(*args: str, env: dict[str, str] | None = None, timeout: float = 300) 
     return subprocess.run(
         [NEWSWH, *args], capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})}
     )
+
+
+def harness_api_env() -> dict[str, str]:
+    """PREFECT_API_URL of the session's test server, for a CLI run that should report to it
+    (and not start a temporary server of its own)."""
+    from prefect.settings import get_current_settings
+
+    return {"PREFECT_API_URL": get_current_settings().api.url}

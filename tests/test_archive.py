@@ -25,19 +25,13 @@ from flows.settings import DataPaths
 from flows.synth import write_corpus
 from flows.warehouse import WarehouseChanged, commit, next_warehouse
 from tests.conftest import SEED
-from tests.helpers import NEWSWH, newswh, query, run_ingest, table_fingerprints
+from tests.helpers import NEWSWH, harness_api_env, newswh, query, run_ingest, table_fingerprints
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_harness")]
 
 
-def _api_env() -> dict[str, str]:
-    from prefect.settings import get_current_settings
-
-    return {"PREFECT_API_URL": get_current_settings().api.url}
-
-
 def _ingest_cli(source: Path, data: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    return newswh("ingest", str(source), "--data", str(data), *extra, env=_api_env())
+    return newswh("ingest", str(source), "--data", str(data), *extra, env=harness_api_env())
 
 
 def _one_line_error(result: subprocess.CompletedProcess[str], command: str) -> str:
@@ -183,7 +177,7 @@ def test_a_writer_during_a_run_makes_the_run_fail_without_committing(corpus, tmp
     write_corpus(big, 3000, noise=0.02, seed=5)
     run = subprocess.Popen(
         [NEWSWH, "ingest", str(big), "--data", str(data), "--batch-files", "100", "--workers", "1"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, **_api_env()},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, **harness_api_env()},
     )
     deadline = time.monotonic() + 120
     while not any(paths.staging.glob("run-*/stage_files/*.parquet")):  # copied, now parsing

@@ -20,17 +20,11 @@ from flows.sources import discover, discover_rows, read_and_parse
 from flows.staging import PlannedFile, stage_batch
 from flows.synth import write_corpus
 from tests.conftest import PAGES, SEED
-from tests.helpers import newswh, query, run_ingest, table_fingerprints
+from tests.helpers import harness_api_env, newswh, query, run_ingest, table_fingerprints
 
 STAMP = 1_700_000_000 * 10**9
 """The mtime given to every file touched or created between the first and second run."""
 PAGE = (PAGES / "headline_once.txt").read_bytes()
-
-
-def _api_env() -> dict[str, str]:
-    from prefect.settings import get_current_settings
-
-    return {"PREFECT_API_URL": get_current_settings().api.url}
 
 
 @pytest.fixture(scope="module")
@@ -182,7 +176,7 @@ def test_files_vanishing_during_a_cli_run_are_missing_not_rejected(pristine, tmp
     done = newswh(
         "ingest", str(source), "--data", str(data), "--workers", "1",
         env={
-            **_api_env(),
+            **harness_api_env(),
             "PYTHONPATH": os.pathsep.join(filter(None, [str(hooks), os.environ.get("PYTHONPATH")])),
             "NEWSWH_TEST_VANISH": os.pathsep.join(str(path.resolve()) for path in doomed),
         },
@@ -301,7 +295,7 @@ def test_hostile_entries_are_rejects_and_the_rest_ingests(hostile_source, tmp_pa
     data = tmp_path / "data"
     root = str(source.resolve())
     for attempt in (1, 2):
-        done = newswh("ingest", str(source), "--data", str(data), env=_api_env())
+        done = newswh("ingest", str(source), "--data", str(data), env=harness_api_env())
         assert done.returncode == 0, done.stderr
         assert "Traceback" not in done.stdout + done.stderr
         if attempt == 1:

@@ -7,19 +7,13 @@ import os
 import pytest
 
 from flows.synth import write_corpus
-from tests.helpers import newswh, query
+from tests.helpers import harness_api_env, newswh, query
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_harness")]
 
 
-def _api_env() -> dict[str, str]:
-    from prefect.settings import get_current_settings
-
-    return {"PREFECT_API_URL": get_current_settings().api.url}
-
-
 def _ingest(source, data, *extra):
-    result = newswh("ingest", str(source), "--data", str(data), *extra, env=_api_env())
+    result = newswh("ingest", str(source), "--data", str(data), *extra, env=harness_api_env())
     assert result.returncode == 0, result.stderr
     return result
 
