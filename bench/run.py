@@ -1,15 +1,18 @@
 """The release benchmark: the whole ingest pipeline against a read-only baseline, in one run.
 
-    python bench/run.py [--files 100000] [--noise 0.05] [--workers 0] [--json PATH]
+    python bench/run.py [--files 100000] [--noise 0.05] [--large-pages 0.01] [--workers 0] [--json PATH]
 
 Generates a corpus with the project's generator into a temporary folder, then measures:
 - baseline: a plain Python pass that opens and reads every file (page cache warm);
 - cold ingest: the `ingest` flow from an empty data folder to loaded;
 - no-op re-run over the unchanged corpus;
 - small increment: 1 % new files added, then a run.
-Each run happens in a fresh process (as `newswh ingest` would), so its peak RSS (its own
-and its parser workers') is its alone and Prefect's start-up is measured separately from
-the flow. Machines are shared and noisy: compare the ratios, not the seconds.
+Each run happens in a fresh process (as `newswh ingest` would), so its peak RSS is its
+alone: the summed resident memory of its process tree (the run, its parse workers and the
+temporary Prefect server it starts), polled from /proc, which is what a machine must hold.
+Prefect's start-up is measured separately from the flow. `--large-pages 0.01` makes 1 % of
+the clean pages 1-3 MB long (still articles, under the default --max-bytes). Machines are
+shared and noisy: compare the ratios, not the seconds.
 Prints one table and writes the same figures as JSON (default bench/results/).
 """
 
@@ -43,18 +46,26 @@ def read_baseline(source: Path) -> float:
 
 
 def run_ingest(source: Path, data: Path, workers: int) -> dict[str, object]:
-    """One ingest in a fresh process; its figures as the child reports them."""
+    """One ingest in a fresh process; its figures as the child reports them, and the peak
+    memory of its whole process tree as seen from here."""
+    from flows.tree_rss import PeakTreeRss
+
     started = time.perf_counter()
-    child = subprocess.run(
+    child = subprocess.Popen(
         [sys.executable, __file__, "--child", str(source), str(data), str(workers)],
-        capture_output=True, text=True, env={**os.environ, "PREFECT_LOGGING_LEVEL": "WARNING"},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "PREFECT_LOGGING_LEVEL": "WARNING"},
     )
+    with PeakTreeRss(child.pid) as tree:
+        stdout, stderr = child.communicate()
     wall = time.perf_counter() - started
     if child.returncode != 0:
-        raise SystemExit(f"ingest failed:\n{child.stdout[-3000:]}\n{child.stderr[-3000:]}")
-    figures = json.loads(child.stdout.strip().splitlines()[-1])
+        raise SystemExit(f"ingest failed:\n{stdout[-3000:]}\n{stderr[-3000:]}")
+    figures = json.loads(stdout.strip().splitlines()[-1])
     figures["wall_seconds"] = wall
     figures["startup_seconds"] = wall - figures["seconds"]["total"]
+    # Polling can miss a short spike; the largest single process is a floor for the sum.
+    figures["peak_rss_bytes"] = max(tree.peak, figures["peak_rss_main_bytes"], figures["peak_rss_worker_bytes"])
     return figures
 
 
@@ -72,7 +83,7 @@ def _child(source: str, data: str, workers: int) -> None:
     rss_workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
     print(json.dumps({
         "seconds": summary.seconds, "counts": summary.counts,
-        "peak_rss_bytes": max(rss_self, rss_workers), "peak_rss_main_bytes": rss_self, "peak_rss_worker_bytes": rss_workers,
+        "peak_rss_main_bytes": rss_self, "peak_rss_worker_bytes": rss_workers,
     }))
 
 
@@ -80,6 +91,7 @@ def main() -> None:
     options = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     options.add_argument("--files", type=int, default=100_000)
     options.add_argument("--noise", type=float, default=0.05)
+    options.add_argument("--large-pages", type=float, default=0.0, help="share of clean pages made 1-3 MB long")
     options.add_argument("--workers", type=int, default=0, help="parser processes; 0 means one per core")
     options.add_argument("--json", type=Path, help="where to write the figures (default bench/results/run-<time>.json)")
     options.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
@@ -92,8 +104,8 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="newswh-bench-") as temp:
         source, data = Path(temp) / "raw", Path(temp) / "data"
-        print(f"generating {args.files:,} files ({args.noise:.0%} damaged) in {temp} …", file=sys.stderr)
-        write_corpus(source, args.files, noise=args.noise, seed=11)  # truth.jsonl is not a *.txt: never ingested
+        print(f"generating {args.files:,} files ({args.noise:.0%} damaged, {args.large_pages:.0%} large) in {temp} …", file=sys.stderr)
+        write_corpus(source, args.files, noise=args.noise, seed=11, large_pages=args.large_pages)  # truth.jsonl is not a *.txt
         read_baseline(source)  # warm the page cache, as the targets assume
         baseline = min(read_baseline(source) for _ in range(3))
 
@@ -102,14 +114,14 @@ def main() -> None:
         print("no-op re-run …", file=sys.stderr)
         noop = run_ingest(source, data, args.workers)
         increment_files = max(1, args.files // 100)
-        write_corpus(source / "increment", increment_files, noise=args.noise, seed=12)
+        write_corpus(source / "increment", increment_files, noise=args.noise, seed=12, large_pages=args.large_pages)
         print(f"increment of {increment_files:,} files …", file=sys.stderr)
         increment = run_ingest(source, data, args.workers)
 
     results = {
         "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
-        "files": args.files, "noise": args.noise, "increment_files": increment_files,
+        "files": args.files, "noise": args.noise, "large_pages": args.large_pages, "increment_files": increment_files,
         "baseline_read_seconds": baseline, "cold": cold, "noop": noop, "increment": increment,
     }
     _print_table(results)
@@ -125,8 +137,9 @@ def _print_table(results: dict[str, object]) -> None:
 
     files, baseline = results["files"], results["baseline_read_seconds"]
     cold_seconds = results["cold"]["seconds"]["total"]
-    table = Table(title=f"newswh pipeline, {files:,} files ({results['machine']['cpus']} cores)")
-    for column in ("run", "files", "seconds", "files/s", "vs baseline", "start-up s", "peak RSS MB", *STAGES):
+    large = f", {results['large_pages']:.0%} large pages" if results.get("large_pages") else ""
+    table = Table(title=f"newswh pipeline, {files:,} files{large} ({results['machine']['cpus']} cores)")
+    for column in ("run", "files", "seconds", "files/s", "vs baseline", "start-up s", "peak RSS MB (tree)", *STAGES):
         table.add_column(column, justify="right" if column != "run" else "left")
     table.add_row("baseline: read every file", f"{files:,}", f"{baseline:.2f}", f"{files / baseline:,.0f}", "1.0x",
                   *[""] * (2 + len(STAGES)))
@@ -149,7 +162,8 @@ def _print_table(results: dict[str, object]) -> None:
         f"no-op re-run: {noop_seconds:.2f} s (target under 2 s at 100,000 files)\n"
         f"1 % increment: {increment_seconds / share:.1f}x its share of the cold run (target at most about 2x); "
         f"beyond the no-op every run pays, {(increment_seconds - noop_seconds) / share:.1f}x\n"
-        f"peak RSS: {max(results[r]['peak_rss_bytes'] for r in ('cold', 'noop', 'increment')) / 2**20:,.0f} MB (target under 1,024 MB)",
+        f"peak RSS of the process tree (run, workers, Prefect server): "
+        f"{max(results[r]['peak_rss_bytes'] for r in ('cold', 'noop', 'increment')) / 2**20:,.0f} MB (target under 1,536 MB)",
         highlight=False,
     )
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import logging
+import os
 import shutil
 from concurrent.futures import CancelledError
 from concurrent.futures.process import BrokenProcessPool
@@ -16,8 +17,8 @@ from pathlib import Path
 
 import duckdb
 
-from flows.settings import DataPaths
-from flows.warehouse import damage
+from flows.settings import DUCKDB_MEMORY_LIMIT, DataPaths
+from flows.warehouse import damage, out_of_memory
 
 
 def says_disk_full(error: BaseException) -> bool:
@@ -37,6 +38,9 @@ def storage_failure(paths: DataPaths, error: OSError | duckdb.Error) -> str:
     damaged = damage(paths.warehouse, error)
     if damaged is not None:
         return str(damaged)
+    exhausted = out_of_memory(error)
+    if exhausted is not None:
+        return out_of_memory_line(exhausted.limit)
     text = str(error).strip()
     needed = _size(paths.warehouse) + _run_files_size(paths)
     free = shutil.disk_usage(paths.root).free if paths.root.is_dir() else 0
@@ -53,6 +57,14 @@ def storage_failure(paths: DataPaths, error: OSError | duckdb.Error) -> str:
         )
     reason = text.splitlines()[0] if text else type(error).__name__
     return f"could not write to {paths.root}: {reason}"
+
+
+def out_of_memory_line(limit: str) -> str:
+    """What to say when DuckDB ran out of memory: the limit it had, and the one setting that
+    gives it more (the load and the lake already work in pieces; only the limit can help)."""
+    setting = os.environ.get("NEWSWH_DUCKDB_MEMORY_LIMIT")
+    now = f"now {setting}" if setting is not None else f"unset: {DUCKDB_MEMORY_LIMIT}, or what the run's largest pages needed"
+    return f"DuckDB ran out of memory (limit {limit}): raise NEWSWH_DUCKDB_MEMORY_LIMIT ({now}) and run again"
 
 
 def run_files(paths: DataPaths) -> list[Path]:
@@ -102,7 +114,10 @@ class _OneLineFor(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         error = record.exc_info[1] if record.exc_info else None
         if error is not None and (
-            isinstance(error, self.known) or says_disk_full(error) or damage(Path("warehouse.duckdb"), error) is not None
+            isinstance(error, self.known)
+            or says_disk_full(error)
+            or damage(Path("warehouse.duckdb"), error) is not None
+            or out_of_memory(error) is not None
         ):
             record.exc_info = None
             record.exc_text = None

@@ -1,7 +1,7 @@
 """The `ingest` flow: a folder of raw files to a DuckDB warehouse and a Parquet lake.
 
 claim the data folder -> discover files -> plan against the manifest -> parse new and
-changed files in batches on every core -> load DuckDB in one transaction with the data
+changed files in batches on every core -> load a copy of the warehouse, piece by piece, then the data
 checks -> stage the changed lake files -> commit by renaming the new warehouse into place
 -> publish the lake files -> summarize as a markdown artifact.
 
@@ -36,14 +36,15 @@ from prefect.utilities.annotations import quote
 from flows.children import become_a_worker
 from flows.failures import hide_tracebacks_of, remove_run_files, storage_failure
 from flows.integrity import NoWarehouseYet, RebuildError, lake_holds_data, rebuild_locked
-from flows.lake import LakeChanges, duckdb_path, prepare_lake
+from flows.lake import LakeChanges, prepare_lake
+from flows.load import load_staged
 from flows.locking import IngestAlreadyRunning, WriterLock
 from flows.manifest import discovered_table, make_plan
 from flows.parse import DEFAULT_MAX_BYTES
 from flows.records import PARSER_VERSION
-from flows.settings import BATCH_FILES, DEFAULT_DATA, DEFAULT_SOURCE, LOCK_WAIT_SECONDS, SQL_DIR, DataPaths
+from flows.settings import BATCH_FILES, DEFAULT_DATA, DEFAULT_SOURCE, LOCK_WAIT_SECONDS, DataPaths
 from flows.sources import is_utf8
-from flows.staging import STAGE_SCHEMAS, BatchSummary, PlannedFile, stage_batch
+from flows.staging import BatchSummary, PlannedFile, stage_batch
 from flows.warehouse import (
     UnusableDataFolder,
     WarehouseBusy,
@@ -51,9 +52,7 @@ from flows.warehouse import (
     WarehouseDamaged,
     commit,
     ensure_not_written_elsewhere,
-    failed_checks,
     next_warehouse,
-    run_sql_folder,
 )
 
 RUN_COUNTS = (
@@ -167,31 +166,13 @@ BOOKKEEPING_TABLES = frozenset({"source_files", "ingest_runs"})
 
 @task(name="load-warehouse", task_run_name="load-warehouse", cache_policy=NO_CACHE)
 def load_warehouse(con: duckdb.DuckDBPyConnection, staging: Path, changed: frozenset[str] | None) -> None:
-    """Apply the staged records in one transaction; the data checks on `changed` tables run inside it."""
-    con.execute("begin transaction")
-    try:
-        for name, schema in STAGE_SCHEMAS.items():
-            files = sorted(str(path) for path in (staging / name).glob("*.parquet"))
-            if files:
-                # A view, not a copy: the load reads each staged column where it needs it,
-                # and a hundred thousand bodies never sit in DuckDB's memory twice.
-                listed = ", ".join("'" + duckdb_path(file).replace("'", "''") + "'" for file in files)
-                con.execute(f"create or replace temp view {name} as select * from read_parquet([{listed}])")
-            else:
-                con.register("empty_stage", schema.empty_table())
-                con.execute(f"create or replace temp table {name} as select * from empty_stage")
-                con.unregister("empty_stage")
-        run_sql_folder(con, SQL_DIR / "load")
-        failures = failed_checks(con, changed=changed)
-        if failures:
-            raise IngestError(f"data checks failed, nothing was committed: {failures}")
-        con.execute("commit")
-    except BaseException:
-        try:
-            con.execute("rollback")
-        except duckdb.TransactionException:
-            pass  # a failed commit (a full disk) has already ended the transaction
-        raise
+    """Apply the staged records to the run's copy of the warehouse, then the data checks on
+    `changed` tables. The load commits piece by piece (DuckDB must write committed page text
+    out before it can let go of it: see flows/load.py); a failure still commits nothing,
+    since the copy becomes the warehouse only once the whole run has succeeded."""
+    failures = load_staged(con, staging, changed)
+    if failures:
+        raise IngestError(f"data checks failed, nothing was committed: {failures}")
 
 
 @task(name="write-lake", task_run_name="write-lake", cache_policy=NO_CACHE)

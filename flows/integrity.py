@@ -32,7 +32,7 @@ from flows.lake import (
 )
 from flows.locking import writer_lock
 from flows.settings import DataPaths
-from flows.warehouse import WarehouseCopy, commit, damage, failed_checks, next_warehouse, open_read_only
+from flows.warehouse import commit, damage, failed_checks, next_warehouse, open_read_only
 
 
 class RebuildError(RuntimeError):

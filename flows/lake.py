@@ -20,6 +20,7 @@ import os
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from flows.settings import SQL_DIR
-from flows.warehouse import fsync_path, tables_read
+from flows.warehouse import fsync_path, out_of_memory, tables_read
 
 FINGERPRINT_KEY = b"newswh.fingerprint"
 PART_FILE = "part-0.parquet"
@@ -48,6 +49,10 @@ class Dataset:
     internal: bool = False
     table: str = ""
     """The warehouse table the dataset's rows belong to, when it is not `name`."""
+    page_text: bool = False
+    """Whether its rows carry page text (up to --max-bytes each). Such a dataset is read a
+    piece at a time (see `_pieces`): its year and month must come from its `published_at`,
+    and it must have the `source_path` whose file size weighs its rows."""
 
     @property
     def table_name(self) -> str:
@@ -68,12 +73,12 @@ class Dataset:
 
 
 DATASETS = (
-    Dataset("articles", ("year", "month"), ("article_id",)),
+    Dataset("articles", ("year", "month"), ("article_id",), page_text=True),
     Dataset("related_items", ("year", "month"), ("article_id", "position")),
     Dataset("news_items", (), ("news_id",)),
     Dataset("rejects", (), ("source_path",)),
     # With these the lake holds the whole warehouse, so it can be rebuilt from the lake alone.
-    Dataset("duplicate_captures", ("year", "month"), ("source_path",), internal=True, table="captures"),
+    Dataset("duplicate_captures", ("year", "month"), ("source_path",), internal=True, table="captures", page_text=True),
     Dataset("capture_related", ("year", "month"), ("source_path", "position"), internal=True),
     Dataset("source_files", (), ("source_path",), internal=True),
     Dataset("ingest_runs", (), ("run_id",), internal=True),
@@ -138,16 +143,78 @@ FINGERPRINT_VERSION = "2"
 
 def expected_partitions(con: duckdb.DuckDBPyConnection, dataset: Dataset) -> dict[tuple[object, ...], str]:
     """Partition key -> fingerprint (row count and a checksum of every row) per the warehouse."""
+    if dataset.page_text:
+        return _expected_by_pieces(con, dataset)
     keys = ", ".join(dataset.partition_by)
     select_keys = f"{keys}, " if keys else ""
     group = "group by all" if keys else ""
-    rows = con.execute(
-        f"select {select_keys}count(*), {ROW_CHECKSUM} from ({dataset.query}) as rows {group}"
-    ).fetchall()
+    try:
+        rows = con.execute(
+            f"select {select_keys}count(*), {ROW_CHECKSUM} from ({dataset.query}) as rows {group}"
+        ).fetchall()
+    except duckdb.Error as error:
+        raise out_of_memory(error) or error from None
     partitions = {tuple(row[:-2]): _fingerprint(row[-2], row[-1]) for row in rows if row[-2]}
     if not dataset.partition_by and not partitions:
         partitions[()] = _fingerprint(0, 0)  # an unpartitioned dataset always has its file, even empty
     return partitions
+
+
+def _expected_by_pieces(con: duckdb.DuckDBPyConnection, dataset: Dataset) -> dict[tuple[object, ...], str]:
+    """`expected_partitions` of a page-text dataset, summed over its pieces: a checksum of
+    every row of a month at once would hold 2048 of its pages in memory."""
+    totals: dict[tuple[object, ...], tuple[int, int]] = {}
+    try:
+        for key, low, high in _pieces(con, dataset):
+            where, params = _piece_filter(dataset, key, low, high)
+            [(count, checksum)] = con.execute(
+                f"select count(*), {ROW_CHECKSUM} from ({dataset.query}) as rows where {where}", params
+            ).fetchall()
+            before = totals.get(key, (0, 0))
+            totals[key] = (before[0] + count, before[1] + (checksum or 0))
+    except duckdb.Error as error:
+        raise out_of_memory(error) or error from None
+    return {key: _fingerprint(count, checksum) for key, (count, checksum) in totals.items() if count}
+
+
+_PIECE_BYTES = 32 * 2**20
+"""Page text (by the size of the files it came from) a lake query reads at a time."""
+
+Piece = tuple[tuple[object, ...], object, object]
+"""A partition key, and the first and last value of the dataset's order column in a piece of it."""
+
+
+def _pieces(con: duckdb.DuckDBPyConnection, dataset: Dataset, where: str = "", params: list[object] | None = None) -> list[Piece]:
+    """Consecutive ranges of a page-text dataset's order column within each partition, each
+    holding about _PIECE_BYTES of page text, in partition order: computed from narrow
+    columns only (the order column, `published_at`, and the file sizes in `source_files`)."""
+    keys = ", ".join(dataset.partition_by)
+    order = dataset.order_by[0]
+    rows = con.execute(
+        f"select {keys}, piece, min({order}), max({order}) from ("
+        f"select {keys}, rows.{order}, sum(coalesce(f.size_bytes, 0)) over (partition by {keys} order by rows.{order}) "
+        f"// {_PIECE_BYTES} as piece from ({dataset.query}) as rows "
+        f"left join (select source_path, size_bytes from source_files) as f using (source_path) {where}"
+        f") group by all order by all",
+        params or [],
+    ).fetchall()
+    width = len(dataset.partition_by)
+    return [(tuple(row[:width]), row[-2], row[-1]) for row in rows]
+
+
+def _piece_filter(dataset: Dataset, key: tuple[object, ...], low: object, high: object) -> tuple[str, list[object]]:
+    """A WHERE clause for one piece that DuckDB applies inside its scan of the table, so it
+    reads the page text of that piece's rows and of no others: the month as a range of
+    `published_at` (a filter on year() and month() would be applied after the scan)."""
+    order = dataset.order_by[0]
+    year, month = key
+    if year is None:
+        return f"published_at is null and {order} between ? and ?", [low, high]
+    start = datetime(year, month, 1)
+    if (year, month) == (datetime.max.year, 12):  # no next month to end it
+        return f"published_at >= ? and {order} between ? and ?", [start, low, high]
+    end = datetime(year + month // 12, month % 12 + 1, 1)
+    return f"published_at >= ? and published_at < ? and {order} between ? and ?", [start, end, low, high]
 
 
 def file_fingerprint(con: duckdb.DuckDBPyConnection, dataset: Dataset, key: tuple[object, ...], path: Path) -> str:
@@ -219,7 +286,9 @@ def prepare_lake(
     and its files are as that run left them; otherwise every partition is compared.
     Each dataset's stale partitions come from one query sorted by partition, streamed to
     `workers` writer threads (compression is the slow part, and pyarrow does it without
-    the GIL). A query per partition would scan the whole table once for every month.
+    the GIL) a row group at a time. A query per partition would scan the whole table once
+    for every month; but a dataset with page text is read a piece at a time (`_pieces`),
+    since sorting a month of large pages would hold all of them in memory.
 
     A file is current when the fingerprint in its footer matches; `check_content` also
     reads every row and checks every byte against the digest the last sync recorded, so
@@ -285,8 +354,15 @@ def _current(
 
 
 _READ_BATCH_ROWS = 16_384
+_PAGE_TEXT_BATCH_ROWS = 16
+"""Rows per Arrow batch of a dataset with page text: a batch of 16,384 large pages would
+be gigabytes (and past the 2 GB an Arrow string column holds)."""
+_ROW_GROUP_BYTES = 32 * 2**20
+"""Arrow bytes gathered before they are written out as a row group of a lake file: a
+month of ordinary articles is one row group, a month of large pages several."""
 _FILES_IN_FLIGHT = 2
-"""Partitions read but not yet written; bounds the lake's memory to a few partitions."""
+"""Lake files still being written while the next is read; with the row group bound, what
+bounds the lake's memory whatever the size of a partition."""
 
 
 def _write_dataset(
@@ -302,42 +378,77 @@ def _write_dataset(
         one_key = " and ".join(f"{column} is not distinct from ?" for column in keys)
         where = "where " + " or ".join(f"({one_key})" for _ in stale)
         params = [value for key in stale for value in key]
-    reader = con.sql(
-        f"select * from ({dataset.query}) as rows {where} order by {', '.join((*keys, *dataset.order_by))}",
-        params=params,
-    ).to_arrow_reader(_READ_BATCH_ROWS)
-    in_flight: list[Future[None]] = []
-    written = set()
-    for key, table in _partitions(reader, keys):
-        fingerprint, path = stale[key]
-        in_flight.append(writers.submit(_write_file, table.drop_columns(list(keys)), fingerprint, path))
-        written.add(key)
-        if len(in_flight) >= _FILES_IN_FLIGHT:
-            in_flight.pop(0).result()
-    for future in in_flight:
-        future.result()
+    in_flight: list[_LakeFile] = []
+    written: set[tuple[object, ...]] = set()
+    current: _LakeFile | None = None
+    try:
+        schema, stream = (_piece_stream if dataset.page_text else _sorted_stream)(con, dataset, where, params)
+        schema = pa.schema([field for field in schema if field.name not in keys])
+        for key, batch in stream:
+            if current is None or current.key != key:
+                if current is not None:
+                    in_flight.append(current.finish())
+                if len(in_flight) >= _FILES_IN_FLIGHT:
+                    in_flight.pop(0).wait()
+                current = _LakeFile(key, *stale[key], schema, writers)
+                written.add(key)
+            current.add(batch.drop_columns(list(keys)))
+    except duckdb.Error as error:
+        raise out_of_memory(error) or error from None
+    if current is None and not keys:
+        current = _LakeFile((), *stale[()], schema, writers)  # an unpartitioned dataset has its file, even empty
+        written.add(())
+    if current is not None:
+        in_flight.append(current.finish())
+    for lake_file in in_flight:
+        lake_file.wait()
     if written != stale.keys():  # the fingerprints counted rows the query did not return: a bug, not data
         raise RuntimeError(f"lake dataset {dataset.name}: no rows for partitions {sorted(map(str, stale.keys() - written))}")
 
 
-def _partitions(reader: pa.RecordBatchReader, keys: tuple[str, ...]) -> Iterator[tuple[tuple[object, ...], pa.Table]]:
-    """The rows of each partition, from a stream sorted by the (integer) partition columns."""
-    if not keys:
-        yield (), reader.read_all()  # one file, even when it has no rows
-        return
-    current: tuple[object, ...] | None = None
-    pieces: list[pa.RecordBatch] = []
+Stream = tuple[pa.Schema, Iterator[tuple[tuple[object, ...], pa.RecordBatch]]]
+"""The schema of a dataset's rows, and its rows as (partition key, slice), partition by partition."""
+
+
+def _sorted_stream(con: duckdb.DuckDBPyConnection, dataset: Dataset, where: str, params: list[object]) -> Stream:
+    """The stale partitions in one query sorted by partition: a query per partition would
+    scan the whole table once for every month."""
+    keys = dataset.partition_by
+    reader = con.sql(
+        f"select * from ({dataset.query}) as rows {where} order by {', '.join((*keys, *dataset.order_by))}",
+        params=params,
+    ).to_arrow_reader(_READ_BATCH_ROWS)
+    return reader.schema, _partitions(reader, keys)
+
+
+def _piece_stream(con: duckdb.DuckDBPyConnection, dataset: Dataset, where: str, params: list[object]) -> Stream:
+    """The stale partitions of a page-text dataset a piece at a time, a few rows per batch:
+    sorting a whole month of large pages at once would hold all of them in memory."""
+    schema = con.sql(f"select * from ({dataset.query}) as rows limit 0").arrow().schema
+
+    def stream() -> Iterator[tuple[tuple[object, ...], pa.RecordBatch]]:
+        for key, low, high in _pieces(con, dataset, where, params):
+            piece_where, piece_params = _piece_filter(dataset, key, low, high)
+            reader = con.sql(
+                f"select * from ({dataset.query}) as rows where {piece_where} order by {', '.join(dataset.order_by)}",
+                params=piece_params,
+            ).to_arrow_reader(_PAGE_TEXT_BATCH_ROWS)
+            for batch in reader:
+                yield key, batch
+
+    return schema, stream()
+
+
+def _partitions(reader: pa.RecordBatchReader, keys: tuple[str, ...]) -> Iterator[tuple[tuple[object, ...], pa.RecordBatch]]:
+    """The stream cut where the partition changes, each slice with its partition key, from a
+    stream sorted by the (integer) partition columns: one partition's slices come in a row."""
     for batch in reader:
+        if not keys:
+            yield (), batch
+            continue
         starts = [0, *_key_changes(batch, keys), batch.num_rows]
         for start, end in zip(starts, starts[1:]):
-            key = tuple(batch.column(column)[start].as_py() for column in keys)
-            if key != current and pieces:
-                yield current, pa.Table.from_batches(pieces)  # type: ignore[misc]
-                pieces = []
-            current = key
-            pieces.append(batch.slice(start, end - start))
-    if pieces:
-        yield current, pa.Table.from_batches(pieces)  # type: ignore[misc]
+            yield tuple(batch.column(column)[start].as_py() for column in keys), batch.slice(start, end - start)
 
 
 def _key_changes(batch: pa.RecordBatch, keys: tuple[str, ...]) -> list[int]:
@@ -352,13 +463,50 @@ def _key_changes(batch: pa.RecordBatch, keys: tuple[str, ...]) -> list[int]:
     return [index + 1 for index in pc.indices_nonzero(changed).to_pylist()]
 
 
-def _write_file(table: pa.Table, fingerprint: str, path: Path) -> None:
-    # pyarrow writes the file, not DuckDB's COPY: COPY marks a column REQUIRED whenever the
-    # rows at hand hold no null, so a dataset's files would disagree about their schema.
-    table = table.replace_schema_metadata({**(table.schema.metadata or {}), FINGERPRINT_KEY: fingerprint.encode()})
-    path.parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(table, path, compression="zstd")
-    fsync_path(path)
+class _LakeFile:
+    """One lake file, written a row group at a time on the writer threads, in order.
+
+    pyarrow writes the file, not DuckDB's COPY: COPY marks a column REQUIRED whenever the
+    rows at hand hold no null, so a dataset's files would disagree about their schema.
+    """
+
+    def __init__(self, key: tuple[object, ...], fingerprint: str, path: Path, schema: pa.Schema, writers: ThreadPoolExecutor) -> None:
+        self.key, self.path, self.writers = key, path, writers
+        self.schema = schema.with_metadata({**(schema.metadata or {}), FINGERPRINT_KEY: fingerprint.encode()})
+        self.batches: list[pa.RecordBatch] = []
+        self.batch_bytes = 0
+        self.writer: pq.ParquetWriter | None = None
+        self.pending: Future[None] | None = None
+
+    def add(self, batch: pa.RecordBatch) -> None:
+        self.batches.append(batch)
+        self.batch_bytes += batch.nbytes
+        if self.batch_bytes >= _ROW_GROUP_BYTES:
+            self._flush(last=False)
+
+    def finish(self) -> _LakeFile:
+        self._flush(last=True)
+        return self
+
+    def wait(self) -> None:
+        if self.pending is not None:
+            self.pending.result()
+
+    def _flush(self, last: bool) -> None:
+        table = pa.Table.from_batches(self.batches, self.schema.remove_metadata()) if self.batches else None
+        self.batches, self.batch_bytes = [], 0
+        self.wait()  # one row group of a file in flight at a time, so they land in order
+        self.pending = self.writers.submit(self._write, table, last)
+
+    def _write(self, table: pa.Table | None, last: bool) -> None:
+        if self.writer is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.writer = pq.ParquetWriter(self.path, self.schema, compression="zstd")
+        if table is not None:
+            self.writer.write_table(table)
+        if last:
+            self.writer.close()
+            fsync_path(self.path)
 
 
 def _listing(root: Path, dataset: Dataset) -> dict[str, list[int]]:

@@ -18,7 +18,12 @@ BATCH_FILES = 5_000
 """Files per parse task: large enough that Prefect's per-task cost (~30 ms, on a core the
 parsers need) vanishes, small enough that a worker's batch stays a few tens of MB."""
 DUCKDB_MEMORY_LIMIT = os.environ.get("NEWSWH_DUCKDB_MEMORY_LIMIT", "384MB")
-"""Memory an ingest lets DuckDB use before spilling to disk; the load is written to fit."""
+"""Memory an ingest lets DuckDB use before spilling to disk; the load is written to fit.
+DuckDB writes a table 2048 rows at a time and cannot spill those, so a run whose 2048
+consecutive new articles hold more text than this fits raises it for itself to what they
+need (see flows/load.py), unless NEWSWH_DUCKDB_MEMORY_LIMIT is set: then it is a hard cap."""
+DUCKDB_MEMORY_LIMIT_FIXED = "NEWSWH_DUCKDB_MEMORY_LIMIT" in os.environ
+"""Whether the user chose the limit: then no run raises it, and one that needs more fails plainly."""
 LOCK_WAIT_SECONDS = 0.0
 """How long a second ingest waits for the first before giving up, by default."""
 

@@ -104,18 +104,31 @@ class BatchSummary:
     vanished: int = 0
 
 
-def stage_batch(number: int, batch: list[PlannedFile], staging: str, max_bytes: int) -> BatchSummary:
-    """Read and parse `batch`, writing `<staging>/<table>/batch-<number>.parquet` per table.
+STAGE_PART_BYTES = 16 * 2**20
+"""Bytes of raw files a worker parses before it writes their rows out as one part file.
+A batch of 5,000 pages of 3 MB would otherwise sit in a worker as 15 GB of text, then
+again as Arrow columns. The part is also the piece the load reads and commits at a time
+(see flows/load.py). A batch of ordinary pages (a few kB each) still makes one part."""
+
+
+def stage_batch(
+    number: int, batch: list[PlannedFile], staging: str, max_bytes: int, part_bytes: int = STAGE_PART_BYTES
+) -> BatchSummary:
+    """Read and parse `batch`, writing `<staging>/<table>/batch-<number>-<part>.parquet`.
 
     A file whose bytes hash to what the manifest already holds is `touched` (its mtime
     moved, its content did not) and produces no records, so no row changes. A file gone
     since discovery is `vanished` and produces no records either: the load forgets it was
     discovered, so it is missing with its data kept, as if deleted before the run. Rows are
     gathered as tuples in schema order and handed to Arrow column by column: building a
-    dict per row and converting it cost as much as parsing the page.
+    dict per row and converting it cost as much as parsing the page. After every
+    `part_bytes` of pages read the rows so far are written out as a part, so a worker's
+    memory is bounded by that, not by the batch. The last part has a file for every table,
+    empty or not, so every batch leaves each table's schema behind.
     """
     rows: dict[str, list[tuple[object, ...]]] = {name: [] for name in STAGE_SCHEMAS}
     articles = rejected = touched = vanished = 0
+    part = unwritten = 0
     for planned in batch:
         source = SourceFile(planned.source_path, planned.size_bytes, planned.mtime_ns, planned.problem)
         result = read_source(source, max_bytes)
@@ -133,6 +146,7 @@ def stage_batch(number: int, batch: list[PlannedFile], staging: str, max_bytes: 
         elif article is not None:
             outcome = "article"
             articles += 1
+            unwritten += planned.size_bytes
             rows["stage_captures"].append(
                 (*_ARTICLE_HEAD(article), len(result.related_items), article.source_encoding, article.parser_version)
             )
@@ -152,11 +166,27 @@ def stage_batch(number: int, batch: list[PlannedFile], staging: str, max_bytes: 
                 reject.reason if reject else None,
             )
         )
-    for name, schema in STAGE_SCHEMAS.items():
-        folder = Path(staging) / name
-        folder.mkdir(parents=True, exist_ok=True)
-        pq.write_table(_to_table(rows[name], schema), folder / f"batch-{number:06d}.parquet", compression="lz4")
+        if unwritten >= part_bytes:
+            _write_part(rows, Path(staging), f"batch-{number:06d}-{part:04d}.parquet")
+            part, unwritten = part + 1, 0
+    _write_part(rows, Path(staging), f"batch-{number:06d}-{part:04d}.parquet", even_empty=True)
     return BatchSummary(number, len(batch), articles, rejected, touched, vanished)
+
+
+def _write_part(rows: dict[str, list[tuple[object, ...]]], staging: Path, name: str, even_empty: bool = False) -> None:
+    """Write the rows gathered so far, a file per table that has any, and forget them."""
+    for table, schema in STAGE_SCHEMAS.items():
+        if rows[table] or even_empty:
+            folder = staging / table
+            folder.mkdir(parents=True, exist_ok=True)
+            pq.write_table(_to_table(rows[table], schema), folder / name, compression="lz4", use_dictionary=_DICTIONARY[table])
+            rows[table].clear()
+
+
+_WIDE_COLUMNS = frozenset({"lead", "body"})
+_DICTIONARY = {table: [name for name in schema.names if name not in _WIDE_COLUMNS] for table, schema in STAGE_SCHEMAS.items()}
+"""Dictionary encoding per staged column: not for page text, which never repeats and
+would only make the writer build, then drop, a dictionary of it."""
 
 
 _ARTICLE_HEAD = attrgetter(*STAGE_CAPTURES.names[: STAGE_CAPTURES.get_field_index("related_count")])

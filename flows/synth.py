@@ -4,12 +4,13 @@
 through the parser; `write_corpus` writes many files plus `truth.jsonl`, the expected
 outcome of each file, for end-to-end tests and benchmarks.
 
-    python -m flows.synth OUT N [--noise 0.05] [--seed 7]
+    python -m flows.synth OUT N [--noise 0.05] [--large-pages 0.01] [--seed 7]
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import random
 from dataclasses import dataclass, field, replace
@@ -32,6 +33,9 @@ DAMAGE_KINDS = (
     "no_trailer", "unescaped_quotes", "arabic_page", "html_page", "cut_utf8", "duplicate_capture",
 )
 """Each kind of damage the generator can apply; `truth.jsonl` names the one applied."""
+LARGE_PAGE_BYTES = (1_000_000, 3_000_000)
+"""How big a large page is: a crawl accident hundreds of times a real story, yet under the
+default --max-bytes, so it must be ingested as an article (and the load must fit it)."""
 _ARABIC_WORDS = "الحكومة السورية الجيش العراق إيران مجلس الأمن الرئيس وزير الخارجية".split()
 
 
@@ -157,6 +161,20 @@ class PageFactory:
         del self.recent[: -self.RECENT_STORIES]
         return spec
 
+    def lengthen(self, spec: PageSpec, size: int) -> PageSpec:
+        """`spec` with its body run on to about `size` bytes: still one valid article (same
+        title, date, lead, caption, attribution and trailer), only very long. Paragraphs are
+        drawn from a small pool of sentences, so a 3 MB page takes milliseconds to make."""
+        rng = self.rng
+        pool = [self.sentence(rng.randint(8, 40)) + "." for _ in range(64)]
+        extra: list[str] = []
+        missing = size - len(render(spec))
+        while missing > 0:
+            paragraph = " ".join(rng.choices(pool, k=rng.randint(3, 12)))
+            extra.append(paragraph)
+            missing -= len(paragraph) + 2
+        return replace(spec, paragraphs=[spec.paragraphs[0], *extra, *spec.paragraphs[1:]])
+
     def related(self, around: datetime, count: int) -> list[RelatedSpec]:
         """`count` related stories: mostly recent corpus stories, some from outside it."""
         rng = self.rng
@@ -252,11 +270,14 @@ def damage(spec: PageSpec, kind: str, factory: PageFactory) -> tuple[bytes, dict
     return data, {"status": "article", **truth}
 
 
-def write_corpus(out: Path, count: int, noise: float = 0.0, seed: int = 7) -> dict[str, int]:
+def write_corpus(out: Path, count: int, noise: float = 0.0, seed: int = 7, large_pages: float = 0.0) -> dict[str, int]:
     """Write `count` files plus `truth.jsonl` into `out`; returns counts by outcome.
 
     With `duplicate_capture`, a file repeats an earlier story with another related
-    list, so its truth names the same `story` as the original.
+    list, so its truth names the same `story` as the original. A share `large_pages` of
+    the clean pages is lengthened to LARGE_PAGE_BYTES; their truth gives the body's
+    SHA-256 (`body_sha256`) instead of the body, or truth.jsonl would be as big as the
+    corpus. With `large_pages=0` the corpus is byte for byte what it was before the option.
     """
     out.mkdir(parents=True, exist_ok=True)
     factory = PageFactory(seed)
@@ -274,11 +295,15 @@ def write_corpus(out: Path, count: int, noise: float = 0.0, seed: int = 7) -> di
             else:
                 kind = "clean" if kind == "duplicate_capture" else kind
                 spec = factory.page(number)
+                if kind == "clean" and large_pages and rng.random() < large_pages:
+                    spec = factory.lengthen(spec, rng.randint(*LARGE_PAGE_BYTES))
                 data, truth = damage(spec, kind, factory)
                 if kind == "clean":
                     clean_originals.append((number, spec))
             if truth["status"] == "article" and story == number:
                 totals["stories"] += 1
+            if len(data) >= LARGE_PAGE_BYTES[0] and "body" in truth:
+                truth["body_sha256"] = hashlib.sha256(str(truth.pop("body")).encode()).hexdigest()
             name = f"{number:06d}_{rng.getrandbits(64):016x}.txt"
             (out / name).write_bytes(data)
             truth_file.write(json.dumps({"file": name, "damage": kind, "story": story, **truth}) + "\n")
@@ -292,9 +317,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("out", type=Path, help="folder to write the files and truth.jsonl into")
     parser.add_argument("count", type=int, help="how many files")
     parser.add_argument("--noise", type=float, default=0.0, help="share of files damaged (0 to 1)")
+    parser.add_argument("--large-pages", type=float, default=0.0, help="share of clean pages made 1-3 MB long (0 to 1)")
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args(argv)
-    totals = write_corpus(args.out, args.count, args.noise, args.seed)
+    totals = write_corpus(args.out, args.count, args.noise, args.seed, args.large_pages)
     print(json.dumps(totals))
 
 

@@ -32,9 +32,50 @@ from flows.settings import DUCKDB_MEMORY_LIMIT, SQL_DIR, DataPaths
 _LOCK_HOLDER = re.compile(r"Conflicting lock is held in (.+?) \(PID (\d+)\)")
 
 
-WRITER_CONFIG = {"memory_limit": DUCKDB_MEMORY_LIMIT, "preserve_insertion_order": False}
+WRITER_CONFIG = {"memory_limit": DUCKDB_MEMORY_LIMIT, "preserve_insertion_order": False, "checkpoint_threshold": "1TB"}
 """Bounded memory for the ingest's connection: beyond the limit DuckDB spills to disk
-instead of growing with the corpus, and without insertion order it needs to buffer less."""
+instead of growing with the corpus, and without insertion order it needs to buffer less.
+No automatic checkpoints: each rewrites every table's newest rows, so the load decides
+when one is worth it (flows/load.py), and a commit makes the last."""
+WRITER_ROW_GROUP_ROWS = 2048
+"""Rows per row group the writer appends: DuckDB's smallest (one vector). A checkpoint
+rewrites the whole row group that new rows were appended to, so with its default of
+122,880 each checkpoint of a load would rewrite everything loaded so far; and a row group
+this small that fills within one insert is written to the file there and then, instead
+of waiting in memory for the next checkpoint."""
+WRITER_SETTINGS = ("set disabled_compression_methods = 'zstd'",)
+"""Settings the writer applies after connecting (DuckDB ignores these as connect config).
+No ZSTD for text: DuckDB picks it for columns of long strings (large pages) and must then
+inflate a whole vector of 2048 of them to read one, so a load or lake query that reads a
+few large pages at a time would need memory for thousands. Stored plain, DuckDB reads
+only the rows a query selects."""
+
+
+class OutOfMemory(duckdb.OutOfMemoryException):
+    """DuckDB ran out of the memory it may use, with the limit that was in effect."""
+
+    def __init__(self, limit: str) -> None:
+        super().__init__(f"DuckDB ran out of memory (limit {limit})")
+        self.limit = limit
+
+
+_OUT_OF_MEMORY = re.compile(r"Out of Memory Error|failed to pin block|could not allocate block|failed to allocate data")
+_BUFFER_POOL = re.compile(r"\([\d.]+ [KMGT]iB/([\d.]+ [KMGT]iB) used\)")
+
+
+def out_of_memory(error: BaseException) -> OutOfMemory | None:
+    """The error to report when DuckDB's `error` means it ran out of memory, else None.
+
+    DuckDB says so with an OutOfMemoryException, or, when it happens in a checkpoint, with
+    a FatalException that quotes it; its message ends with the buffer pool's size."""
+    if isinstance(error, OutOfMemory):
+        return error
+    if not isinstance(error, duckdb.Error) or not (
+        isinstance(error, duckdb.OutOfMemoryException) or _OUT_OF_MEMORY.search(str(error))
+    ):
+        return None
+    pool = _BUFFER_POOL.search(str(error))
+    return OutOfMemory(pool.group(1) if pool else DUCKDB_MEMORY_LIMIT)
 
 
 class WarehouseBusy(RuntimeError):
@@ -77,10 +118,19 @@ def sql_files(folder: Path) -> list[Path]:
 
 def run_sql_folder(con: duckdb.DuckDBPyConnection, folder: Path) -> None:
     for path in sql_files(folder):
-        try:
-            con.execute(path.read_text(encoding="utf-8"))
-        except duckdb.Error as error:
-            raise RuntimeError(f"{path.relative_to(SQL_DIR.parent)}: {error}") from error
+        run_sql_file(con, path)
+
+
+def run_sql_file(con: duckdb.DuckDBPyConnection, path: Path, params: dict[str, object] | None = None) -> None:
+    """Run one file of `sql/`; an error names the file, and running out of memory (a
+    condition of the machine, not a bug in the file) is reported as such."""
+    try:
+        con.execute(path.read_text(encoding="utf-8"), params)
+    except duckdb.Error as error:
+        exhausted = out_of_memory(error)
+        if exhausted is not None:
+            raise exhausted from None
+        raise RuntimeError(f"{path.relative_to(SQL_DIR.parent)}: {error}") from error
 
 
 SCHEMA_FOLDERS = ("schema", "views")
@@ -225,7 +275,10 @@ def next_warehouse(paths: DataPaths, copy_current: bool = True) -> Iterator[Ware
             _copy_file(paths.warehouse, paths.next_warehouse)
         elif original is not None:
             replaces_damaged = _is_damaged(paths.warehouse)
-        con = duckdb.connect(str(paths.next_warehouse), config=WRITER_CONFIG | {"temp_directory": str(paths.spill)})
+        con = duckdb.connect(config=WRITER_CONFIG | {"temp_directory": str(paths.spill)})
+        _attach(con, paths.next_warehouse)
+        for setting in WRITER_SETTINGS:
+            con.execute(setting)
     except BaseException:
         _discard_next(paths)
         raise
@@ -239,6 +292,27 @@ def next_warehouse(paths: DataPaths, copy_current: bool = True) -> Iterator[Ware
     finally:
         con.close()
         shutil.rmtree(paths.spill, ignore_errors=True)
+
+
+WRITER_ALIAS = "warehouse"
+
+
+def _attach(con: duckdb.DuckDBPyConnection, database: Path) -> None:
+    quoted = str(database).replace("'", "''")
+    con.execute(f"attach '{quoted}' as {WRITER_ALIAS} (row_group_size {WRITER_ROW_GROUP_ROWS})")
+    con.execute(f"use {WRITER_ALIAS}")
+
+
+def reattach(con: duckdb.DuckDBPyConnection) -> None:
+    """Detach the run's copy and attach it again (checkpointing it), keeping the session's
+    temp tables and views. Through the attachment that checkpointed a table, DuckDB 2.0
+    reads all of the table's long strings to return a few (measured: 377 MB read for 30 of
+    382 large pages, a second a query); attached afresh, it reads only the rows a query
+    selects, so the load and the lake can take page text a piece at a time."""
+    [(path,)] = con.execute("select path from duckdb_databases() where database_name = ?", [WRITER_ALIAS]).fetchall()
+    con.execute("use memory")
+    con.execute(f"detach {WRITER_ALIAS}")
+    _attach(con, Path(path))
 
 
 def _fold_in_wal(warehouse: Path) -> None:
@@ -274,7 +348,10 @@ def commit(copy: WarehouseCopy) -> Path | None:
     Returns where a damaged warehouse it replaced was kept.
     """
     paths = copy.paths
-    copy.con.execute("checkpoint")
+    try:
+        copy.con.execute("checkpoint")
+    except duckdb.Error as error:
+        raise out_of_memory(error) or error from None
     copy.con.close()
     fsync_path(paths.next_warehouse)
     changed = _change_since(copy)

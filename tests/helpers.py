@@ -12,6 +12,7 @@ import duckdb
 
 from flows.ingest import RunSummary, ingest
 from flows.settings import DataPaths
+from tests.conftest import SEED
 
 DATA_TABLES = ("articles", "related_items", "news_items", "rejects", "captures", "capture_related")
 NEWSWH = str(Path(sys.executable).with_name("newswh"))
@@ -21,6 +22,16 @@ def run_ingest(source: Path, data: Path, **options: object) -> RunSummary:
     state = ingest(source=str(source), data=str(data), return_state=True, **options)
     assert state.is_completed(), state.message
     return state.result()
+
+
+def seeded_warehouse(tmp_path: Path) -> tuple[Path, dict[str, tuple[int, int]]]:
+    """A data folder after one ingest of the seed alone, and its table fingerprints: the
+    state a failing run must leave untouched."""
+    data, first = tmp_path / "data", tmp_path / "first"
+    first.mkdir()
+    (first / "seed.txt").write_bytes(SEED.read_bytes())
+    run_ingest(first, data)
+    return data, table_fingerprints(data)
 
 
 def query(data: Path, sql: str, params: list[object] | None = None) -> list[tuple[object, ...]]:

@@ -20,7 +20,7 @@ from flows.integrity import verify
 from flows.settings import DataPaths
 from flows.synth import write_corpus
 from tests.conftest import SEED
-from tests.helpers import NEWSWH, newswh, query, run_ingest, table_fingerprints
+from tests.helpers import NEWSWH, newswh, query, run_ingest, seeded_warehouse, table_fingerprints
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_harness")]
 KILL_POINTS = 17
@@ -73,12 +73,7 @@ def test_sigkill_at_twenty_points_then_rerun_converges(corpus, reference, tmp_pa
 
 
 def test_a_full_disk_fails_clearly_and_keeps_the_last_state(corpus, tmp_path):
-    data = tmp_path / "data"
-    first = tmp_path / "first"
-    first.mkdir()
-    (first / "seed.txt").write_bytes(SEED.read_bytes())
-    run_ingest(first, data)
-    before = table_fingerprints(data)
+    data, before = seeded_warehouse(tmp_path)
     limit = DataPaths(data).warehouse.stat().st_size + 256 * 1024
 
     def small_disk() -> None:  # runs in the child: writes past `limit` bytes fail with EFBIG

@@ -155,5 +155,5 @@ def test_writer_holding_the_warehouse_is_named(tmp_path):
     finally:
         writer.kill()
     assert state.is_failed()
-    assert f"is open for writing by" in state.message and f"(PID {writer.pid})" in state.message
+    assert "is open for writing by" in state.message and f"(PID {writer.pid})" in state.message
     assert "-readonly" in state.message

@@ -2,15 +2,17 @@
 
 import os
 import shutil
-from pathlib import Path
+from concurrent.futures import ThreadPoolExecutor
+from itertools import groupby
 
 import duckdb
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from flows.lake import SYNC_MARK, LakeChanges, _partitions, prepare_lake
+from flows.lake import DATASETS, FINGERPRINT_KEY, SYNC_MARK, Dataset, LakeChanges, _partitions, _write_dataset, prepare_lake
 from flows.settings import DataPaths
 
 BOOKKEEPING = frozenset({"source_files", "ingest_runs"})
@@ -79,16 +81,91 @@ def _sorted(rows):
 @given(st.lists(KEYS, max_size=60), st.integers(1, 7))
 def test_every_row_lands_in_its_partition_once_whatever_the_batches(keys, batch_rows):
     rows = _sorted(keys)
-    parts = list(_partitions(_stream(rows, batch_rows), ("year", "month")))
-    assert [key for key, _ in parts] == list(dict.fromkeys(rows))  # each partition once, in order
-    for key, table in parts:
-        assert set(zip(table["year"].to_pylist(), table["month"].to_pylist())) == {key}
-    assert sorted(row for _, table in parts for row in table["row"].to_pylist()) == list(range(len(rows)))
+    slices = list(_partitions(_stream(rows, batch_rows), ("year", "month")))
+    runs = [key for key, _ in groupby(key for key, _ in slices)]
+    assert runs == list(dict.fromkeys(rows))  # each partition's slices in one run, in order
+    for key, batch in slices:
+        assert set(zip(batch["year"].to_pylist(), batch["month"].to_pylist())) == {key}
+    assert sorted(row for _, batch in slices for row in batch["row"].to_pylist()) == list(range(len(rows)))
 
 
-def test_an_unpartitioned_dataset_is_one_table_even_when_empty():
-    [(key, table)] = list(_partitions(_stream([], 4), ()))
-    assert key == () and table.num_rows == 0 and table.column_names == ["year", "month", "row"]
+def _written(con, dataset, keys, tmp_path) -> list[pq.ParquetFile]:
+    paths = {key: tmp_path / f"{number}.parquet" for number, key in enumerate(keys)}
+    with ThreadPoolExecutor(2) as writers:
+        _write_dataset(con, dataset, {key: ("v2:test", path) for key, path in paths.items()}, every_partition=True, writers=writers)
+    return [pq.ParquetFile(path) for path in paths.values()]
+
+
+def test_an_unpartitioned_dataset_has_its_file_even_when_empty(tmp_path):
+    from flows.warehouse import apply_schema
+
+    with duckdb.connect() as con:
+        apply_schema(con)
+        [written] = _written(con, next(d for d in DATASETS if d.name == "rejects"), [()], tmp_path)
+        assert written.metadata.num_rows == 0
+        assert written.schema_arrow.names == [name for (name,) in con.execute("select name from pragma_table_info('rejects')").fetchall()]
+        assert written.schema_arrow.metadata[FINGERPRINT_KEY] == b"v2:test"
+
+
+def _pages_dataset(monkeypatch) -> Dataset:
+    """A page-text dataset over a test table `pages`, partitioned by month of published_at."""
+    monkeypatch.setattr(
+        Dataset, "query", property(lambda self: "select year(published_at) as year, month(published_at) as month, * from pages")
+    )
+    return Dataset("pages", ("year", "month"), ("page",), page_text=True)
+
+
+def test_months_of_large_pages_are_read_in_pieces_and_written_in_row_groups(tmp_path, monkeypatch):
+    """Months of large pages are read a piece at a time and streamed to their files a row
+    group at a time, never held whole; each file still holds its month's rows once, in order."""
+    import flows.lake
+
+    monkeypatch.setattr(flows.lake, "_ROW_GROUP_BYTES", 100_000)
+    monkeypatch.setattr(flows.lake, "_PIECE_BYTES", 1_000_000)
+    dataset = _pages_dataset(monkeypatch)
+    with duckdb.connect() as con:
+        con.execute(
+            "create table pages as select range as page, 'page-' || range as source_path, "
+            "timestamp '2015-11-01' + to_hours(range * 10) as published_at, "
+            "repeat(chr((65 + range % 26)::integer), 30_000) as text from range(200)"
+        )
+        con.execute("create table source_files as select source_path, 30_000 as size_bytes from pages")
+        months = [(2015, 11), (2015, 12), (2016, 1)]
+        assert len(flows.lake._pieces(con, dataset)) > len(months)
+        files = _written(con, dataset, months, tmp_path)
+        assert all(written.metadata.num_row_groups > 1 for written in files)
+        expected = flows.lake.expected_partitions(con, dataset)
+        for (year, month), written in zip(months, files):
+            table = written.read()
+            assert table.column_names == ["page", "source_path", "published_at", "text"]
+            pages = [page for (page,) in con.execute(
+                "select page from pages where year(published_at) = ? and month(published_at) = ? order by page", [year, month]
+            ).fetchall()]
+            assert table["page"].to_pylist() == pages
+            assert table["text"].to_pylist() == [chr(65 + page % 26) * 30_000 for page in pages]
+            [(count, checksum)] = con.execute(
+                f"select count(*), {flows.lake.ROW_CHECKSUM} from ({dataset.query}) as rows where year = ? and month = ?",
+                [year, month],
+            ).fetchall()
+            assert expected[(year, month)] == flows.lake._fingerprint(count, checksum)
+
+
+def test_the_last_month_a_timestamp_has_and_undated_pages_are_read_in_pieces_too(tmp_path, monkeypatch):
+    """A piece's month is a range of published_at; December 9999 has no next month, and
+    undated pages have no month at all."""
+    import flows.lake
+
+    dataset = _pages_dataset(monkeypatch)
+    with duckdb.connect() as con:
+        con.execute(
+            "create table pages as select * from (values (1, 'a', timestamp '9999-12-31 23:00:00', 'last'), "
+            "(2, 'b', null, 'undated'), (3, 'c', null, 'undated too')) as t(page, source_path, published_at, text)"
+        )
+        con.execute("create table source_files as select source_path, 1000 as size_bytes from pages")
+        last, undated = _written(con, dataset, [(9999, 12), (None, None)], tmp_path)
+        assert last.read()["text"].to_pylist() == ["last"]
+        assert undated.read()["text"].to_pylist() == ["undated", "undated too"]
+        assert set(flows.lake.expected_partitions(con, dataset)) == {(9999, 12), (None, None)}
 
 
 def test_each_check_and_lake_dataset_knows_every_table_it_reads():

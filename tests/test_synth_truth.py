@@ -41,3 +41,25 @@ def test_generator_is_reproducible(tmp_path):
     write_corpus(tmp_path / "b", 50, noise=0.3, seed=5)
     for path in sorted((tmp_path / "a").iterdir()):
         assert path.read_bytes() == (tmp_path / "b" / path.name).read_bytes()
+
+
+def test_large_pages_are_articles_of_one_to_three_megabytes(tmp_path):
+    """The benchmark's large pages: far bigger than any real story, under the default
+    --max-bytes, and still articles the parser reads back whole (their truth keeps the
+    body's digest, not the body)."""
+    import hashlib
+
+    from flows.parse import DEFAULT_MAX_BYTES
+    from flows.synth import LARGE_PAGE_BYTES
+
+    write_corpus(tmp_path, 8, seed=13, large_pages=1.0)
+    truths = [json.loads(line) for line in (tmp_path / "truth.jsonl").read_text().splitlines()]
+    for truth in truths:
+        data = (tmp_path / truth["file"]).read_bytes()
+        assert LARGE_PAGE_BYTES[0] <= len(data) <= LARGE_PAGE_BYTES[1] + 10_000 < DEFAULT_MAX_BYTES
+        result = parse_page(data, truth["file"])
+        assert result.status == "article", result.reject
+        assert hashlib.sha256(result.article.body.encode()).hexdigest() == truth["body_sha256"]
+        for field in COMPARED:
+            if field in truth:
+                assert getattr(result.article, field) == truth[field], field

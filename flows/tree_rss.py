@@ -1,0 +1,79 @@
+"""The peak resident memory of a process and all it started: what a machine must hold for a run.
+
+An ingest is a tree of processes (parse workers, perhaps a temporary Prefect server), and
+what must fit in a machine is their sum at the worst moment, not the largest of them
+(which is all `getrusage(RUSAGE_CHILDREN).ru_maxrss` reports). Linux only: read from /proc.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from types import TracebackType
+
+POLL_SECONDS = 0.05
+
+
+def children_by_parent() -> dict[int, list[int]]:
+    """Every live process's children, from /proc/<pid>/stat."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="utf-8", errors="replace") as handle:
+                stat = handle.read()
+        except OSError:
+            continue  # gone since listed
+        fields = stat[stat.rfind(")") + 2 :].split()  # the name may hold spaces and parentheses
+        children.setdefault(int(fields[1]), []).append(int(entry))
+    return children
+
+
+def tree(root: int) -> list[int]:
+    """`root` and every process below it."""
+    children = children_by_parent()
+    found, waiting = [], [root]
+    while waiting:
+        pid = waiting.pop()
+        found.append(pid)
+        waiting.extend(children.get(pid, ()))
+    return found
+
+
+def resident_bytes(pid: int) -> int:
+    """A process's resident memory now (0 once it is gone)."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="utf-8") as handle:
+            for line in handle:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+class PeakTreeRss:
+    """Polls a process tree's summed resident memory in a thread while in use; `peak` is
+    the largest sum seen. Spikes shorter than POLL_SECONDS may be missed."""
+
+    def __init__(self, root: int, poll_seconds: float = POLL_SECONDS) -> None:
+        self.root = root
+        self.poll_seconds = poll_seconds
+        self.peak = 0
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._poll, name="peak-tree-rss", daemon=True)
+
+    def __enter__(self) -> PeakTreeRss:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: type[BaseException] | BaseException | TracebackType | None) -> None:
+        self._done.set()
+        self._thread.join()
+
+    def _poll(self) -> None:
+        while True:
+            self.peak = max(self.peak, sum(resident_bytes(pid) for pid in tree(self.root)))
+            if self._done.wait(self.poll_seconds):
+                return
