@@ -15,8 +15,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from flows.parse import parse_page
-from flows.synth import write_corpus
+from newswh.parse import parse_page
+from newswh.synth import write_corpus
 
 SEED = Path(__file__).resolve().parent.parent / "seeds" / "000_d0dfd935ff761f50.txt"
 

@@ -48,7 +48,7 @@ def read_baseline(source: Path) -> float:
 def run_ingest(source: Path, data: Path, workers: int) -> dict[str, object]:
     """One ingest in a fresh process; its figures as the child reports them, and the peak
     memory of its whole process tree as seen from here."""
-    from flows.tree_rss import PeakTreeRss
+    from newswh.tree_rss import PeakTreeRss
 
     started = time.perf_counter()
     child = subprocess.Popen(
@@ -71,8 +71,8 @@ def run_ingest(source: Path, data: Path, workers: int) -> dict[str, object]:
 
 def _child(source: str, data: str, workers: int) -> None:
     """Runs in the child process: the flow as the CLI runs it, then figures on stdout."""
-    from flows.ingest import ingest
-    from flows.settings import quiet_ephemeral_prefect
+    from newswh.ingest import ingest
+    from newswh.settings import quiet_ephemeral_prefect
 
     quiet_ephemeral_prefect()
     state = ingest(source=source, data=data, workers=workers or None, return_state=True)
@@ -100,7 +100,7 @@ def main() -> None:
         _child(args.child[0], args.child[1], int(args.child[2]))
         return
 
-    from flows.synth import write_corpus
+    from newswh.synth import write_corpus
 
     with tempfile.TemporaryDirectory(prefix="newswh-bench-") as temp:
         source, data = Path(temp) / "raw", Path(temp) / "data"

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from flows.parse import parse_page
-from flows.records import ParseResult
+from newswh.parse import parse_page
+from newswh.records import ParseResult
 
 TESTS = Path(__file__).parent
 PROJECT = TESTS.parent
@@ -31,7 +31,7 @@ def prefect_harness():
     """One temporary Prefect server for the whole session: flows run for real, quickly."""
     from prefect.testing.utilities import prefect_test_harness
 
-    from flows.settings import quiet_ephemeral_prefect
+    from newswh.settings import quiet_ephemeral_prefect
 
     quiet_ephemeral_prefect()
     with prefect_test_harness():
@@ -41,7 +41,7 @@ def prefect_harness():
 @pytest.fixture(scope="session")
 def corpus(tmp_path_factory):
     """A generated corpus with every kind of damage, and its ground truth."""
-    from flows.synth import write_corpus
+    from newswh.synth import write_corpus
 
     folder = tmp_path_factory.mktemp("corpus")
     write_corpus(folder, 400, noise=0.3, seed=3)
@@ -51,7 +51,7 @@ def corpus(tmp_path_factory):
 @pytest.fixture(scope="session")
 def example_data(prefect_harness, tmp_path_factory):
     """The hand-written corpus of tests/fixtures/corpus ingested by the real flow: views are tested on it."""
-    from flows.dictionary import EXAMPLE_CORPUS
+    from newswh.dictionary import EXAMPLE_CORPUS
     from tests.helpers import run_ingest
 
     data = tmp_path_factory.mktemp("example") / "data"

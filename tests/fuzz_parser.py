@@ -12,8 +12,8 @@ import sys
 import atheris
 
 with atheris.instrument_imports():
-    from flows.parse import parse_page
-    from flows.records import REJECT_REASONS
+    from newswh.parse import parse_page
+    from newswh.records import REJECT_REASONS
 
 
 def check_one_input(data: bytes) -> None:

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import duckdb
 
-from flows.ingest import RunSummary, ingest
-from flows.settings import DataPaths
+from newswh.ingest import RunSummary, ingest
+from newswh.settings import DataPaths
 from tests.conftest import SEED
 
 DATA_TABLES = ("articles", "related_items", "news_items", "rejects", "captures", "capture_related")

@@ -19,11 +19,11 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 
-from flows.lake import DATASETS, expected_partitions
-from flows.locking import IngestAlreadyRunning, WriterLock, writer_lock
-from flows.settings import DataPaths
-from flows.synth import write_corpus
-from flows.warehouse import WarehouseChanged, commit, next_warehouse
+from newswh.lake import DATASETS, expected_partitions
+from newswh.locking import IngestAlreadyRunning, WriterLock, writer_lock
+from newswh.settings import DataPaths
+from newswh.synth import write_corpus
+from newswh.warehouse import WarehouseChanged, commit, next_warehouse
 from tests.conftest import SEED
 from tests.helpers import NEWSWH, harness_api_env, newswh, query, run_ingest, table_fingerprints
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from flows.settings import DataPaths
-from flows.synth import write_corpus
+from newswh.settings import DataPaths
+from newswh.synth import write_corpus
 from tests.conftest import SEED
 from tests.helpers import NEWSWH, newswh
 

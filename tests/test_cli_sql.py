@@ -10,8 +10,8 @@ import shutil
 
 import duckdb
 
-from flows.locking import writer_lock
-from flows.settings import DataPaths
+from newswh.locking import writer_lock
+from newswh.settings import DataPaths
 from tests.helpers import newswh
 
 

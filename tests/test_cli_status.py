@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 
-from flows.dictionary import EXAMPLE_CORPUS
+from newswh.dictionary import EXAMPLE_CORPUS
 from tests.helpers import newswh
 
 

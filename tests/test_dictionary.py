@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import duckdb
 
-from flows.dictionary import DICTIONARY_PATH, render_dictionary, schema_connection, schema_objects, undocumented
-from flows.settings import DataPaths
+from newswh.dictionary import DICTIONARY_PATH, render_dictionary, schema_connection, schema_objects, undocumented
+from newswh.settings import DataPaths
 
 
 def test_every_table_view_macro_and_column_has_a_comment():
@@ -29,5 +29,5 @@ def test_data_dictionary_is_current(example_data):
     with duckdb.connect(str(DataPaths(example_data).warehouse), read_only=True) as examples:
         expected = render_dictionary(schema_objects(schema_connection()), examples)
     assert DICTIONARY_PATH.read_text(encoding="utf-8") == expected, (
-        "docs/data-dictionary.md is stale: run python -m flows.dictionary"
+        "docs/data-dictionary.md is stale: run python -m newswh.dictionary"
     )

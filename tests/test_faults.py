@@ -16,9 +16,9 @@ import time
 
 import pytest
 
-from flows.integrity import verify
-from flows.settings import DataPaths
-from flows.synth import write_corpus
+from newswh.integrity import verify
+from newswh.settings import DataPaths
+from newswh.synth import write_corpus
 from tests.conftest import SEED
 from tests.helpers import NEWSWH, newswh, query, run_ingest, seeded_warehouse, table_fingerprints
 

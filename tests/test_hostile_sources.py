@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-import flows.sources
-from flows.sources import discover, discover_rows, read_and_parse
-from flows.staging import PlannedFile, stage_batch
-from flows.synth import write_corpus
+from newswh import sources as sources_module
+from newswh.sources import discover, discover_rows, read_and_parse
+from newswh.staging import PlannedFile, stage_batch
+from newswh.synth import write_corpus
 from tests.conftest import PAGES, SEED
 from tests.helpers import harness_api_env, newswh, query, run_ingest, table_fingerprints
 
@@ -92,7 +92,7 @@ def change_on_open(monkeypatch: pytest.MonkeyPatch, changes: dict[Path, Change])
             change(Path(file))
         return real_open(file, *args, **kwargs)
 
-    monkeypatch.setattr(flows.sources, "open", open_after_change, raising=False)
+    monkeypatch.setattr(sources_module, "open", open_after_change, raising=False)
     return pending
 
 
@@ -361,7 +361,7 @@ def test_a_folder_that_cannot_be_listed_is_a_reject(tmp_path, monkeypatch, code)
             raise OSError(code, os.strerror(code), os.fspath(path))
         return real_scandir(path)
 
-    monkeypatch.setattr(flows.sources.os, "scandir", scandir)
+    monkeypatch.setattr(sources_module.os, "scandir", scandir)
     results = {os.path.basename(s.path): read_and_parse(s) for s in discover(tmp_path)}
     assert sorted(results) == ["locked", "page.txt"]
     assert results["locked"].reject.reason == "unreadable"
@@ -378,7 +378,7 @@ def test_a_folder_that_vanishes_while_listed_is_skipped(tmp_path, monkeypatch):
             raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), os.fspath(path))
         return real_scandir(path)
 
-    monkeypatch.setattr(flows.sources.os, "scandir", scandir)
+    monkeypatch.setattr(sources_module.os, "scandir", scandir)
     assert [os.path.basename(s.path) for s in discover(tmp_path)] == ["page.txt"]
 
 

@@ -11,8 +11,8 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pytest
 
-from flows.locking import WriterLock
-from flows.settings import DataPaths
+from newswh.locking import WriterLock
+from newswh.settings import DataPaths
 from tests.conftest import SEED
 from tests.helpers import query, run_ingest, table_fingerprints, truth
 
@@ -233,7 +233,7 @@ def test_an_unreadable_file_is_tried_again_next_run(tmp_path):
 
 
 def test_the_summary_shows_whether_every_file_is_accounted_for(source, tmp_path):
-    from flows.ingest import conservation_line
+    from newswh.ingest import conservation_line
 
     counts = run_ingest(source, tmp_path / "data").counts
     line = conservation_line(counts)

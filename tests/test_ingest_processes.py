@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from flows.settings import DataPaths
-from flows.synth import write_corpus
+from newswh.settings import DataPaths
+from newswh.synth import write_corpus
 from tests.helpers import NEWSWH, query, run_ingest, table_fingerprints
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_harness")]
@@ -72,7 +72,7 @@ def test_killed_ingest_converges_on_rerun(big_source, clean_run, tmp_path, point
 
 
 def test_ingest_refuses_while_another_holds_the_folder(tmp_path):
-    from flows.locking import writer_lock
+    from newswh.locking import writer_lock
     from tests.conftest import SEED
 
     data = tmp_path / "data"
@@ -144,7 +144,7 @@ def test_reader_holding_the_warehouse_does_not_block_an_ingest(big_source, tmp_p
 
 
 def test_writer_holding_the_warehouse_is_named(tmp_path):
-    from flows.ingest import ingest
+    from newswh.ingest import ingest
     from tests.conftest import SEED
 
     data = tmp_path / "data"

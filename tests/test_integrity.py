@@ -6,8 +6,8 @@ import shutil
 
 import pytest
 
-from flows.dictionary import EXAMPLE_CORPUS
-from flows.settings import DataPaths
+from newswh.dictionary import EXAMPLE_CORPUS
+from newswh.settings import DataPaths
 from tests.helpers import DATA_TABLES, newswh, query, run_ingest, table_fingerprints
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
@@ -82,6 +82,6 @@ def test_verify_names_a_warehouse_that_disagrees_with_the_lake(data):
 
 
 def test_rebuild_tables_cover_every_data_table():
-    from flows.lake import DATASETS
+    from newswh.lake import DATASETS
 
     assert set(DATA_TABLES) | {"source_files", "ingest_runs"} == {dataset.table_name for dataset in DATASETS}

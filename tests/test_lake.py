@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from flows.lake import DATASETS, FINGERPRINT_KEY, SYNC_MARK, Dataset, LakeChanges, _partitions, _write_dataset, prepare_lake
-from flows.settings import DataPaths
+from newswh.lake import DATASETS, FINGERPRINT_KEY, SYNC_MARK, Dataset, LakeChanges, _partitions, _write_dataset, prepare_lake
+from newswh.settings import DataPaths
 
 BOOKKEEPING = frozenset({"source_files", "ingest_runs"})
 
@@ -97,7 +97,7 @@ def _written(con, dataset, keys, tmp_path) -> list[pq.ParquetFile]:
 
 
 def test_an_unpartitioned_dataset_has_its_file_even_when_empty(tmp_path):
-    from flows.warehouse import apply_schema
+    from newswh.warehouse import apply_schema
 
     with duckdb.connect() as con:
         apply_schema(con)
@@ -118,10 +118,10 @@ def _pages_dataset(monkeypatch) -> Dataset:
 def test_months_of_large_pages_are_read_in_pieces_and_written_in_row_groups(tmp_path, monkeypatch):
     """Months of large pages are read a piece at a time and streamed to their files a row
     group at a time, never held whole; each file still holds its month's rows once, in order."""
-    import flows.lake
+    import newswh.lake
 
-    monkeypatch.setattr(flows.lake, "_ROW_GROUP_BYTES", 100_000)
-    monkeypatch.setattr(flows.lake, "_PIECE_BYTES", 1_000_000)
+    monkeypatch.setattr(newswh.lake, "_ROW_GROUP_BYTES", 100_000)
+    monkeypatch.setattr(newswh.lake, "_PIECE_BYTES", 1_000_000)
     dataset = _pages_dataset(monkeypatch)
     with duckdb.connect() as con:
         con.execute(
@@ -131,10 +131,10 @@ def test_months_of_large_pages_are_read_in_pieces_and_written_in_row_groups(tmp_
         )
         con.execute("create table source_files as select source_path, 30_000 as size_bytes from pages")
         months = [(2015, 11), (2015, 12), (2016, 1)]
-        assert len(flows.lake._pieces(con, dataset)) > len(months)
+        assert len(newswh.lake._pieces(con, dataset)) > len(months)
         files = _written(con, dataset, months, tmp_path)
         assert all(written.metadata.num_row_groups > 1 for written in files)
-        expected = flows.lake.expected_partitions(con, dataset)
+        expected = newswh.lake.expected_partitions(con, dataset)
         for (year, month), written in zip(months, files):
             table = written.read()
             assert table.column_names == ["page", "source_path", "published_at", "text"]
@@ -144,16 +144,16 @@ def test_months_of_large_pages_are_read_in_pieces_and_written_in_row_groups(tmp_
             assert table["page"].to_pylist() == pages
             assert table["text"].to_pylist() == [chr(65 + page % 26) * 30_000 for page in pages]
             [(count, checksum)] = con.execute(
-                f"select count(*), {flows.lake.ROW_CHECKSUM} from ({dataset.query}) as rows where year = ? and month = ?",
+                f"select count(*), {newswh.lake.ROW_CHECKSUM} from ({dataset.query}) as rows where year = ? and month = ?",
                 [year, month],
             ).fetchall()
-            assert expected[(year, month)] == flows.lake._fingerprint(count, checksum)
+            assert expected[(year, month)] == newswh.lake._fingerprint(count, checksum)
 
 
 def test_the_last_month_a_timestamp_has_and_undated_pages_are_read_in_pieces_too(tmp_path, monkeypatch):
     """A piece's month is a range of published_at; December 9999 has no next month, and
     undated pages have no month at all."""
-    import flows.lake
+    import newswh.lake
 
     dataset = _pages_dataset(monkeypatch)
     with duckdb.connect() as con:
@@ -165,16 +165,16 @@ def test_the_last_month_a_timestamp_has_and_undated_pages_are_read_in_pieces_too
         last, undated = _written(con, dataset, [(9999, 12), (None, None)], tmp_path)
         assert last.read()["text"].to_pylist() == ["last"]
         assert undated.read()["text"].to_pylist() == ["undated", "undated too"]
-        assert set(flows.lake.expected_partitions(con, dataset)) == {(9999, 12), (None, None)}
+        assert set(newswh.lake.expected_partitions(con, dataset)) == {(9999, 12), (None, None)}
 
 
 def test_each_check_and_lake_dataset_knows_every_table_it_reads():
     """tables_read decides what a run may skip, so it must miss no table a query names."""
     import re
 
-    from flows.lake import DATASETS
-    from flows.settings import SQL_DIR
-    from flows.warehouse import apply_schema, sql_files, tables_read
+    from newswh.lake import DATASETS
+    from newswh.settings import SQL_DIR
+    from newswh.warehouse import apply_schema, sql_files, tables_read
 
     with duckdb.connect() as con:
         apply_schema(con)

@@ -12,9 +12,9 @@ import subprocess
 
 import pytest
 
-from flows.settings import DataPaths
-from flows.synth import write_corpus
-from flows.tree_rss import PeakTreeRss
+from newswh.settings import DataPaths
+from newswh.synth import write_corpus
+from newswh.tree_rss import PeakTreeRss
 from tests.conftest import SEED
 from tests.helpers import NEWSWH, query, seeded_warehouse, table_fingerprints, truth
 

@@ -53,7 +53,7 @@ def test_sample_related_items(seed_result):
 
 def test_parsing_twice_gives_the_same_record(seed_result):
     from tests.conftest import SEED
-    from flows.parse import parse_page
+    from newswh.parse import parse_page
 
     again = parse_page(SEED.read_bytes(), "elsewhere/copy.txt")
     assert again.article.article_id == seed_result.article.article_id

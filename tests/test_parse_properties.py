@@ -6,9 +6,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from flows.parse import parse_page
-from flows.records import REJECT_REASONS
-from flows.synth import FILLER, OUTLETS, SIGN_OFFS, WORDS, PageSpec, RelatedSpec, pic_path_for, render
+from newswh.parse import parse_page
+from newswh.records import REJECT_REASONS
+from newswh.synth import FILLER, OUTLETS, SIGN_OFFS, WORDS, PageSpec, RelatedSpec, pic_path_for, render
 from tests.conftest import PAGES, SEED
 
 HANG_BOUND = timedelta(seconds=5)

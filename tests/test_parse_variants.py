@@ -4,8 +4,8 @@ from datetime import datetime
 
 import pytest
 
-from flows.parse import parse_page
-from flows.records import REJECT_REASONS
+from newswh.parse import parse_page
+from newswh.records import REJECT_REASONS
 from tests.conftest import parse_fixture
 
 TITLE = "Iran, Russia Sign S300 Missile Delivery Deal"

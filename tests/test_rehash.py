@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from flows.synth import write_corpus
+from newswh.synth import write_corpus
 from tests.helpers import harness_api_env, newswh, query
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_harness")]

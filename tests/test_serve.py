@@ -22,8 +22,8 @@ import duckdb
 import httpx
 import pytest
 
-from flows.dictionary import EXAMPLE_CORPUS
-from flows.settings import DataPaths
+from newswh.dictionary import EXAMPLE_CORPUS
+from newswh.settings import DataPaths
 from tests.conftest import PROJECT
 from tests.helpers import NEWSWH
 

@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from flows.sources import discover, read_and_parse
+from newswh.sources import discover, read_and_parse
 from tests.conftest import PAGES
 
 PAGE = (PAGES / "headline_once.txt").read_bytes()

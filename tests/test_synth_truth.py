@@ -3,8 +3,8 @@
 import json
 from collections import Counter
 
-from flows.parse import parse_page
-from flows.synth import DAMAGE_KINDS, write_corpus
+from newswh.parse import parse_page
+from newswh.synth import DAMAGE_KINDS, write_corpus
 
 COMPARED = ("title", "lead", "body", "caption", "sign_off", "attribution", "paragraph_count", "related_status")
 
@@ -49,8 +49,8 @@ def test_large_pages_are_articles_of_one_to_three_megabytes(tmp_path):
     body's digest, not the body)."""
     import hashlib
 
-    from flows.parse import DEFAULT_MAX_BYTES
-    from flows.synth import LARGE_PAGE_BYTES
+    from newswh.parse import DEFAULT_MAX_BYTES
+    from newswh.synth import LARGE_PAGE_BYTES
 
     write_corpus(tmp_path, 8, seed=13, large_pages=1.0)
     truths = [json.loads(line) for line in (tmp_path / "truth.jsonl").read_text().splitlines()]

@@ -72,7 +72,7 @@ def test_story_ids_ignore_a_title_match_far_from_publication(example_data, tmp_p
     data = tmp_path / "data"
     source = tmp_path / "raw"
     source.mkdir()
-    from flows.dictionary import EXAMPLE_CORPUS
+    from newswh.dictionary import EXAMPLE_CORPUS
 
     for name in ("000_d0dfd935ff761f50.txt", "102_s300_deal.txt"):
         (source / name).write_bytes((EXAMPLE_CORPUS / name).read_bytes())

@@ -1,4 +1,4 @@
--- One piece of the articles (see flows/load.py): the best capture of each affected story,
+-- One piece of the articles (see newswh/load.py): the best capture of each affected story,
 -- with its capture count, for the best captures whose paths lie in [$low, $high]. The range
 -- reaches the scan of `captures`, so only this piece's page text is read.
 insert into articles by name

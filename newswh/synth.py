@@ -4,7 +4,7 @@
 through the parser; `write_corpus` writes many files plus `truth.jsonl`, the expected
 outcome of each file, for end-to-end tests and benchmarks.
 
-    python -m flows.synth OUT N [--noise 0.05] [--large-pages 0.01] [--seed 7]
+    python -m newswh.synth OUT N [--noise 0.05] [--large-pages 0.01] [--seed 7]
 """
 
 from __future__ import annotations
@@ -313,7 +313,7 @@ def write_corpus(out: Path, count: int, noise: float = 0.0, seed: int = 7, large
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m flows.synth", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m newswh.synth", description=__doc__.splitlines()[0])
     parser.add_argument("out", type=Path, help="folder to write the files and truth.jsonl into")
     parser.add_argument("count", type=int, help="how many files")
     parser.add_argument("--noise", type=float, default=0.0, help="share of files damaged (0 to 1)")

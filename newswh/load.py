@@ -9,7 +9,7 @@ What DuckDB (2.0) cannot spill sets the shape of the load:
 So the two statements that carry page text (`captures` from the staged parts, `articles`
 from `captures`) run once per piece, each piece its own transaction, and a checkpoint
 follows whenever the committed text DuckDB holds passes a share of its limit (row groups
-of 2048 rows keep each checkpoint to the newest rows: flows/warehouse.py). Before each,
+of 2048 rows keep each checkpoint to the newest rows: newswh/warehouse.py). Before each,
 the run makes sure the limit holds the widest window of 2048 rows it will write, unless
 NEWSWH_DUCKDB_MEMORY_LIMIT fixes the limit; for ordinary pages, and for large pages among
 them, that is far below the default, and only a run of thousands of large pages in a row
@@ -27,10 +27,10 @@ from pathlib import Path
 import duckdb
 import pyarrow.parquet as pq
 
-from flows.lake import duckdb_path
-from flows.settings import DUCKDB_MEMORY_LIMIT_FIXED, SQL_DIR
-from flows.staging import STAGE_SCHEMAS
-from flows.warehouse import failed_checks, out_of_memory, reattach, run_sql_file, sql_files
+from newswh.lake import duckdb_path
+from newswh.settings import DUCKDB_MEMORY_LIMIT_FIXED, SQL_DIR
+from newswh.staging import STAGE_SCHEMAS
+from newswh.warehouse import failed_checks, out_of_memory, reattach, run_sql_file, sql_files
 
 VECTOR_ROWS = 2048
 """Rows DuckDB holds together when it scans or checkpoints a table (its vector size)."""

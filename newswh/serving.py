@@ -33,7 +33,7 @@ def serve_ingest(
     from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
     from prefect.settings import get_current_settings
 
-    from flows.ingest import ingest
+    from newswh.ingest import ingest
 
     if (cron is None) == (interval is None):
         raise ServeError("give exactly one schedule: --cron EXPR or --interval SECONDS")

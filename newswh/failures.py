@@ -17,8 +17,8 @@ from pathlib import Path
 
 import duckdb
 
-from flows.settings import DUCKDB_MEMORY_LIMIT, DataPaths
-from flows.warehouse import damage, out_of_memory
+from newswh.settings import DUCKDB_MEMORY_LIMIT, DataPaths
+from newswh.warehouse import damage, out_of_memory
 
 
 def says_disk_full(error: BaseException) -> bool:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import duckdb
 
-from flows.lake import (
+from newswh.lake import (
     DATASETS,
     PART_FILE,
     Dataset,
@@ -30,9 +30,9 @@ from flows.lake import (
     prepare_lake,
     recorded_digests,
 )
-from flows.locking import writer_lock
-from flows.settings import DataPaths
-from flows.warehouse import commit, damage, failed_checks, next_warehouse, open_read_only
+from newswh.locking import writer_lock
+from newswh.settings import DataPaths
+from newswh.warehouse import commit, damage, failed_checks, next_warehouse, open_read_only
 
 
 class RebuildError(RuntimeError):

@@ -5,7 +5,7 @@ with each view's example query (its `-- example:` line) run on the hand-written 
 in `tests/fixtures/corpus`, so the documentation shows real output and cannot drift:
 a test renders it again and fails when the committed file differs.
 
-Regenerate with `python -m flows.dictionary`; check with `python -m flows.dictionary --check`.
+Regenerate with `python -m newswh.dictionary`; check with `python -m newswh.dictionary --check`.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from pathlib import Path
 
 import duckdb
 
-from flows.settings import PROJECT_ROOT, SQL_DIR
-from flows.warehouse import SCHEMA_FOLDERS, apply_schema, sql_files
+from newswh.settings import PROJECT_ROOT, SQL_DIR
+from newswh.warehouse import SCHEMA_FOLDERS, apply_schema, sql_files
 
 DICTIONARY_PATH = PROJECT_ROOT / "docs" / "data-dictionary.md"
 EXAMPLE_CORPUS = PROJECT_ROOT / "tests" / "fixtures" / "corpus"
@@ -68,7 +68,7 @@ def schema_objects(con: duckdb.DuckDBPyConnection) -> list[SqlObject]:
                 objects.append(
                     SqlObject(
                         name, kind, comments.get(name) or "", columns,
-                        example.group(1) if example else None, str(path.relative_to(PROJECT_ROOT)),
+                        example.group(1) if example else None, str(path.relative_to(SQL_DIR.parent)),
                     )
                 )
     return objects
@@ -86,7 +86,7 @@ def render_dictionary(objects: list[SqlObject], examples: duckdb.DuckDBPyConnect
     lines = [
         "# Data dictionary",
         "",
-        "Generated from the `COMMENT ON` statements in `sql/` by `python -m flows.dictionary`; do not",
+        "Generated from the `COMMENT ON` statements in `sql/` by `python -m newswh.dictionary`; do not",
         "edit by hand. Example outputs come from the hand-written corpus in `tests/fixtures/corpus`.",
         "Inside DuckDB the same text is in `duckdb_tables()`, `duckdb_views()`, `duckdb_columns()`",
         "and `duckdb_functions()`.",
@@ -143,8 +143,8 @@ def schema_connection() -> duckdb.DuckDBPyConnection:
 
 def build_example_warehouse(data: Path) -> Path:
     """Ingest the example corpus with the real flow; returns the warehouse file."""
-    from flows.ingest import ingest
-    from flows.settings import DataPaths, quiet_ephemeral_prefect
+    from newswh.ingest import ingest
+    from newswh.settings import DataPaths, quiet_ephemeral_prefect
 
     quiet_ephemeral_prefect()
     state = ingest(source=str(EXAMPLE_CORPUS), data=str(data), return_state=True)
@@ -154,7 +154,7 @@ def build_example_warehouse(data: Path) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m flows.dictionary", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m newswh.dictionary", description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="exit 1 if the committed dictionary is stale")
     args = parser.parse_args(argv)
     objects = schema_objects(schema_connection())
@@ -169,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     current = DICTIONARY_PATH.read_text(encoding="utf-8") if DICTIONARY_PATH.exists() else ""
     if args.check:
         if text != current:
-            print(f"{DICTIONARY_PATH.relative_to(PROJECT_ROOT)} is stale: run python -m flows.dictionary", file=sys.stderr)
+            print(f"{DICTIONARY_PATH.relative_to(PROJECT_ROOT)} is stale: run python -m newswh.dictionary", file=sys.stderr)
             return 1
         return 0
     DICTIONARY_PATH.parent.mkdir(parents=True, exist_ok=True)

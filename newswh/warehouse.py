@@ -27,7 +27,7 @@ from pathlib import Path
 
 import duckdb
 
-from flows.settings import DUCKDB_MEMORY_LIMIT, SQL_DIR, DataPaths
+from newswh.settings import DUCKDB_MEMORY_LIMIT, SQL_DIR, DataPaths
 
 _LOCK_HOLDER = re.compile(r"Conflicting lock is held in (.+?) \(PID (\d+)\)")
 
@@ -36,7 +36,7 @@ WRITER_CONFIG = {"memory_limit": DUCKDB_MEMORY_LIMIT, "preserve_insertion_order"
 """Bounded memory for the ingest's connection: beyond the limit DuckDB spills to disk
 instead of growing with the corpus, and without insertion order it needs to buffer less.
 No automatic checkpoints: each rewrites every table's newest rows, so the load decides
-when one is worth it (flows/load.py), and a commit makes the last."""
+when one is worth it (newswh/load.py), and a commit makes the last."""
 WRITER_ROW_GROUP_ROWS = 2048
 """Rows per row group the writer appends: DuckDB's smallest (one vector). A checkpoint
 rewrites the whole row group that new rows were appended to, so with its default of

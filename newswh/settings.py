@@ -9,10 +9,16 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-SQL_DIR = PROJECT_ROOT / "sql"
-DEFAULT_SOURCE = PROJECT_ROOT / "seeds"
-DEFAULT_DATA = PROJECT_ROOT / "data"
+PACKAGE_DIR = Path(__file__).resolve().parent
+SQL_DIR = PACKAGE_DIR / "sql"
+"""Every statement the warehouse runs; shipped inside the package (in a checkout, a link
+to the project's sql/), so an installed wheel needs no checkout."""
+PROJECT_ROOT = PACKAGE_DIR.parent
+"""The checkout, when newswh runs from one (an editable install); docs and tests live there."""
+_IN_CHECKOUT = (PROJECT_ROOT / "pyproject.toml").is_file() and (PROJECT_ROOT / "seeds").is_dir()
+DEFAULT_SOURCE = PROJECT_ROOT / "seeds" if _IN_CHECKOUT else Path("seeds")
+"""The sample seeds in a checkout; elsewhere `seeds/` under the working directory."""
+DEFAULT_DATA = PROJECT_ROOT / "data" if _IN_CHECKOUT else Path("data")
 
 BATCH_FILES = 5_000
 """Files per parse task: large enough that Prefect's per-task cost (~30 ms, on a core the
@@ -21,7 +27,7 @@ DUCKDB_MEMORY_LIMIT = os.environ.get("NEWSWH_DUCKDB_MEMORY_LIMIT", "384MB")
 """Memory an ingest lets DuckDB use before spilling to disk; the load is written to fit.
 DuckDB writes a table 2048 rows at a time and cannot spill those, so a run whose 2048
 consecutive new articles hold more text than this fits raises it for itself to what they
-need (see flows/load.py), unless NEWSWH_DUCKDB_MEMORY_LIMIT is set: then it is a hard cap."""
+need (see newswh/load.py), unless NEWSWH_DUCKDB_MEMORY_LIMIT is set: then it is a hard cap."""
 DUCKDB_MEMORY_LIMIT_FIXED = "NEWSWH_DUCKDB_MEMORY_LIMIT" in os.environ
 """Whether the user chose the limit: then no run raises it, and one that needs more fails plainly."""
 LOCK_WAIT_SECONDS = 0.0

@@ -14,7 +14,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from flows.sources import SourceFile, Vanished, read_source
+from newswh.sources import SourceFile, Vanished, read_source
 
 STAGE_FILES = pa.schema(
     [
@@ -108,7 +108,7 @@ STAGE_PART_BYTES = 16 * 2**20
 """Bytes of raw files a worker parses before it writes their rows out as one part file.
 A batch of 5,000 pages of 3 MB would otherwise sit in a worker as 15 GB of text, then
 again as Arrow columns. The part is also the piece the load reads and commits at a time
-(see flows/load.py). A batch of ordinary pages (a few kB each) still makes one part."""
+(see newswh/load.py). A batch of ordinary pages (a few kB each) still makes one part."""
 
 
 def stage_batch(

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import duckdb
 
-from flows.manifest import discovered_table, make_plan
-from flows.records import PARSER_VERSION
+from newswh.manifest import discovered_table, make_plan
+from newswh.records import PARSER_VERSION
 
 STATUS_TABLES = ("articles", "related_items", "news_items", "rejects", "source_files", "ingest_runs")
 RUN_COLUMNS = ("run", "started (UTC)", "wall secs", "seen", "new", "changed", "articles", "rejected", "sums")

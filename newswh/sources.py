@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from operator import attrgetter
 from pathlib import Path
 
-from flows.parse import DEFAULT_MAX_BYTES, parse_page, reject_result
-from flows.records import ParseResult
+from newswh.parse import DEFAULT_MAX_BYTES, parse_page, reject_result
+from newswh.records import ParseResult
 
 RAW_SUFFIX = ".txt"
 

@@ -50,7 +50,7 @@ def _watch(parent: int) -> None:
 
 
 def run_module_watched(module: str) -> None:
-    """`python -m flows.children MODULE ARGS…`: run MODULE as `python -m MODULE ARGS…` would,
+    """`python -m newswh.children MODULE ARGS…`: run MODULE as `python -m MODULE ARGS…` would,
     ending with the process that started it."""
     import runpy
 

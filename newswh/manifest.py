@@ -12,9 +12,9 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from flows.parse import DEFAULT_MAX_BYTES
-from flows.settings import SQL_DIR
-from flows.sources import discover_rows
+from newswh.parse import DEFAULT_MAX_BYTES
+from newswh.settings import SQL_DIR
+from newswh.sources import discover_rows
 
 DISCOVERED_SCHEMA = pa.schema(
     [("source_path", pa.string()), ("size_bytes", pa.int64()), ("mtime_ns", pa.int64()), ("problem", pa.string())]

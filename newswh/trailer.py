@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 
-from flows.records import MediaKind, RelatedItem, RelatedStatus
+from newswh.records import MediaKind, RelatedItem, RelatedStatus
 
 TRAILER_HEADER = re.compile(r"string\((\d*)\)?[ \t]*\"?")
 TRAILER_ANYWHERE = re.compile(r"string\((\d+)\) \"\[")

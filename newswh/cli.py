@@ -15,8 +15,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from flows.parse import DEFAULT_MAX_BYTES
-from flows.settings import BATCH_FILES, DEFAULT_DATA, DEFAULT_SOURCE, LOCK_WAIT_SECONDS, quiet_ephemeral_prefect
+from newswh.parse import DEFAULT_MAX_BYTES
+from newswh.settings import BATCH_FILES, DEFAULT_DATA, DEFAULT_SOURCE, LOCK_WAIT_SECONDS, quiet_ephemeral_prefect
 
 app = typer.Typer(
     name="newswh",
@@ -79,7 +79,7 @@ def parse(
     max_bytes: Annotated[int, typer.Option(help="Reject files larger than this as too_large.")] = DEFAULT_MAX_BYTES,
 ) -> None:
     """Print one JSON object per file: its article and related items, or why it was rejected."""
-    from flows.sources import discover, read_and_parse
+    from newswh.sources import discover, read_and_parse
 
     missing = [path for path in paths if not path.exists() and not path.is_symlink()]
     out = sys.stdout
@@ -116,18 +116,18 @@ def ingest(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the final line.")] = False,
 ) -> None:
     """Parse new and changed raw files into the DuckDB warehouse and the Parquet lake."""
-    from flows.paths_check import data_problem, source_problem
+    from newswh.paths_check import data_problem, source_problem
 
     _refuse("ingest", source_problem(source) or data_problem(data))
     quiet_ephemeral_prefect()
-    from flows.settings import DataPaths
-    from flows.warehouse import file_state
+    from newswh.settings import DataPaths
+    from newswh.warehouse import file_state
 
     before = file_state(DataPaths(data).warehouse)
     try:
         with _prefect_api():
-            from flows.display import Verbosity, ingest_display
-            from flows.ingest import ingest as ingest_flow
+            from newswh.display import Verbosity, ingest_display
+            from newswh.ingest import ingest as ingest_flow
 
             verbosity = Verbosity.quiet if quiet else Verbosity.verbose if verbose else Verbosity.normal
             with ingest_display(verbosity):
@@ -166,7 +166,7 @@ def sql(
     """Run a query read-only against the warehouse; safe while an ingest runs."""
     import duckdb
 
-    from flows.query import FORMATS, write_result
+    from newswh.query import FORMATS, write_result
 
     if format not in FORMATS:
         typer.echo(f"newswh sql: unknown format {format!r}: use one of {', '.join(FORMATS)}", err=True)
@@ -192,8 +192,8 @@ def serve(
     """Serve the ingest as a scheduled Prefect deployment (needs PREFECT_API_URL); Ctrl-C stops it."""
     import os
 
-    from flows.paths_check import api_problem, data_problem, source_problem
-    from flows.serving import ServeError, serve_ingest
+    from newswh.paths_check import api_problem, data_problem, source_problem
+    from newswh.serving import ServeError, serve_ingest
 
     _refuse("serve", source_problem(source) or data_problem(data), code=2)
     if os.environ.get("PREFECT_API_URL"):
@@ -216,7 +216,7 @@ def status(
     from rich.console import Console
     from rich.table import Table
 
-    from flows.status import RUN_COLUMNS, warehouse_status
+    from newswh.status import RUN_COLUMNS, warehouse_status
 
     with _open_read_only("status", data) as con:
         report = warehouse_status(con, source, runs)
@@ -255,13 +255,13 @@ def verify(
     repair: Annotated[bool, typer.Option("--repair", help="Rewrite every lake file whose rows differ from the warehouse.")] = False,
 ) -> None:
     """Check that warehouse and lake agree and the data checks pass; exit 1 with the problems if not."""
-    from flows.integrity import NoWarehouseYet, repair_lake
-    from flows.integrity import verify as verify_data
-    from flows.locking import IngestAlreadyRunning
-    from flows.settings import DataPaths
-    from flows.warehouse import WarehouseBusy, WarehouseDamaged
+    from newswh.integrity import NoWarehouseYet, repair_lake
+    from newswh.integrity import verify as verify_data
+    from newswh.locking import IngestAlreadyRunning
+    from newswh.settings import DataPaths
+    from newswh.warehouse import WarehouseBusy, WarehouseDamaged
 
-    from flows.paths_check import data_problem
+    from newswh.paths_check import data_problem
 
     _refuse("verify", data_problem(data, must_exist=True) if repair else _not_a_folder(data))
     paths = DataPaths(data)
@@ -293,13 +293,13 @@ def rebuild(
     data: Annotated[Path, typer.Option(help="Data folder holding lake/; warehouse.duckdb is recreated.")] = DEFAULT_DATA,
 ) -> None:
     """Recreate warehouse.duckdb from the Parquet lake alone (after losing or damaging it)."""
-    from flows.integrity import NoWarehouseYet, RebuildError
-    from flows.integrity import rebuild as rebuild_warehouse
-    from flows.locking import IngestAlreadyRunning
-    from flows.settings import DataPaths
-    from flows.warehouse import UnusableDataFolder, WarehouseBusy, WarehouseChanged
+    from newswh.integrity import NoWarehouseYet, RebuildError
+    from newswh.integrity import rebuild as rebuild_warehouse
+    from newswh.locking import IngestAlreadyRunning
+    from newswh.settings import DataPaths
+    from newswh.warehouse import UnusableDataFolder, WarehouseBusy, WarehouseChanged
 
-    from flows.paths_check import data_problem
+    from newswh.paths_check import data_problem
 
     _refuse("rebuild", data_problem(data))
     paths = DataPaths(data)
@@ -325,16 +325,16 @@ def _refuse(command: str, problem: str | None, code: int = 1) -> None:
 def _prefect_api(command: str = "ingest") -> Iterator[None]:
     """The Prefect API the flow reports to: PREFECT_API_URL's server when one is set (and
     answers), else a temporary one that exits with this process, however it ends (see
-    flows.server)."""
+    newswh.server)."""
     import os
 
-    from flows.paths_check import api_problem
+    from newswh.paths_check import api_problem
 
     if os.environ.get("PREFECT_API_URL"):
         _refuse(command, api_problem(os.environ["PREFECT_API_URL"]))
         yield
         return
-    from flows.server import ServerDidNotStart, temporary_server
+    from newswh.server import ServerDidNotStart, temporary_server
 
     try:
         server = temporary_server()
@@ -381,10 +381,10 @@ def _second_interrupt_exits_at_once() -> None:
 
 def _open_read_only(command: str, data: Path):  # type: ignore[no-untyped-def]
     """The warehouse opened read-only, or a one-line reason and exit code 1."""
-    from flows.settings import DataPaths
+    from newswh.settings import DataPaths
 
     _refuse(command, _not_a_folder(data))
-    from flows.warehouse import WarehouseBusy, WarehouseDamaged, open_read_only
+    from newswh.warehouse import WarehouseBusy, WarehouseDamaged, open_read_only
 
     try:
         return open_read_only(DataPaths(data).warehouse)
@@ -431,7 +431,7 @@ def _print_counts(summary, quiet: bool = False) -> None:  # type: ignore[no-unty
     from rich.console import Console
     from rich.table import Table
 
-    from flows.ingest import conservation_line
+    from newswh.ingest import conservation_line
 
     console = Console()
     final = f"{conservation_line(summary.counts)}; {summary.source} -> {summary.data} in {summary.seconds['total']:.2f} s"
@@ -448,3 +448,7 @@ def _print_counts(summary, quiet: bool = False) -> None:  # type: ignore[no-unty
     console.print(table)
     console.print(conservation_line(summary.counts), highlight=False)
     console.print(f"{summary.source} -> {summary.data} in {summary.seconds['total']:.2f} s (excluding Prefect start-up)")
+
+
+if __name__ == "__main__":
+    main()

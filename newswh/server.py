@@ -3,7 +3,7 @@
 Prefect starts one by itself in that case, but as a plain child process that outlives an
 ingest killed with SIGKILL (holding its port, forever). This starts the same server (the
 same app, settings and environment as Prefect's ephemeral server) through
-`flows.children`, so it exits with the ingest whatever ends it.
+`newswh.children`, so it exits with the ingest whatever ends it.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from flows.children import PARENT_VARIABLE
+from newswh.children import PARENT_VARIABLE
 
 STARTUP_SECONDS = 60.0
 
@@ -35,7 +35,7 @@ def temporary_server() -> Iterator[str]:
     port = _free_port()
     url = f"http://127.0.0.1:{port}/api"
     command = [
-        sys.executable, "-m", "flows.children", "uvicorn",
+        sys.executable, "-m", "newswh.children", "uvicorn",
         "--app-dir", _site_packages_of("prefect"),
         "--factory", "prefect.server.api.server:create_app",
         "--host", "127.0.0.1", "--port", str(port),
@@ -50,7 +50,7 @@ def temporary_server() -> Iterator[str]:
     }
     environment.pop("PREFECT_API_URL", None)
     # A session of its own: a Ctrl-C at the terminal must not stop it before the ingest has
-    # reported its end to it; it ends with the ingest all the same (flows.children).
+    # reported its end to it; it ends with the ingest all the same (newswh.children).
     server = subprocess.Popen(
         command, env=environment, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         start_new_session=True,

@@ -13,9 +13,9 @@ import re
 import unicodedata
 from datetime import datetime
 
-from flows.decode import Undecodable, decode_bytes
-from flows.records import Article, ParseResult, Reject
-from flows.trailer import Trailer, find_trailer_start, parse_trailer
+from newswh.decode import Undecodable, decode_bytes
+from newswh.records import Article, ParseResult, Reject
+from newswh.trailer import Trailer, find_trailer_start, parse_trailer
 
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024
 """Real pages are a few kB; anything this big is a crawl accident, not a story."""

@@ -29,8 +29,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from flows.settings import SQL_DIR
-from flows.warehouse import fsync_path, out_of_memory, tables_read
+from newswh.settings import SQL_DIR
+from newswh.warehouse import fsync_path, out_of_memory, tables_read
 
 FINGERPRINT_KEY = b"newswh.fingerprint"
 PART_FILE = "part-0.parquet"

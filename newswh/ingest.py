@@ -1,0 +1,450 @@
+"""The `ingest` flow: a folder of raw files to a DuckDB warehouse and a Parquet lake.
+
+claim the data folder -> discover files -> plan against the manifest -> parse new and
+changed files in batches on every core -> load a copy of the warehouse, piece by piece, then the data
+checks -> stage the changed lake files -> commit by renaming the new warehouse into place
+-> publish the lake files -> summarize as a markdown artifact.
+
+Tasks are thin: the work lives in `sources`, `staging`, `warehouse` and `lake`.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import random
+import shutil
+import time
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import Executor, ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from itertools import islice
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NO_CACHE
+from prefect.runtime import flow_run
+from prefect.states import Completed, Failed, State
+from prefect.tasks import exponential_backoff
+from prefect.utilities.annotations import quote
+
+from newswh.children import become_a_worker
+from newswh.failures import hide_tracebacks_of, remove_run_files, storage_failure
+from newswh.integrity import NoWarehouseYet, RebuildError, lake_holds_data, rebuild_locked
+from newswh.lake import LakeChanges, prepare_lake
+from newswh.load import load_staged
+from newswh.locking import IngestAlreadyRunning, WriterLock
+from newswh.manifest import discovered_table, make_plan
+from newswh.parse import DEFAULT_MAX_BYTES
+from newswh.records import PARSER_VERSION
+from newswh.settings import BATCH_FILES, DEFAULT_DATA, DEFAULT_SOURCE, LOCK_WAIT_SECONDS, DataPaths
+from newswh.sources import is_utf8
+from newswh.staging import BatchSummary, PlannedFile, stage_batch
+from newswh.warehouse import (
+    UnusableDataFolder,
+    WarehouseBusy,
+    WarehouseChanged,
+    WarehouseDamaged,
+    commit,
+    ensure_not_written_elsewhere,
+    next_warehouse,
+)
+
+RUN_COUNTS = (
+    "files_seen", "files_new", "files_changed", "files_unchanged", "files_missing",
+    "articles_written", "duplicates", "rejected",
+)
+
+
+class IngestError(RuntimeError):
+    """A run that cannot complete for a reason a person can act on; trying again will not help."""
+
+
+TRANSIENT_ERRORS = (IngestAlreadyRunning, WarehouseBusy)
+"""Failures that pass by themselves (another writer finishing), so a scheduled run retries them."""
+REFUSALS = (IngestError, UnusableDataFolder, WarehouseChanged, WarehouseDamaged, *TRANSIENT_ERRORS)
+"""Failures whose message says all a person needs: logged as one line, never a traceback."""
+
+
+hide_tracebacks_of(REFUSALS)
+REJECTS_LISTED = 20
+"""Rejected files named in a run's summary; the rest are counted."""
+
+
+@dataclass
+class RunSummary:
+    run_id: int
+    source: str
+    data: str
+    counts: dict[str, int]
+    rejects_by_reason: dict[str, int]
+    seconds: dict[str, float] = field(default_factory=dict)
+    lake: dict[str, int] = field(default_factory=dict)
+    run_rejects: list[tuple[str, str, str]] = field(default_factory=list)
+    """Up to REJECTS_LISTED files this run rejected: path, reason, detail."""
+
+
+@dataclass
+class Claim:
+    """The data folder's lock if we got it, else why not (another writer, still there)."""
+
+    lock: WriterLock | None
+    refusal: str = ""
+
+
+@task(name="claim-data-folder", task_run_name="claim-data-folder", cache_policy=NO_CACHE)
+def claim_data_folder(paths: DataPaths, wait_seconds: float, busy_retries: int) -> Claim:
+    """Become the data folder's only writer, and make sure nobody else writes the warehouse.
+
+    Another writer is a passing condition, so it is retried with exponential backoff
+    (5, 10, 20, 40 s, ± 50 %); it is a refusal, not an error, so no traceback is logged.
+    """
+    delays = exponential_backoff(backoff_factor=5)(busy_retries)
+    for attempt in range(busy_retries + 1):
+        try:
+            lock = WriterLock.acquire(paths.lock, wait_seconds)
+        except IngestAlreadyRunning as error:
+            refusal = str(error)
+        else:
+            try:
+                ensure_not_written_elsewhere(paths.warehouse)
+                return Claim(lock)
+            except WarehouseDamaged as error:
+                lock.release()
+                return Claim(None, str(error))
+            except WarehouseBusy as error:
+                lock.release()
+                refusal = str(error)
+        if attempt < busy_retries:
+            delay = delays[attempt] * random.uniform(0.5, 1.5)
+            get_run_logger().warning("%s; trying again in %.0f s (%d of %d)", refusal, delay, attempt + 1, busy_retries)
+            time.sleep(delay)
+    return Claim(None, refusal)
+
+
+@task(name="discover-files", task_run_name="discover-files", cache_policy=NO_CACHE)
+def discover_files(source: Path) -> pa.Table:
+    return discovered_table(source)
+
+
+@task(name="plan-run", task_run_name="plan-run", cache_policy=NO_CACHE)
+def plan_run(con: duckdb.DuckDBPyConnection, discovered: pa.Table) -> dict[str, int]:
+    """Compare what is on disk with the manifest (the temp table `plan`); return how many files are new, changed, unchanged."""
+    return make_plan(con, discovered, PARSER_VERSION)
+
+
+def _planned_batches(con: duckdb.DuckDBPyConnection, batch_files: int) -> Iterator[list[PlannedFile]]:
+    """The files the plan says must be read, a batch at a time, straight from DuckDB:
+    a million PlannedFile objects at once would cost hundreds of MB."""
+    con.execute(
+        "select p.source_path, p.size_bytes, p.mtime_ns, d.problem, p.previous_hash "
+        "from plan as p join discovered as d using (source_path) "
+        "where p.status <> 'unchanged' order by p.source_path"
+    )
+    while rows := con.fetchmany(batch_files):
+        yield [PlannedFile(*row) for row in rows]
+
+
+@task(name="parse-batch", cache_policy=NO_CACHE, task_run_name="parse-batch-{number}")
+def parse_batch(
+    number: int, batch: list[PlannedFile], staging: Path, max_bytes: int, pool: Executor | None
+) -> BatchSummary:
+    """Parse one batch in a worker process (or here, for a single small batch)."""
+    if pool is None:
+        return stage_batch(number, batch, str(staging), max_bytes)
+    return pool.submit(stage_batch, number, batch, str(staging), max_bytes).result()
+
+
+BOOKKEEPING_TABLES = frozenset({"source_files", "ingest_runs"})
+"""What a run that reads no file writes: every other table stays as the last run left it."""
+
+
+@task(name="load-warehouse", task_run_name="load-warehouse", cache_policy=NO_CACHE)
+def load_warehouse(con: duckdb.DuckDBPyConnection, staging: Path, changed: frozenset[str] | None) -> None:
+    """Apply the staged records to the run's copy of the warehouse, then the data checks on
+    `changed` tables. The load commits piece by piece (DuckDB must write committed page text
+    out before it can let go of it: see newswh/load.py); a failure still commits nothing,
+    since the copy becomes the warehouse only once the whole run has succeeded."""
+    failures = load_staged(con, staging, changed)
+    if failures:
+        raise IngestError(f"data checks failed, nothing was committed: {failures}")
+
+
+@task(name="write-lake", task_run_name="write-lake", cache_policy=NO_CACHE)
+def write_lake(con: duckdb.DuckDBPyConnection, lake: Path, run_id: int, changed: frozenset[str] | None) -> LakeChanges:
+    """Write the changed partitions beside the current ones; they replace them after the commit.
+
+    The run's `finished_at` is stamped just before the lake's copy of `ingest_runs` is
+    written, the last thing a run does but renames: `newswh status` then shows its wall time.
+    """
+
+    def stamp_finish() -> None:
+        con.execute("update ingest_runs set finished_at = ? where run_id = ?", [datetime.now(timezone.utc), run_id])
+
+    return prepare_lake(con, lake, run_id, changed, before_runs=stamp_finish)
+
+
+@flow(name="ingest", log_prints=False)
+def ingest(
+    source: str | None = None,
+    data: str | None = None,
+    workers: int | None = None,
+    batch_files: int = BATCH_FILES,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    lock_wait_seconds: float = LOCK_WAIT_SECONDS,
+    busy_retries: int = 0,
+    rehash: bool = False,
+) -> State:
+    """Bring the warehouse in `data` up to date with the raw files in `source`.
+
+    `busy_retries`: how often to try again, with exponential backoff from 5 s, when another
+    process is writing the data folder; scheduled deployments set it, a person at a
+    terminal would rather hear at once. `rehash`: read and hash every file, not only those
+    whose size or mtime changed, to catch restores that kept both (`rsync -t`, `cp -p`).
+    """
+    source_path = Path(source) if source else DEFAULT_SOURCE
+    paths = DataPaths(Path(data) if data else DEFAULT_DATA)
+    if not source_path.is_dir():
+        return Failed(message=f"source folder {source_path} does not exist or is not a folder")
+    if not is_utf8(str(source_path.resolve())):
+        return Failed(message=f"the source folder's path {source_path!r} is not valid UTF-8: rename it, or ingest a folder below it")
+    source_path = source_path.resolve()  # manifest paths are absolute: any working directory works
+    claim = claim_data_folder(paths, lock_wait_seconds, busy_retries)
+    if claim.lock is None:
+        get_run_logger().error("%s", claim.refusal)
+        return Failed(message=claim.refusal)
+    lock = claim.lock
+    try:
+        summary = _ingest_locked(source_path, paths, workers, batch_files, max_bytes, rehash)
+    except REFUSALS as error:
+        get_run_logger().error("%s", error)
+        return Failed(message=f"{error}; the warehouse is as it was before this run")
+    except (OSError, duckdb.Error) as error:
+        message = storage_failure(paths, error)
+        get_run_logger().error("%s", message)
+        return Failed(message=f"{message}; the warehouse is as it was before this run")
+    finally:
+        remove_run_files(paths)
+        lock.release()
+    _publish_summary(summary)
+    return Completed(message=_one_line(summary), data=summary)
+
+
+def _ingest_locked(
+    source: Path, paths: DataPaths, workers: int | None, batch_files: int, max_bytes: int, rehash: bool
+) -> RunSummary:
+    logger = get_run_logger()
+    seconds: dict[str, float] = {}
+    started = time.perf_counter()
+    started_at = datetime.now(timezone.utc)
+    shutil.rmtree(paths.staging, ignore_errors=True)  # only a killed run leaves one; we hold the lock
+    if not paths.warehouse.exists() and lake_holds_data(paths.lake):
+        _restore_from_lake(paths)
+    with next_warehouse(paths) as copy:
+        con = copy.con
+        run_id = con.execute("select coalesce(max(run_id), 0) + 1 from ingest_runs").fetchone()[0]
+        con.execute(
+            "create or replace temp table run_context as "
+            "select ?::bigint as run_id, ?::varchar as parser_version, ?::bigint as max_bytes, ?::boolean as rehash",
+            [run_id, PARSER_VERSION, max_bytes, rehash],
+        )
+        con.execute(
+            "insert into ingest_runs (run_id, flow_run_id, source, started_at, parser_version) values (?, ?, ?, ?, ?)",
+            [run_id, flow_run.get_id(), str(source), started_at, PARSER_VERSION],
+        )
+        seconds["open"] = time.perf_counter() - started
+
+        mark = time.perf_counter()
+        discovered = discover_files(source)
+        seconds["discover"] = time.perf_counter() - mark
+        logger.info(
+            "discover: %s raw files under %s in %.2f s", f"{discovered.num_rows:,}", source, seconds["discover"],
+            extra={"stage": "discover"},
+        )
+
+        mark = time.perf_counter()
+        status = plan_run(con, discovered)
+        to_read = status["new"] + status["changed"]
+        seconds["plan"] = time.perf_counter() - mark
+        logger.info(
+            "plan: %s new, %s to read again (size or mtime changed), %s unchanged (not read) in %.2f s",
+            f"{status['new']:,}", f"{status['changed']:,}", f"{status['unchanged']:,}", seconds["plan"],
+            extra={"stage": "plan", "to_read": to_read},
+        )
+
+        mark = time.perf_counter()
+        staging = paths.staging / f"run-{run_id}"
+        _parse_all(_planned_batches(con, batch_files), to_read, staging, workers, batch_files, max_bytes)
+        seconds["parse"] = time.perf_counter() - mark
+        logger.info("parse: %s files in %.2f s", f"{to_read:,}", seconds["parse"], extra={"stage": "parse"})
+
+        changed = None if to_read else BOOKKEEPING_TABLES
+        mark = time.perf_counter()
+        load_warehouse(con, staging, changed)
+        seconds["load"] = time.perf_counter() - mark
+        loaded = con.execute(
+            "select articles_written, duplicates, rejected from ingest_runs where run_id = ?", [run_id]
+        ).fetchone()
+        logger.info(
+            "load: %s articles written, %s duplicates, %s rejected; data checks passed; in %.2f s",
+            *(f"{value:,}" for value in loaded), seconds["load"], extra={"stage": "load"},
+        )
+        run_rejects = con.execute(
+            "select source_path, reason, detail from stage_rejects order by source_path limit ?", [REJECTS_LISTED]
+        ).fetchall()
+
+        mark = time.perf_counter()
+        lake_changes = write_lake(con, paths.lake, run_id, changed)
+        seconds["lake"] = time.perf_counter() - mark
+        try:
+            mark = time.perf_counter()
+            counts = dict(
+                zip(RUN_COUNTS, con.execute(f"select {', '.join(RUN_COUNTS)} from ingest_runs where run_id = ?", [run_id]).fetchone())
+            )
+            rejects = dict(
+                con.execute("select reason, count(*) from rejects group by reason order by count(*) desc, reason").fetchall()
+            )
+            commit(copy)
+        except BaseException:
+            lake_changes.discard()
+            raise
+    # Committed: only now may readers of the lake see this run. A crash before the renames
+    # leaves the lake behind the warehouse, and the next run's lake sync catches it up.
+    lake_report = lake_changes.publish()
+    seconds["commit"] = time.perf_counter() - mark
+    logger.info(
+        "lake: %s files written, %s removed, %s already current in %.2f s",
+        lake_report.written, lake_report.removed, lake_report.unchanged, seconds["lake"], extra={"stage": "lake"},
+    )
+    shutil.rmtree(paths.staging, ignore_errors=True)
+    seconds["total"] = time.perf_counter() - started
+    logger.info("commit: run %s is the warehouse now; %.2f s in all", run_id, seconds["total"], extra={"stage": "commit"})
+    return RunSummary(run_id, str(source), str(paths.root), counts, rejects, seconds, asdict(lake_report), run_rejects)
+
+
+def _restore_from_lake(paths: DataPaths) -> None:
+    """The warehouse is gone but the lake is not: the lake is then the archive. Starting
+    from empty would drop every article whose raw file is gone, and the lake sync would
+    then delete it from the lake too; so the warehouse comes back from the lake first."""
+    logger = get_run_logger()
+    logger.warning("no warehouse in %s, but a lake: restoring the warehouse from the lake first", paths.root)
+    try:
+        rows = rebuild_locked(paths).rows
+    except (RebuildError, NoWarehouseYet) as error:
+        raise IngestError(
+            f"{paths.warehouse} is missing and the lake cannot restore it: {error}; nothing was written"
+        ) from None
+    logger.info("restored %s from the lake: %s", paths.warehouse, ", ".join(f"{table} {count:,}" for table, count in rows.items()))
+
+
+def _parse_all(
+    batches: Iterator[list[PlannedFile]], to_read: int, staging: Path, workers: int | None, batch_files: int, max_bytes: int
+) -> None:
+    """Parse every batch on `workers` processes, keeping two batches per worker in flight:
+    enough to keep each busy, few enough that memory does not grow with the corpus."""
+    logger = get_run_logger()
+    batch_count = -(-to_read // batch_files)
+    if not batch_count:
+        return
+    workers = min(workers or os.cpu_count() or 1, batch_count)
+    pool = None
+    if workers > 1:
+        pool = ProcessPoolExecutor(
+            max_workers=workers, mp_context=multiprocessing.get_context("spawn"), initializer=become_a_worker, initargs=(os.getpid(),)
+        )
+    try:
+        # quote(): the batch is plain data, so Prefect need not walk its thousands of items for futures.
+        numbered = enumerate(batches)
+        in_flight = deque(parse_batch.submit(number, quote(batch), staging, max_bytes, pool) for number, batch in islice(numbered, 2 * workers))
+        done = 0
+        while in_flight:
+            summary = in_flight.popleft().result()
+            following = next(numbered, None)
+            if following is not None:
+                number, batch = following
+                in_flight.append(parse_batch.submit(number, quote(batch), staging, max_bytes, pool))
+            done += summary.files
+            logger.info(
+                "parsed batch %s/%s: %s/%s files (%s articles, %s rejected, %s unchanged content, %s vanished)",
+                summary.number + 1, batch_count, f"{done:,}", f"{to_read:,}",
+                summary.articles, summary.rejected, summary.touched, summary.vanished,
+                extra={"stage": "parse-batch", "done": done, "to_read": to_read},
+            )
+    except BaseException:
+        if pool is not None:
+            _stop_workers(pool)  # Ctrl-C or a failure: their batches are of no use any more
+        raise
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+
+
+def _stop_workers(pool: ProcessPoolExecutor) -> None:
+    """End the workers now: shutting down waits for the batches they are parsing, seconds
+    each, and an interrupted run should stop at once."""
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        process.terminate()
+
+
+def conservation_line(counts: dict[str, int]) -> str:
+    """The run's books: every file seen is unchanged, or became an article, a duplicate capture or a reject."""
+    parts = ("files_unchanged", "articles_written", "duplicates", "rejected")
+    balanced = counts["files_seen"] == sum(counts[part] for part in parts)
+    terms = " + ".join(f"{counts[part]:,} {part.replace('files_', '').replace('_', ' ')}" for part in parts)
+    return f"{counts['files_seen']:,} files seen = {terms}: {'every file accounted for' if balanced else 'DOES NOT ADD UP'}"
+
+
+def _one_line(summary: RunSummary) -> str:
+    counts = summary.counts
+    return (
+        f"run {summary.run_id}: {counts['files_seen']:,} files seen, {counts['files_unchanged']:,} unchanged, "
+        f"{counts['articles_written']:,} articles written, {counts['duplicates']:,} duplicates, "
+        f"{counts['rejected']:,} rejected"
+    )
+
+
+def _publish_summary(summary: RunSummary) -> None:
+    rejected = summary.counts["rejected"]
+    lines = [
+        f"# Ingest run {summary.run_id}",
+        "",
+        f"Source `{summary.source}` into `{summary.data}`.",
+        "",
+        "| count | files |",
+        "| --- | ---: |",
+        *(f"| {name.replace('_', ' ')} | {value:,} |" for name, value in summary.counts.items()),
+        "",
+        conservation_line(summary.counts),
+        "",
+        f"## Rejected by this run: {rejected:,}",
+        "",
+    ]
+    if summary.run_rejects:
+        lines += ["| file | reason | detail |", "| --- | --- | --- |"]
+        lines += [f"| {_cell(Path(path).name)} | {reason} | {_cell(detail)} |" for path, reason, detail in summary.run_rejects]
+        if rejected > len(summary.run_rejects):
+            lines += ["", f"… and {rejected - len(summary.run_rejects):,} more: `select * from rejects`."]
+        lines.append("")
+    lines += [
+        "## Rejects in the warehouse, by reason",
+        "",
+        "| reason | files |",
+        "| --- | ---: |",
+        *(f"| {reason} | {count:,} |" for reason, count in summary.rejects_by_reason.items()),
+        "",
+        "## Seconds by stage",
+        "",
+        " · ".join(f"{stage} {value:.2f}" for stage, value in summary.seconds.items()),
+    ]
+    create_markdown_artifact("\n".join(lines), key="ingest-summary", description=_one_line(summary))
+
+
+def _cell(text: str) -> str:
+    """Text safe inside a markdown table cell; nothing in it becomes a link or markup."""
+    return text.replace("|", "\\|").replace("\n", " ").replace("[", "\\[").replace("<", "&lt;")
