@@ -15,6 +15,8 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 WATCH_SECONDS = 0.5
 """How often a child looks for its parent; it exits within about twice this of its death."""
@@ -38,7 +40,23 @@ def become_a_worker(parent_pid: int) -> None:
     The parent names itself: a worker still starting when its parent is killed would
     otherwise take init for its parent, and never exit."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # see children_deaf_to_ctrl_c
     exit_with_parent(parent_pid)
+
+
+@contextmanager
+def children_deaf_to_ctrl_c() -> Iterator[None]:
+    """Start worker processes inside this: they begin with SIGINT blocked (a child inherits
+    the starting thread's signal mask across exec) until `become_a_worker` ignores it.
+
+    A spawned worker imports for a second before its initializer runs; a Ctrl-C in that
+    second raised KeyboardInterrupt in it, and its traceback reached the terminal. The
+    block is per thread and brief: a Ctrl-C meant for this process still arrives."""
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def _watch(parent: int) -> None:

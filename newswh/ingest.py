@@ -33,7 +33,7 @@ from prefect.states import Completed, Failed, State
 from prefect.tasks import exponential_backoff
 from prefect.utilities.annotations import quote
 
-from newswh.children import become_a_worker
+from newswh.children import become_a_worker, children_deaf_to_ctrl_c
 from newswh.failures import hide_tracebacks_of, remove_run_files, storage_failure
 from newswh.integrity import NoWarehouseYet, RebuildError, lake_holds_data, rebuild_locked
 from newswh.lake import LakeChanges, prepare_lake
@@ -157,7 +157,9 @@ def parse_batch(
     """Parse one batch in a worker process (or here, for a single small batch)."""
     if pool is None:
         return stage_batch(number, batch, str(staging), max_bytes)
-    return pool.submit(stage_batch, number, batch, str(staging), max_bytes).result()
+    with children_deaf_to_ctrl_c():  # a submit may start a worker
+        submitted = pool.submit(stage_batch, number, batch, str(staging), max_bytes)
+    return submitted.result()
 
 
 BOOKKEEPING_TABLES = frozenset({"source_files", "ingest_runs"})

@@ -32,7 +32,7 @@ class ServerDidNotStart(RuntimeError):
 def temporary_server() -> Iterator[str]:
     """Run a Prefect API server on a free loopback port for the block; yields its API URL,
     which the block's flows must use (set PREFECT_API_URL before importing Prefect)."""
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}/api"
     command = [
         sys.executable, "-m", "newswh.children", "uvicorn",
@@ -97,7 +97,7 @@ def _site_packages_of(package: str) -> str:
     return str(Path(spec.origin).parent.parent)
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]

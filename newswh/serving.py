@@ -52,7 +52,6 @@ def serve_ingest(
         interval=interval,
         parameters=deployment_parameters(source, data),
         global_limit=ConcurrencyLimitConfig(limit=1, collision_strategy=ConcurrencyLimitStrategy.CANCEL_NEW),
-        limit=1,
         description=f"Ingest new raw files from {source.resolve()} into {data.resolve()}.",
         tags=["newswh"],
     )

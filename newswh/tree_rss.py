@@ -26,6 +26,8 @@ def children_by_parent() -> dict[int, list[int]]:
         except OSError:
             continue  # gone since listed
         fields = stat[stat.rfind(")") + 2 :].split()  # the name may hold spaces and parentheses
+        if fields[0] == "Z":
+            continue  # exited, not yet reaped: it holds no memory and no port
         children.setdefault(int(fields[1]), []).append(int(entry))
     return children
 

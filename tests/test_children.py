@@ -7,44 +7,30 @@ freeing the server's port, and the next run must not need them.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import signal
 import socket
 import subprocess
 import time
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import nullcontext
 from pathlib import Path
 
 import pytest
 
+from newswh.children import become_a_worker, children_deaf_to_ctrl_c
 from newswh.settings import DataPaths
 from newswh.synth import write_corpus
+from newswh.tree_rss import tree
 from tests.helpers import NEWSWH, newswh
 
 pytestmark = pytest.mark.slow
 
 
-def _children() -> dict[int, list[int]]:
-    """Every live process's children, from /proc: parent pid -> child pids."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if fields[0] != "Z":
-            children.setdefault(int(fields[1]), []).append(int(entry.name))
-    return children
-
-
 def _descendants(pid: int) -> set[int]:
-    children, found, todo = _children(), set(), [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.add(child)
-            todo.append(child)
-    return found
+    return set(tree(pid)) - {pid}
 
 
 def _alive(pid: int) -> bool:
@@ -107,3 +93,23 @@ def test_a_killed_ingest_leaves_no_server_or_worker_behind(tmp_path):
     again = newswh("ingest", str(source), "--data", str(data), env=environment)  # needs none of them
     assert again.returncode == 0, again.stderr
     assert newswh("verify", "--data", str(data)).returncode == 0
+
+
+@pytest.mark.parametrize("deaf", [True, False], ids=["deaf", "not-deaf"])
+def test_a_worker_sent_ctrl_c_while_it_starts_keeps_working_only_if_started_deaf(deaf):
+    """The terminal sends Ctrl-C to every process of the job, workers still importing
+    included; started inside children_deaf_to_ctrl_c they hold it until they ignore it.
+    (The not-deaf case shows the signal really lands in the start-up window.)"""
+    pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"), initializer=become_a_worker, initargs=(os.getpid(),))
+    try:
+        with children_deaf_to_ctrl_c() if deaf else nullcontext():
+            submitted = pool.submit(os.getpid)
+        [worker] = pool._processes.values()  # started by the submit
+        os.kill(worker.pid, signal.SIGINT)  # long before its imports are done
+        if deaf:
+            assert submitted.result(timeout=60) == worker.pid
+        else:
+            with pytest.raises(BrokenProcessPool):
+                submitted.result(timeout=60)
+    finally:
+        pool.shutdown(cancel_futures=True)

@@ -10,12 +10,13 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import duckdb
@@ -23,18 +24,13 @@ import httpx
 import pytest
 
 from newswh.dictionary import EXAMPLE_CORPUS
+from newswh.server import free_port
 from newswh.settings import DataPaths
 from tests.conftest import PROJECT
 from tests.helpers import NEWSWH
 
 PREFECT = str(Path(sys.executable).with_name("prefect"))
 pytestmark = pytest.mark.slow
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @contextmanager
@@ -80,62 +76,80 @@ def _post(api: str, path: str, body: dict[str, object]) -> list[dict[str, object
     return httpx.post(f"{api}{path}", json=body, timeout=10).json()
 
 
-def test_scheduled_runs_load_new_files(tmp_path):
-    port = _free_port()
+@dataclass(frozen=True)
+class Server:
+    api: str
+    client_env: dict[str, str]
+    log: Path
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory) -> Iterator[Server]:
+    """A real `prefect server start` with its own PREFECT_HOME, as the README tells a user."""
+    folder = tmp_path_factory.mktemp("prefect-server")
+    port = free_port()
     api = f"http://127.0.0.1:{port}/api"
-    home = tmp_path / "prefect-home"
     env = {
         key: value for key, value in os.environ.items() if not key.startswith("PREFECT_")
-    } | {"PREFECT_HOME": str(home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
-    client_env = env | {"PREFECT_API_URL": api}
+    } | {"PREFECT_HOME": str(folder / "home"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+    log = folder / "server.log"
+    with _process([PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(port)], env, log):
+        _wait_for("the Prefect server", lambda: _healthy(api), 180, [log])
+        yield Server(api, env | {"PREFECT_API_URL": api}, log)
+
+
+def test_scheduled_runs_load_new_files(server, tmp_path):
+    api, client_env = server.api, server.client_env
     source, data = tmp_path / "raw", tmp_path / "data"
     source.mkdir()
-    server_log, serve_log = tmp_path / "server.log", tmp_path / "serve.log"
-    logs = [server_log, serve_log]
+    serve_log = tmp_path / "serve.log"
+    logs = [server.log, serve_log]
 
-    with _process([PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(port)], env, server_log):
-        _wait_for("the Prefect server", lambda: _healthy(api), 180, logs)
-        with _process([NEWSWH, "serve", str(source), "--data", str(data), "--interval", "3"], client_env, serve_log):
-            deployment = _wait_for("the deployment", lambda: _deployment(api), 120, logs)
-            # No overlapping runs: one slot, and a run due while one runs is cancelled.
-            assert deployment["global_concurrency_limit"]["limit"] == 1
-            assert deployment["concurrency_options"]["collision_strategy"] == "CANCEL_NEW"
-            assert deployment["parameters"]["source"] == str(source.resolve())
+    with _process([NEWSWH, "serve", str(source), "--data", str(data), "--interval", "3"], client_env, serve_log):
+        deployment = _wait_for("the deployment", lambda: _deployment(api), 120, logs)
+        # No overlapping runs: one slot, and a run due while one runs is cancelled.
+        assert deployment["global_concurrency_limit"]["limit"] == 1
+        assert deployment["concurrency_options"]["collision_strategy"] == "CANCEL_NEW"
+        assert deployment["parameters"]["source"] == str(source.resolve())
 
-            # Files land all at once (a folder renamed in), as a crawler's batch would.
-            shutil.copytree(EXAMPLE_CORPUS, tmp_path / "batch")
-            (tmp_path / "batch").rename(source / "batch")
-            completed = {"deployment_id": {"any_": [deployment["id"]]}, "state": {"type": {"any_": ["COMPLETED"]}}}
+        # Files land all at once (a folder renamed in), as a crawler's batch would.
+        shutil.copytree(EXAMPLE_CORPUS, tmp_path / "batch")
+        (tmp_path / "batch").rename(source / "batch")
+        completed = {"deployment_id": {"any_": [deployment["id"]]}, "state": {"type": {"any_": ["COMPLETED"]}}}
 
-            def loading_runs() -> list[dict[str, object]]:
-                runs = _post(api, "/flow_runs/filter", {"flow_runs": completed})
-                return [run for run in runs if "7 articles written" in (run["state"]["message"] or "")]
+        def loading_runs() -> list[dict[str, object]]:
+            runs = _post(api, "/flow_runs/filter", {"flow_runs": completed})
+            return [run for run in runs if "7 articles written" in (run["state"]["message"] or "")]
 
-            loaded = _wait_for("a scheduled run to load the new files", loading_runs, 240, logs)
-            assert _articles(data) == 7
+        loaded = _wait_for("a scheduled run to load the new files", loading_runs, 240, logs)
+        assert _articles(data) == 7
 
-        assert len(loaded) == 1, loaded
-        assert loaded[0]["auto_scheduled"] is True
-        artifacts = _post(api, "/artifacts/filter", {"artifacts": {"flow_run_id": {"any_": [loaded[0]["id"]]}}})
-        summary = next(artifact["data"] for artifact in artifacts if artifact["key"] == "ingest-summary")
-        assert "## Rejected by this run: 3" in summary
-        assert "| 201_empty.txt | empty | the file has no text" in summary
-        assert "http" not in summary  # link-free
+    assert len(loaded) == 1, loaded
+    assert loaded[0]["auto_scheduled"] is True
+    artifacts = _post(api, "/artifacts/filter", {"artifacts": {"flow_run_id": {"any_": [loaded[0]["id"]]}}})
+    summary = next(artifact["data"] for artifact in artifacts if artifact["key"] == "ingest-summary")
+    assert "## Rejected by this run: 3" in summary
+    assert "| 201_empty.txt | empty | the file has no text" in summary
+    assert "http" not in summary  # link-free
 
-        # The same deployment from prefect.yaml, for a worker-based setup.
-        pool = subprocess.run([PREFECT, "work-pool", "create", "newswh", "--type", "process"], env=client_env, capture_output=True, text=True)
-        assert pool.returncode == 0, pool.stdout + pool.stderr
-        deploy = subprocess.run(
-            [PREFECT, "--no-prompt", "deploy", "--all"], env=client_env, cwd=PROJECT, capture_output=True, text=True, timeout=120
-        )
-        assert deploy.returncode == 0, deploy.stdout + deploy.stderr
-        from_yaml = _deployment(api)
-        assert from_yaml["work_pool_name"] == "newswh"
-        assert from_yaml["entrypoint"] == "flows/ingest.py:ingest"
-        assert from_yaml["global_concurrency_limit"]["limit"] == 1
-        assert from_yaml["concurrency_options"]["collision_strategy"] == "CANCEL_NEW"
-        assert [schedule["schedule"]["interval"] for schedule in from_yaml["schedules"]] == [300.0]
-        assert from_yaml["pull_steps"][0]["prefect.deployments.steps.set_working_directory"]["directory"] == str(PROJECT)
+    # The same deployment from prefect.yaml, for a worker-based setup.
+    pool = subprocess.run([PREFECT, "work-pool", "create", "newswh", "--type", "process"], env=client_env, capture_output=True, text=True)
+    assert pool.returncode == 0, pool.stdout + pool.stderr
+    deploy = subprocess.run(
+        [PREFECT, "--no-prompt", "deploy", "--all"], env=client_env, cwd=PROJECT, capture_output=True, text=True, timeout=120
+    )
+    assert deploy.returncode == 0, deploy.stdout + deploy.stderr
+    from_yaml = _deployment(api)
+    assert from_yaml["work_pool_name"] == "newswh"
+    assert from_yaml["entrypoint"] == "flows/ingest.py:ingest"
+    assert from_yaml["global_concurrency_limit"]["limit"] == 1
+    assert from_yaml["concurrency_options"]["collision_strategy"] == "CANCEL_NEW"
+    assert [schedule["schedule"]["interval"] for schedule in from_yaml["schedules"]] == [300.0]
+    assert from_yaml["pull_steps"][0]["prefect.deployments.steps.set_working_directory"]["directory"] == str(PROJECT)
+
+
+def _when(timestamp: str) -> datetime:
+    return datetime.fromisoformat(timestamp)
 
 
 def _healthy(api: str) -> bool:
@@ -145,9 +159,45 @@ def _healthy(api: str) -> bool:
         return False
 
 
-def _deployment(api: str) -> dict[str, object] | None:
+def _deployment(api: str, name: str = "newswh") -> dict[str, object] | None:
     try:
-        response = httpx.get(f"{api}/deployments/name/ingest/newswh", timeout=5)
+        response = httpx.get(f"{api}/deployments/name/ingest/{name}", timeout=5)
     except httpx.HTTPError:
         return None
     return response.json() if response.status_code == 200 else None
+
+
+def test_a_run_due_while_one_runs_is_cancelled_not_started_late(server, tmp_path):
+    """What the README promises for serve: runs never overlap and never queue. The first
+    run is held (the data folder is locked by someone else, so it waits and retries); runs
+    that come due meanwhile are cancelled at once, and none of them runs later."""
+    from newswh.locking import WriterLock
+
+    source, data = tmp_path / "raw", tmp_path / "data"
+    shutil.copytree(EXAMPLE_CORPUS, source)
+    serve_log = tmp_path / "serve.log"
+    logs = [server.log, serve_log]
+    held = WriterLock.acquire(DataPaths(data).lock)
+    try:
+        with _process([NEWSWH, "serve", str(source), "--data", str(data), "--interval", "2", "--name", "collide"], server.client_env, serve_log):
+            deployment = _wait_for("the deployment", lambda: _deployment(server.api, "collide"), 120, logs)
+
+            def runs(*states: str) -> list[dict[str, object]]:
+                wanted: dict[str, object] = {"deployment_id": {"any_": [deployment["id"]]}}
+                if states:
+                    wanted["state"] = {"type": {"any_": list(states)}}
+                return _post(server.api, "/flow_runs/filter", {"flow_runs": wanted})
+
+            [first] = _wait_for("the first run to start (and wait for the lock)", lambda: runs("RUNNING"), 120, logs)
+            time.sleep(15)  # runs come due every 2 s meanwhile
+            settled = datetime.now(timezone.utc) - timedelta(seconds=6)  # a runner polls, the server decides
+            due = [run for run in runs() if _when(first["start_time"]) < _when(run["expected_start_time"]) < settled]
+            assert len(due) >= 3, due
+            assert {run["state"]["type"] for run in due} == {"CANCELLED"}, [(run["name"], run["state"]["type"]) for run in due]
+            assert {run["state"]["message"] for run in due} == {"Deployment concurrency limit reached."}
+            assert [run["id"] for run in runs("RUNNING", "PENDING")] == [first["id"]]
+        held.release()
+        held = None
+    finally:
+        if held is not None:
+            held.release()
