@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from enum import Enum
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 FLOW_LOGGER = "prefect.flow_runs"
 
@@ -48,12 +48,11 @@ class _LiveStages(_PlainStages):
             TextColumn("[bold]{task.description}"),
             BarColumn(),
             MofNCompleteColumn(),
-            TextColumn("files · {task.fields[rate]} files/s · ETA"),
-            TimeRemainingColumn(),
+            TextColumn("files · {task.fields[rate]} files/s · ETA {task.fields[eta]}"),
             console=console,
             transient=True,
         )
-        self.task = self.progress.add_task("discover", total=None, rate="-")
+        self.task = self.progress.add_task("discover", total=None, rate="-", eta="-")
         self.parse_started = 0.0
 
     def emit(self, record: logging.LogRecord) -> None:
@@ -64,13 +63,22 @@ class _LiveStages(_PlainStages):
         elif stage == "parse-batch":
             done = getattr(record, "done", 0)
             rate = done / max(time.monotonic() - self.parse_started, 1e-9)
-            self.progress.update(self.task, completed=done, rate=f"{rate:,.0f}")
+            left = max((getattr(record, "to_read", 0) or 0) - done, 0)
+            self.progress.update(self.task, completed=done, rate=f"{rate:,.0f}", eta=_minutes(left / rate if rate else 0))
             return
         elif stage == "parse":
-            self.progress.update(self.task, description="load", total=None, rate="-")
+            self.progress.update(self.task, description="load", total=None, rate="-", eta="-")
         elif stage == "load":
             self.progress.update(self.task, description="lake and commit")
         super().emit(record)
+
+
+def _minutes(seconds: float) -> str:
+    """The time left from the run's own rate since parsing began: batches finish in bursts
+    (a worker's first two together), which a rate over the last few updates, as rich's
+    TimeRemainingColumn takes it, turns into an ETA of a second."""
+    whole = round(seconds)
+    return f"{whole // 60}:{whole % 60:02d}"
 
 
 @contextmanager
