@@ -49,7 +49,10 @@ def _command(pid: int) -> list[str]:
 
 
 def _port_is_free(port: int) -> bool:
+    """Whether a new server could listen on it, as a server binds (SO_REUSEADDR): closed
+    connections of the old one may linger in TIME_WAIT, but nothing listens."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind(("127.0.0.1", port))
         except OSError:
