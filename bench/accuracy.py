@@ -1,6 +1,7 @@
 """Parser accuracy, field by field, on a generated corpus against the generator's truth.
 
     python bench/accuracy.py [--files 20000] [--noise 0.05] [--seed 7]
+    python bench/accuracy.py --corpus DIR      # a corpus written by `python -m newswh.synth`
 
 The generator (newswh/synth.py) writes every layout variant of FORMAT.md at its own rate
 (Category lines, datelines, attribution typos, early pic names, three-line pages, ...)
@@ -85,19 +86,23 @@ def score(corpus: Path) -> dict[str, dict[str, object]]:
 
 def main() -> None:
     options = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    options.add_argument("--files", type=int, default=20_000)
-    options.add_argument("--noise", type=float, default=0.05)
+    options.add_argument("--corpus", type=Path, help="score this folder (files and truth.jsonl) instead of a new one")
+    options.add_argument("--files", type=int, default=20_000, help="files to generate")
+    options.add_argument("--noise", type=float, default=0.05, help="share of generated files damaged")
     options.add_argument("--seed", type=int, default=7)
     args = options.parse_args()
-    with tempfile.TemporaryDirectory() as folder:
-        corpus = Path(folder)
-        totals = write_corpus(corpus, args.files, noise=args.noise, seed=args.seed)
-        results = score(corpus)
+    if args.corpus:
+        results = score(args.corpus)
+    else:
+        with tempfile.TemporaryDirectory() as folder:
+            totals = write_corpus(Path(folder), args.files, noise=args.noise, seed=args.seed)
+            results = score(Path(folder))
     for group, result in results.items():
         print(f"{group}: {result['pages']:,} pages")
         for name, row in result["fields"].items():
             print(f"  {name:16} {row['right']:>8,} / {row['total']:<8,} {row['percent']:>8.3f} %")
-    print(json.dumps({"files": args.files, "noise": args.noise, "seed": args.seed, "corpus": totals, "results": results}))
+    corpus = str(args.corpus) if args.corpus else {"noise": args.noise, "seed": args.seed, **totals}
+    print(json.dumps({"corpus": corpus, "results": results}))
 
 
 if __name__ == "__main__":
