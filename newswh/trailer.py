@@ -18,8 +18,10 @@ from functools import lru_cache
 from newswh.records import MediaKind, RelatedItem, RelatedStatus
 
 TRAILER_HEADER = re.compile(r"string\((\d*)\)?[ \t]*\"?")
-TRAILER_ANYWHERE = re.compile(r"string\((?:\d+\) \"\[|\d*\)?[ \t]*\"?\s*\Z)")
-"""A trailer inside a line (after `Category:`, say): its list's start, or its header cut by the crawl."""
+TRAILER_ANYWHERE = re.compile(r"string\((?:\d+\) \"\[|\d*\)?(?:[ \t]*\")?\s*\Z)")
+"""A trailer inside a line (after `Category:`, say): its list's start, or its header cut by the
+crawl. The spaces before the quote sit in their own group so no two runs of white space can
+trade characters: that would be quadratic in a long run of blanks."""
 _STANDARD_OBJECT = re.compile(
     r'\{"id":"([^"]*)","sort":"([^"]*)","contenttypeid":"([^"]*)","pic":"([^"]*)","title":"(.*?)"\}'
     r'(?=\s*(?:,\s*\{"id"|\]$))',
