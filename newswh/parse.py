@@ -26,10 +26,16 @@ DATE_LINE = re.compile(
     r"(\d{1,2}), (\d{4}) (\d{1,2}):(\d{2}):(\d{2})$"
 )
 SIGN_OFF = re.compile(r"^[A-Z]{1,5}(?:/[A-Z]{1,5})+(?:[ /]+\d{1,3})?$")
+CATEGORY = re.compile(r"(?:^|\s)Category:[^.!?:]{0,80}$")
+"""Page chrome after the body or the sign-off: `Category:`, `Category: Middle East`."""
+DATELINE = re.compile(r"^al[- ]?alam\s*[-–—]\s*[^\W\d_][^\W_]*(?:[ ,.'’-]+[^\W_]+){0,4}$", re.IGNORECASE)
+"""The desk and country line, `Alalam - Syria`: short and unpunctuated like a caption, but not one."""
+REPORTED = ("reported", "repoted", "reportd", "reproted", "reporterd")
+"""The closing verb of an attribution, with the typos seen on real pages."""
 ATTRIBUTION = re.compile(
     r"[;,]\s+(?:the\s+)?"
     r"((?:[A-Z0-9][\w.&'’-]*)(?:\s+(?:of|al|el|de|and|[A-Z0-9][\w.&'’-]*)){0,5})"
-    r"\s+(?:has\s+)?reported\.?[\"”]?$"
+    rf"\s+(?:has\s+)?(?:{'|'.join(REPORTED)})\.?[\"”]?$"
 )
 _CAPTION_MAX_CHARS = 160
 _CAPTION_MAX_WORDS = 25
@@ -114,13 +120,17 @@ def _parse(data: bytes, source_path: str, content_hash: str, max_bytes: int) -> 
         return reject("not_article", "no date line under the headline and no related-stories trailer")
 
     paragraphs = lines[cursor:]
+    had_category = drop_category(paragraphs)
     sign_off = None
     if paragraphs and SIGN_OFF.match(paragraphs[-1]):
         sign_off = paragraphs.pop()
+    dateline = pop_dateline(paragraphs)
     if not paragraphs:
         return reject("no_body", "a headline and date but no body paragraph")
+    # A short last line that ends the file may be a paragraph the crawl cut, not a caption.
+    page_goes_on = len(paragraphs) >= 3 or trailer_start != -1 or sign_off is not None or had_category
     caption = None
-    if len(paragraphs) >= 3 and is_caption(paragraphs[1]):
+    if len(paragraphs) >= 2 and page_goes_on and is_caption(paragraphs[1]):
         caption = paragraphs.pop(1)
 
     body = "\n\n".join(paragraphs)
@@ -143,6 +153,7 @@ def _parse(data: bytes, source_path: str, content_hash: str, max_bytes: int) -> 
         related_declared_bytes=trailer.declared_bytes,
         related_actual_bytes=trailer.actual_bytes,
         source_encoding=decoded.encoding,
+        dateline=dateline,
     )
     return ParseResult(source_path, article=article, related_items=trailer.items)
 
@@ -177,6 +188,30 @@ def _timestamp(date_line: re.Match[str]) -> datetime | None:
         return datetime(int(year), _MONTHS[month], int(day), int(hour), int(minute), int(second))
     except ValueError:
         return None
+
+
+def drop_category(paragraphs: list[str]) -> bool:
+    """Remove the `Category:` chrome from the last line, keeping a sign-off it shares the
+    line with; True if there was one."""
+    if not paragraphs or "Category:" not in paragraphs[-1]:
+        return False
+    found = CATEGORY.search(paragraphs[-1])
+    if not found:
+        return False
+    rest = paragraphs[-1][: found.start()].rstrip()
+    if rest:
+        paragraphs[-1] = rest
+    else:
+        paragraphs.pop()
+    return True
+
+
+def pop_dateline(paragraphs: list[str]) -> str | None:
+    """Take out the first dateline line (`Alalam - Syria`): the page's desk and country, not text."""
+    for index, paragraph in enumerate(paragraphs):
+        if len(paragraph) <= _CAPTION_MAX_CHARS and DATELINE.match(paragraph):
+            return paragraphs.pop(index)
+    return None
 
 
 def is_caption(line: str) -> bool:

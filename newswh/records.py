@@ -6,8 +6,15 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from typing import Any, Literal
 
-PARSER_VERSION = "1.0.0"
-"""Bump when the parser's output for some input changes, so ingests know to re-parse."""
+PARSER_VERSION = "1.1.0"
+"""Bump when the parser's output for some input changes, so ingests know to re-parse.
+1.1.0: Category lines, datelines, two-paragraph captions, early pic names, cut trailers,
+attribution typos; new article fields language, site and dateline."""
+
+SITE = "en.alalam.ir"
+"""The one site whose pages become articles; pages of its sister sites are rejected."""
+LANGUAGE = "en"
+"""ISO 639-1 code of every article: Arabic and Persian pages are rejected as foreign_language."""
 
 RelatedStatus = Literal["ok", "empty", "absent", "truncated", "malformed"]
 MediaKind = Literal["image", "video", "other"]
@@ -45,6 +52,9 @@ class Article:
     related_actual_bytes: int | None
     source_encoding: str
     parser_version: str = PARSER_VERSION
+    language: str = LANGUAGE
+    site: str = SITE
+    dateline: str | None = None
 
 
 @dataclass(slots=True)

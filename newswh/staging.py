@@ -47,6 +47,9 @@ STAGE_CAPTURES = pa.schema(
         ("related_count", pa.int32()),
         ("source_encoding", pa.string()),
         ("parser_version", pa.string()),
+        ("language", pa.string()),
+        ("site", pa.string()),
+        ("dateline", pa.string()),
     ]
 )
 STAGE_RELATED = pa.schema(
@@ -148,7 +151,7 @@ def stage_batch(
             articles += 1
             unwritten += planned.size_bytes
             rows["stage_captures"].append(
-                (*_ARTICLE_HEAD(article), len(result.related_items), article.source_encoding, article.parser_version)
+                (*_ARTICLE_HEAD(article), len(result.related_items), *_ARTICLE_TAIL(article))
             )
             rows["stage_related"].extend((planned.source_path, *_RELATED_ITEM(item)) for item in result.related_items)
         else:
@@ -191,6 +194,8 @@ would only make the writer build, then drop, a dictionary of it."""
 
 _ARTICLE_HEAD = attrgetter(*STAGE_CAPTURES.names[: STAGE_CAPTURES.get_field_index("related_count")])
 """An Article's values up to related_count, which the parser does not store (it is len(related_items))."""
+_ARTICLE_TAIL = attrgetter(*STAGE_CAPTURES.names[STAGE_CAPTURES.get_field_index("related_count") + 1 :])
+"""An Article's values after related_count."""
 _RELATED_ITEM = attrgetter(*STAGE_RELATED.names[1:])
 _REJECT = attrgetter(*STAGE_REJECTS.names)
 

@@ -27,7 +27,18 @@ WORDS = (
 ).split()
 FILLER = "the of and in on for with to from by said has have was were will over after new".split()
 OUTLETS = ("Press TV", "Sana", "FNA", "IRNA", "Al-Alam", "Reuters", "Tasnim")
-SIGN_OFFS = ("S/SH 11", "NTJ/BA", "MA/MA", "HGH/HMV 5")
+REPORTED = ("reported", "repoted")
+"""How an attribution ends: the verb, and the typo real pages carry."""
+SIGN_OFFS = ("S/SH 11", "NTJ/BA", "MA/MA", "HGH/HMV 5", "MB/MB")
+DATELINES = ("Alalam - Syria", "ALALAM - Syria", "Alalam - Iraq", "Alalam - Yemen", "Al-Alam - Lebanon")
+CATEGORIES = ("", " Middle East", " Politics", " Syria")
+"""What follows `Category:` on a page (often nothing)."""
+VARIANT_SHARES = {
+    "category": 0.3, "dateline": 0.15, "attribution_typo": 0.05, "early_pic": 0.15,
+    "early_pic_off_folder": 0.1, "short_page": 0.03,
+}
+"""How often each real-page variant of FORMAT.md appears in a generated page (shares of
+pages, of attributions, of pic names, and of early pic names whose folder disagrees)."""
 DAMAGE_KINDS = (
     "empty", "binary", "bom", "crlf", "cp1252", "entities", "nul_bytes", "truncated_trailer",
     "no_trailer", "unescaped_quotes", "arabic_page", "html_page", "cut_utf8", "duplicate_capture",
@@ -46,6 +57,8 @@ class RelatedSpec:
     content_type_id: int
     title: str
     pic_path: str
+    uploaded_at: datetime | None = None
+    """The upload time the parser should decode from `pic_path`; None where it should not trust one."""
 
 
 @dataclass(slots=True)
@@ -61,6 +74,9 @@ class PageSpec:
     repeat_headline: bool = False
     compact: bool = False  # no blank lines anywhere
     newlines_before_trailer: int = 2
+    dateline: str | None = None  # a desk and country line under the lead
+    category: str | None = None  # the text after `Category:`; None: no Category line
+    category_inline: bool = False  # `Category:` on the sign-off's line, the trailer straight after it
 
 
 def render(spec: PageSpec) -> bytes:
@@ -73,14 +89,23 @@ def render(spec: PageSpec) -> bytes:
     else:
         date_block = [format_date_line(spec.published_at)] if spec.compact else ["", format_date_line(spec.published_at)]
     blocks = [spec.paragraphs[0]]
+    if spec.dateline is not None:
+        blocks.append(spec.dateline)
     if spec.caption is not None:
         blocks.append(spec.caption)
     blocks.extend(spec.paragraphs[1:])
     if spec.sign_off is not None:
         blocks.append(spec.sign_off)
     text = "\n".join(head + date_block) + gap + gap.join(blocks)
-    if spec.related is not None:
-        text += "\n" * spec.newlines_before_trailer + render_trailer(spec.related)
+    trailer = "" if spec.related is None else render_trailer(spec.related)
+    if spec.category is None:
+        return (text + "\n" * spec.newlines_before_trailer * bool(trailer) + trailer).encode("utf-8")
+    # The Category line comes with no blank line before the trailer: on a line of its own,
+    # or, inline, on the sign-off's line with the trailer right after its colon.
+    if spec.category_inline and trailer:
+        text += (" " if spec.sign_off is not None else "\n") + f"Category:{spec.category}" + trailer
+    else:
+        text += f"\nCategory:{spec.category}" + ("\n" + trailer if trailer else "")
     return text.encode("utf-8")
 
 
@@ -102,11 +127,15 @@ def format_date_line(moment: datetime) -> str:
     return moment.strftime("%a %b ") + f"{moment.day}, {moment.year} " + moment.strftime("%H:%M:%S")
 
 
-def pic_path_for(uploaded_at: datetime, video: bool = False) -> str:
-    """A pic path whose folder and .NET ticks both encode `uploaded_at`."""
+def pic_path_for(uploaded_at: datetime, video: bool = False, early: bool = False, folder_days_off: int = 0) -> str:
+    """A pic path whose folder and .NET ticks both encode `uploaded_at`: the usual
+    `alalam_<ticks>_25f_4x3` name, or an early `alalam-<ticks>` one, whose folder may be
+    `folder_days_off` days off the ticks' date."""
     delta = uploaded_at - datetime(1970, 1, 1)
     ticks = _TICKS_AT_UNIX_EPOCH + (delta // timedelta(microseconds=1)) * TICKS_PER_MICROSECOND
     extension = "mp4" if video else "jpg"
+    if early:
+        return f"/{uploaded_at + timedelta(days=folder_days_off):%Y/%m/%d}/alalam-{ticks}.{extension}"
     return f"/{uploaded_at:%Y/%m/%d}/alalam_{ticks}_25f_4x3.{extension}"
 
 
@@ -141,21 +170,32 @@ class PageFactory:
         if rng.random() < 0.7:
             outlet = rng.choice(OUTLETS)
             separator = "; " if rng.random() < 0.7 else ", "
-            paragraphs[-1] = paragraphs[-1][:-1] + f"{separator}{outlet} reported."
+            verb = REPORTED[rng.random() < VARIANT_SHARES["attribution_typo"]]
+            paragraphs[-1] = paragraphs[-1][:-1] + f"{separator}{outlet} {verb}."
         if rng.random() < 0.2 and len(paragraphs) > 3:
             paragraphs.insert(len(paragraphs) // 2, self.sentence(rng.randint(2, 6)))  # a sub-heading
         title = f"{self.sentence(rng.randint(4, 12))} {story_number}"
-        spec = PageSpec(
-            title=title,
-            published_at=published,
-            paragraphs=paragraphs,
-            caption=self.sentence(rng.randint(3, 9)) if rng.random() < 0.4 and len(paragraphs) >= 2 else None,
-            sign_off=rng.choice(SIGN_OFFS) if rng.random() < 0.15 else None,
-            related=self.related(published, rng.randint(0, 16)),
-            repeat_headline=rng.random() < 0.4,
-            compact=rng.random() < 0.1,
-            newlines_before_trailer=rng.randint(1, 6),
-        )
+        if rng.random() < VARIANT_SHARES["short_page"]:  # headline, date line, one lead, nothing else
+            spec = PageSpec(title=title, published_at=published, paragraphs=paragraphs[:1], related=None, compact=True)
+        else:
+            related = self.related(published, rng.randint(0, 16))
+            sign_off = rng.choice(SIGN_OFFS) if rng.random() < 0.15 else None
+            category = rng.choice(CATEGORIES) if rng.random() < VARIANT_SHARES["category"] else None
+            spec = PageSpec(
+                title=title,
+                published_at=published,
+                paragraphs=paragraphs,
+                caption=self.sentence(rng.randint(3, 9)) if rng.random() < 0.4 else None,
+                sign_off=sign_off,
+                related=related,
+                repeat_headline=rng.random() < 0.4,
+                compact=rng.random() < 0.1,
+                newlines_before_trailer=rng.randint(1, 6),
+                dateline=rng.choice(DATELINES) if rng.random() < VARIANT_SHARES["dateline"] else None,
+                category=category,
+                category_inline=category == "" and rng.random() < 0.5,
+            )
+            spec = without_stray_caption(spec)
         uploaded = published - timedelta(seconds=rng.randrange(60, 5400), microseconds=rng.randrange(10**6))
         self.recent.append(self._story_link(title, uploaded))
         del self.recent[: -self.RECENT_STORIES]
@@ -191,13 +231,24 @@ class PageFactory:
     def _story_link(self, title: str, uploaded: datetime) -> RelatedSpec:
         rng = self.rng
         self.next_news_id += rng.randint(1, 50)
+        video = rng.random() < 0.1
+        early = not video and rng.random() < VARIANT_SHARES["early_pic"]
+        days_off = rng.choice((-1, 1)) if early and rng.random() < VARIANT_SHARES["early_pic_off_folder"] else 0
         return RelatedSpec(
             news_id=self.next_news_id,
             sort_key=rng.randint(3_000_000, 3_500_000),
             content_type_id=rng.choice((21, 21, 21, 22)),
             title=title,
-            pic_path=pic_path_for(uploaded, video=rng.random() < 0.1),
+            pic_path=pic_path_for(uploaded, video=video, early=early, folder_days_off=days_off),
+            uploaded_at=None if days_off else uploaded,
         )
+
+
+def without_stray_caption(spec: PageSpec) -> PageSpec:
+    """`spec`, minus a caption that would be the page's last line: a short line that ends
+    the file may be a paragraph the crawl cut, so no reader can call it a caption."""
+    goes_on = len(spec.paragraphs) >= 2 or spec.related is not None or spec.sign_off is not None or spec.category is not None
+    return spec if goes_on else replace(spec, caption=None)
 
 
 def expected_fields(spec: PageSpec) -> dict[str, object]:
@@ -209,10 +260,16 @@ def expected_fields(spec: PageSpec) -> dict[str, object]:
         "body": "\n\n".join(spec.paragraphs),
         "caption": spec.caption,
         "sign_off": spec.sign_off,
-        "attribution": next((o for o in OUTLETS if spec.paragraphs[-1].endswith(f" {o} reported.")), None),
+        "dateline": spec.dateline,
+        "attribution": next(
+            (o for o in OUTLETS for verb in REPORTED if spec.paragraphs[-1].endswith(f" {o} {verb}.")), None
+        ),
         "paragraph_count": len(spec.paragraphs),
         "related_status": "absent" if spec.related is None else ("ok" if spec.related else "empty"),
         "related_news_ids": [item.news_id for item in spec.related or []],
+        "related_uploaded_at": [
+            item.uploaded_at.isoformat() if item.uploaded_at else None for item in spec.related or []
+        ],
     }
 
 
@@ -253,16 +310,19 @@ def damage(spec: PageSpec, kind: str, factory: PageFactory) -> tuple[bytes, dict
         cut = objects_start[keep] + rng.randint(3, 20)
         truth["related_status"] = "truncated"
         truth["related_news_ids"] = truth["related_news_ids"][:keep]  # type: ignore[index]
+        truth["related_uploaded_at"] = truth["related_uploaded_at"][:keep]  # type: ignore[index]
         return data[:cut], {"status": "article", **truth}
     if kind == "no_trailer":
-        bare = replace(spec, related=None)
+        bare = without_stray_caption(replace(spec, related=None))
         return render(bare), {"status": "article", **expected_fields(bare)}
     if kind == "unescaped_quotes" and spec.related:
         spec.related[0] = replace(spec.related[0], title='Erdogan Claimed "Safe Zone" Will Help Refugees')
         truth = expected_fields(spec)
         return render(spec), {"status": "article", **truth}
-    if kind == "cut_utf8":
-        spec.related, spec.sign_off = None, None
+    if kind == "cut_utf8":  # the crawl cut the page's last line, the last paragraph, in a character
+        spec.related, spec.sign_off, spec.category = None, None, None
+        if len(spec.paragraphs) == 1:
+            spec.caption, spec.dateline = None, None
         spec.paragraphs[-1] = spec.paragraphs[-1][:-1] + " — and more…"
         truth = expected_fields(spec)
         truth["body"] = truth["body"][:-1]  # type: ignore[index]

@@ -18,7 +18,10 @@ from functools import lru_cache
 from newswh.records import MediaKind, RelatedItem, RelatedStatus
 
 TRAILER_HEADER = re.compile(r"string\((\d*)\)?[ \t]*\"?")
-TRAILER_ANYWHERE = re.compile(r"string\((\d+)\) \"\[")
+TRAILER_ANYWHERE = re.compile(r"string\((?:\d+\) \"\[|\d*\)?(?:[ \t]*\")?\s*\Z)")
+"""A trailer inside a line (after `Category:`, say): its list's start, or its header cut by the
+crawl. The spaces before the quote sit in their own group so no two runs of white space can
+trade characters: that would be quadratic in a long run of blanks."""
 _STANDARD_OBJECT = re.compile(
     r'\{"id":"([^"]*)","sort":"([^"]*)","contenttypeid":"([^"]*)","pic":"([^"]*)","title":"(.*?)"\}'
     r'(?=\s*(?:,\s*\{"id"|\]$))',
@@ -31,6 +34,7 @@ _KEY = re.compile(r"\"(id|sort|contenttypeid|pic|title)\"\s*:\s*\"")
 _JSON_ESCAPE = re.compile(r"\\(u[0-9a-fA-F]{4}|[\"\\/bfnrt])")
 _PIC_STANDARD = re.compile(r"/((?:19|20)\d\d)/(\d\d)/(\d\d)/alalam_(\d{18})[_.][^/]*$")
 _PIC_FOLDER = re.compile(r"/((?:19|20)\d\d)/(\d\d)/(\d\d)/")
+_PIC_EARLY = re.compile(r"/((?:19|20)\d\d)/(\d\d)/(\d\d)/alalam-(\d{18})\.[^/]*$")
 _PIC_TICKS = re.compile(r"_(\d{18})(?=[_.])")
 _IMAGE_EXTENSIONS = frozenset({"jpg", "jpeg", "png", "gif", "webp", "bmp"})
 _VIDEO_EXTENSIONS = frozenset({"mp4", "flv", "webm", "mov", "avi", "m4v", "wmv", "3gp"})
@@ -247,11 +251,16 @@ def pic_times(pic_path: str) -> tuple[date | None, datetime | None]:
     The ticks count 100 ns since 0001-01-01; we keep whole microseconds (truncating),
     which is what Parquet and DuckDB timestamps hold. The time is trusted only when it
     lands in a plausible year and, where the path has a date folder, within two days
-    of it; otherwise it stays null rather than a guess.
+    of it; otherwise it stays null rather than a guess. Early names (`alalam-<ticks>.jpg`)
+    are trusted only on their folder's very date (FORMAT.md: a decoded date that
+    disagrees with the folder is not trusted).
     """
-    standard = _PIC_STANDARD.search(pic_path)
+    tolerance_days = _TICKS_MAX_DAYS_FROM_FOLDER
+    standard = _PIC_STANDARD.search(pic_path) or _PIC_EARLY.search(pic_path)
     if standard:
         year, month, day, ticks = standard.groups()
+        if standard.re is _PIC_EARLY:
+            tolerance_days = 0
     else:
         folder = _PIC_FOLDER.search(pic_path)
         year, month, day = folder.groups() if folder else (None, None, None)
@@ -268,6 +277,6 @@ def pic_times(pic_path: str) -> tuple[date | None, datetime | None]:
     uploaded = _TICKS_EPOCH + timedelta(microseconds=int(ticks) // 10)
     if uploaded.year not in _PLAUSIBLE_YEARS:
         return folder_date, None
-    if folder_date and abs((uploaded.date() - folder_date).days) > _TICKS_MAX_DAYS_FROM_FOLDER:
+    if folder_date and abs((uploaded.date() - folder_date).days) > tolerance_days:
         return folder_date, None
     return folder_date, uploaded

@@ -12,6 +12,7 @@ import pyarrow.dataset as ds
 import pytest
 
 from newswh.locking import WriterLock
+from newswh.records import PARSER_VERSION
 from newswh.settings import DataPaths
 from tests.conftest import SEED
 from tests.helpers import query, run_ingest, table_fingerprints, truth
@@ -123,7 +124,8 @@ def test_changed_and_new_files_are_picked_up(source, tmp_path):
     [(path,)] = query(data, "select source_path from articles where capture_count = 1 order by 1 limit 1")
     target = source / os.path.basename(path)
     old_title = query(data, "select title from captures where source_path = ?", [str(target.resolve())])[0][0]
-    target.write_bytes(target.read_bytes().replace(old_title.encode(), b"A Brand New Headline", 1))
+    # every copy of the headline: pages that print it twice must stay articles
+    target.write_bytes(target.read_bytes().replace(old_title.encode(), b"A Brand New Headline"))
     os.utime(target, ns=(1, 1))
     (source / "zz_new.txt").write_bytes(b"Fresh Story\n\nMon Jun 10, 2013 09:00:00\n\nSomething happened today.\n")
     summary = run_ingest(source, data)
@@ -192,6 +194,30 @@ def test_a_warehouse_from_before_missing_since_run_id_is_migrated(source, tmp_pa
     assert summary.counts["files_new"] == 1
     columns = [row[0] for row in query(data, "select column_name from information_schema.columns where table_name = 'source_files'")]
     assert "missing_since_run_id" in columns and "last_seen_run_id" not in columns
+
+
+def test_a_warehouse_from_parser_1_0_is_read_again_and_gets_the_new_columns(source, tmp_path):
+    """Issue 15: parser 1.1.0 adds language, site and dateline; files read by 1.0.0 are re-read."""
+    data = tmp_path / "data"
+    run_ingest(source, data)
+    fresh_columns = _columns(data, "articles"), _columns(data, "captures")
+    with duckdb.connect(str(DataPaths(data).warehouse)) as con:  # the shape parser 1.0.0 left behind
+        for table in ("captures", "articles"):
+            for column in ("language", "site", "dateline"):
+                con.execute(f"alter table {table} drop column {column}")
+        for table in ("source_files", "captures", "articles", "rejects"):
+            con.execute(f"update {table} set parser_version = '1.0.0'")
+    summary = run_ingest(source, data)
+    assert summary.counts["files_changed"] == summary.counts["files_seen"] == len(list(source.glob("*.txt")))
+    assert (_columns(data, "articles"), _columns(data, "captures")) == fresh_columns
+    assert query(data, "select distinct parser_version, language, site from articles") == [(PARSER_VERSION, "en", "en.alalam.ir")]
+    assert query(data, "select distinct parser_version from source_files") == [(PARSER_VERSION,)]
+    lake = ds.dataset(DataPaths(data).lake / "articles", format="parquet", partitioning="hive")
+    assert set(lake.to_table(columns=["language"]).column("language").to_pylist()) == {"en"}
+
+
+def _columns(data, table):
+    return query(data, "select column_name from information_schema.columns where table_name = ? order by ordinal_position", [table])
 
 
 def test_a_busy_data_folder_is_retried_with_backoff(source, tmp_path):

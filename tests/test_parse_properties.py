@@ -1,5 +1,6 @@
 """Properties: generated pages round-trip; no input raises or yields anything but one outcome."""
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 import pytest
@@ -8,7 +9,19 @@ from hypothesis import strategies as st
 
 from newswh.parse import parse_page
 from newswh.records import REJECT_REASONS
-from newswh.synth import FILLER, OUTLETS, SIGN_OFFS, WORDS, PageSpec, RelatedSpec, pic_path_for, render
+from newswh.synth import (
+    CATEGORIES,
+    DATELINES,
+    FILLER,
+    OUTLETS,
+    SIGN_OFFS,
+    WORDS,
+    PageSpec,
+    RelatedSpec,
+    pic_path_for,
+    render,
+    without_stray_caption,
+)
 from tests.conftest import PAGES, SEED
 
 HANG_BOUND = timedelta(seconds=5)
@@ -29,7 +42,7 @@ related_item = st.builds(
     sort_key=st.integers(0, 10**8),
     content_type_id=st.sampled_from([21, 22, 5]),
     title=sentence(1, 12) | sentence(1, 5).map(lambda text: f'Claimed "{text}" Is Safe'),
-    pic_path=st.builds(pic_path_for, moments, st.booleans()),
+    pic_path=st.builds(pic_path_for, moments, st.booleans(), st.booleans()),
 )
 
 
@@ -43,14 +56,14 @@ def pages(draw: st.DrawFn) -> tuple[PageSpec, str | None]:
         title=draw(sentence(2, 14)),
         published_at=draw(moments).replace(microsecond=0),
         paragraphs=paragraphs,
-        caption=draw(st.none() | sentence(2, 10)) if len(paragraphs) >= 2 else None,
+        caption=draw(st.none() | sentence(2, 10)),
         sign_off=draw(st.none() | st.sampled_from(SIGN_OFFS)),
         related=draw(st.none() | st.lists(related_item, max_size=16)),
         repeat_headline=draw(st.booleans()),
         compact=draw(st.booleans()),
         newlines_before_trailer=draw(st.integers(1, 6)),
     )
-    return spec, outlet
+    return without_stray_caption(spec), outlet
 
 
 # When the session's Prefect test server is up, its background threads draw from the global
@@ -77,6 +90,34 @@ def test_rendered_page_parses_back_to_its_fields(page):
     parsed = [(i.news_id, i.sort_key, i.content_type_id, i.title, i.pic_path) for i in result.related_items]
     assert parsed == expected
     assert all(item.pic_uploaded_at is not None for item in result.related_items)
+
+
+@pytest.mark.filterwarnings("ignore:Do not use the `random` module inside strategies")
+@settings(max_examples=300, deadline=None)
+@given(
+    pages(),
+    st.none() | st.sampled_from(CATEGORIES),
+    st.booleans(),
+    st.none() | st.sampled_from(SIGN_OFFS),
+    st.none() | st.sampled_from(DATELINES),
+)
+def test_category_sign_off_and_dateline_leave_the_story_alone(page, category, inline, sign_off, dateline):
+    """Issue 15: the chrome real pages add around a story changes none of its fields."""
+    spec, outlet = page
+    plain = parse_page(render(spec), "plain.txt")
+    dressed_spec = without_stray_caption(
+        replace(spec, category=category, category_inline=inline, sign_off=sign_off, dateline=dateline)
+    )
+    dressed = parse_page(render(dressed_spec), "dressed.txt")
+    before, after = plain.article, dressed.article
+    assert after is not None, dressed.reject
+    assert (after.title, after.published_at, after.lead) == (before.title, before.published_at, before.lead)
+    assert (after.body, after.attribution) == (before.body, outlet)
+    assert (after.sign_off, after.dateline, after.caption) == (sign_off, dateline, dressed_spec.caption)
+    assert after.related_status == before.related_status
+    assert [(i.news_id, i.title, i.pic_path) for i in dressed.related_items] == [
+        (i.news_id, i.title, i.pic_path) for i in plain.related_items
+    ]
 
 
 def assert_one_outcome(data: bytes) -> None:

@@ -18,8 +18,17 @@ create table if not exists captures (
     related_actual_bytes    integer,
     related_count           integer not null,
     source_encoding         varchar not null,
-    parser_version          varchar not null
+    parser_version          varchar not null,
+    language                varchar,
+    site                    varchar,
+    dateline                varchar
 );
+
+-- Warehouses made by parser 1.0.0 lack the last three columns; the new parser version
+-- makes the next run re-read every file, which fills them.
+alter table captures add column if not exists language varchar;
+alter table captures add column if not exists site varchar;
+alter table captures add column if not exists dateline varchar;
 
 comment on table captures is 'Every file that parsed as an article, one row per file: the raw material of articles (a story captured twice has two rows here, one in articles), with the same columns but capture_count.';
 comment on column captures.article_id is 'As articles.article_id, for this file.';
@@ -40,3 +49,6 @@ comment on column captures.related_actual_bytes is 'As articles.related_actual_b
 comment on column captures.related_count is 'As articles.related_count, for this file.';
 comment on column captures.source_encoding is 'As articles.source_encoding, for this file.';
 comment on column captures.parser_version is 'As articles.parser_version, for this file.';
+comment on column captures.language is 'As articles.language, for this file.';
+comment on column captures.site is 'As articles.site, for this file.';
+comment on column captures.dateline is 'As articles.dateline, for this file.';

@@ -19,8 +19,17 @@ create table if not exists articles (
     related_count           integer not null,
     source_encoding         varchar not null,
     parser_version          varchar not null,
-    capture_count           integer not null
+    capture_count           integer not null,
+    language                varchar,
+    site                    varchar,
+    dateline                varchar
 );
+
+-- Warehouses made by parser 1.0.0 lack the last three columns (added at the end, as here,
+-- so old and new warehouses agree on the column order); re-reading every file fills them.
+alter table articles add column if not exists language varchar;
+alter table articles add column if not exists site varchar;
+alter table articles add column if not exists dateline varchar;
 
 comment on table articles is 'One row per story: the best capture of each article_id (a complete related list first, then the longest one, then the first path).';
 comment on column articles.capture_count is 'Number of raw files that carried this story.';
@@ -42,3 +51,6 @@ comment on column articles.related_actual_bytes is 'Real UTF-8 length of the tra
 comment on column articles.related_count is 'Number of related items recovered from the trailer.';
 comment on column articles.source_encoding is 'Encoding the file was decoded from (utf-8, utf-8-sig, utf-16, cp1252, …).';
 comment on column articles.parser_version is 'Version of the parser that produced the row.';
+comment on column articles.language is 'Language of the page as an ISO 639-1 code: en for every article (Arabic and Persian pages of the sister sites are rejects with reason foreign_language); null only on rows from parser 1.0.0, which the next run re-reads.';
+comment on column articles.site is 'Site the page comes from, as a host name: en.alalam.ir; null only on rows from parser 1.0.0.';
+comment on column articles.dateline is 'Desk and country line printed in the body (e.g. ''Alalam - Syria''), kept out of body and caption; null when the page has none.';
