@@ -162,8 +162,16 @@ def sql(
     data: Annotated[Path, typer.Option(help="Data folder holding warehouse.duckdb.")] = DEFAULT_DATA,
     format: Annotated[str, typer.Option("--format", "-f", help="table, csv or json (an array of objects).")] = "table",
     max_rows: Annotated[int, typer.Option(min=1, help="Rows shown in table format; csv and json carry every row.")] = 100,
+    lake: Annotated[
+        bool,
+        typer.Option(
+            "--lake",
+            help="Query the Parquet lake instead (same tables and views; never opens warehouse.duckdb). "
+            "--data may then name the lake folder itself.",
+        ),
+    ] = False,
 ) -> None:
-    """Run a query read-only against the warehouse; safe while an ingest runs."""
+    """Run a query read-only against the warehouse (or the lake); safe while an ingest runs."""
     import duckdb
 
     from newswh.query import FORMATS, write_result
@@ -171,7 +179,7 @@ def sql(
     if format not in FORMATS:
         typer.echo(f"newswh sql: unknown format {format!r}: use one of {', '.join(FORMATS)}", err=True)
         raise typer.Exit(2)
-    con = _open_read_only("sql", data)
+    con = _open_lake("sql", data) if lake else _open_read_only("sql", data)
     try:
         write_result(con, query, format, sys.stdout, max_rows=max_rows, width=shutil.get_terminal_size().columns)
     except duckdb.Error as error:
@@ -389,6 +397,18 @@ def _open_read_only(command: str, data: Path):  # type: ignore[no-untyped-def]
     try:
         return open_read_only(DataPaths(data).warehouse)
     except (FileNotFoundError, WarehouseBusy, WarehouseDamaged) as error:
+        typer.echo(f"newswh {command}: {error}", err=True)
+        raise typer.Exit(1) from None
+
+
+def _open_lake(command: str, data: Path):  # type: ignore[no-untyped-def]
+    """The lake's tables and views in memory, or a one-line reason and exit code 1."""
+    _refuse(command, _not_a_folder(data))
+    from newswh.lake_views import NoLake, find_lake, open_lake
+
+    try:
+        return open_lake(find_lake(data))
+    except NoLake as error:
         typer.echo(f"newswh {command}: {error}", err=True)
         raise typer.Exit(1) from None
 
