@@ -190,6 +190,31 @@ def sql(
 
 
 @app.command()
+def dashboard(
+    data: Annotated[Path, typer.Option(help="Data folder holding lake/ (or the lake folder itself).")] = DEFAULT_DATA,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port on 127.0.0.1 to serve the dashboard on.")] = 8501,
+) -> None:
+    """Serve the Streamlit dashboard over the Parquet lake on 127.0.0.1 (needs the dashboard extra)."""
+    import importlib.util
+    import os
+
+    _refuse("dashboard", _not_a_folder(data))
+    if importlib.util.find_spec("streamlit") is None:
+        _refuse("dashboard", "needs the dashboard extra: pip install 'newswh[dashboard]'")
+    from newswh.dashboard.queries import DATA_ENV
+
+    app_path = Path(__file__).resolve().parent / "dashboard" / "app.py"
+    typer.echo(f"newswh dashboard: http://127.0.0.1:{port}/ over {data.resolve()} (Ctrl-C stops it)", err=True)
+    arguments = [
+        sys.executable, "-m", "streamlit", "run", str(app_path),
+        "--server.address", "127.0.0.1", "--server.port", str(port), "--server.headless", "true",
+        "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false", "--global.developmentMode", "false",
+    ]
+    sys.stdout.flush()
+    os.execve(sys.executable, arguments, {**os.environ, DATA_ENV: str(data.resolve())})
+
+
+@app.command()
 def serve(
     source: Annotated[Path, typer.Argument(help="Folder of raw files to watch.")] = DEFAULT_SOURCE,
     data: Annotated[Path, typer.Option(help="Data folder: warehouse.duckdb and lake/ live here.")] = DEFAULT_DATA,
