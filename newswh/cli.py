@@ -208,7 +208,7 @@ def dashboard(
     arguments = [
         sys.executable, "-m", "streamlit", "run", str(app_path),
         "--server.address", "127.0.0.1", "--server.port", str(port), "--server.headless", "true",
-        "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false", "--global.developmentMode", "false",
+        "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false", "--global.developmentMode", "false", "--client.toolbarMode", "viewer",
     ]
     sys.stdout.flush()
     os.execve(sys.executable, arguments, {**os.environ, DATA_ENV: str(data.resolve())})

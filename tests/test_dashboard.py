@@ -52,7 +52,7 @@ def test_overview_shows_the_counts_and_charts_of_the_lake(example_data, dashboar
     app = dashboard(example_data)
     [(articles, first, last)] = lake_sql(example_data, "select count(*), min(published_at), max(published_at) from articles")
     assert metric(app, "Articles") == f"{articles:,}" == "7"
-    assert metric(app, "Published") == f"{first:%Y-%m-%d} – {last:%Y-%m-%d}"
+    assert (metric(app, "First published"), metric(app, "Last published")) == (f"{first:%Y-%m-%d}", f"{last:%Y-%m-%d}")
     [(run_id, conserved)] = lake_sql(example_data, "select run_id, is_conserved from ingest_runs order by run_id desc limit 1")
     assert metric(app, "Last ingest run") == f"#{run_id}" and conserved
     assert [item.delta for item in app.metric if item.label == "Last ingest run"] == ["every file accounted for"]
@@ -94,7 +94,7 @@ def test_stories_search_opens_an_article_with_its_related_list(example_data, das
     app.button(key=f"open-{article_id}").click().run()
     assert not app.exception, app.exception
     assert [header.value for header in app.main.header] == [title]
-    related = app.dataframe[0].value
+    related = app.table[0].value.reset_index()
     assert [tuple(row) for row in related[["position", "related_title", "media_kind"]].itertuples(index=False)] == lake_sql(
         example_data, f"select position, related_title, media_kind from related_links where article_id = '{article_id}' order by position"
     )

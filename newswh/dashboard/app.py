@@ -10,7 +10,7 @@ from __future__ import annotations
 import streamlit as st
 
 from newswh.dashboard.common import how_to_ingest, open_context
-from newswh.dashboard.pages import crawl_quality, outlets, overview, stories
+from newswh.dashboard.screens import crawl_quality, outlets, overview, stories
 
 PAGES = {
     "Overview": overview.render,

@@ -29,7 +29,7 @@ def render(context: Context) -> None:
             st.markdown(row["body"].replace("\n", "  \n"))
             st.subheader(f"Related stories ({row['related_count']})")
             related = query(context, "article_related", unfiltered=True, article_id=article_id)
-            st.dataframe(related, hide_index=True, width="stretch")
+            st.table(related.set_index("position"))
         return
 
     st.subheader("Search titles and bodies")
