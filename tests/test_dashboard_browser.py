@@ -6,14 +6,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
-import sys
-import time
-import urllib.request
+import warnings
 
 import pytest
 
+from newswh.dashboard.launch import find_chromium, running_dashboard, wait_for_overview
 from newswh.settings import DataPaths
 from tests.helpers import NEWSWH
 
@@ -21,63 +19,26 @@ pytestmark = pytest.mark.slow
 pytest.importorskip("streamlit", reason="the dashboard extra is not installed: pip install -e '.[dashboard]'")
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed: pip install -e '.[test]'")
 
-SERVER_START_SECONDS = 60
-
 
 def system_chromium() -> str:
     """Debian's chromium. Without one the test cannot run: CI installs it (.ci/run), so there
     its absence fails the test; elsewhere the skip says so in capitals."""
-    for name in ("chromium", "chromium-browser"):
-        found = shutil.which(name)
-        if found:
-            return found
+    found = find_chromium()
+    if found:
+        return found
     message = "NO CHROMIUM: the dashboard's browser test did not run (as root: apt-get install -y chromium)"
     if os.environ.get("CI"):
         pytest.fail(message)
-    print(f"\n\n*** {message} ***\n", file=sys.stderr)
+    warnings.warn(message, stacklevel=1)  # in the warnings summary as well as the skip list (-ra)
     pytest.skip(message)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def wait_until_healthy(server: subprocess.Popen[str], url: str) -> None:
-    deadline = time.monotonic() + SERVER_START_SECONDS
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            pytest.fail(f"newswh dashboard exited with {server.returncode}: {server.stdout.read() if server.stdout else ''}")
-        try:
-            with urllib.request.urlopen(f"{url}_stcore/health", timeout=2) as response:
-                if response.read() == b"ok":
-                    return
-        except OSError:
-            time.sleep(0.2)
-    pytest.fail(f"newswh dashboard did not answer on {url} within {SERVER_START_SECONDS} s")
 
 
 @pytest.fixture
 def dashboard_url(example_data, tmp_path):
     data = tmp_path / "data"
     shutil.copytree(DataPaths(example_data).lake, data / "lake")  # the lake alone: no warehouse to open
-    port = free_port()
-    url = f"http://127.0.0.1:{port}/"
-    server = subprocess.Popen(
-        [NEWSWH, "dashboard", "--data", str(data), "--port", str(port)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
-    try:
-        wait_until_healthy(server, url)
+    with running_dashboard(data) as url:
         yield url
-    finally:
-        server.terminate()  # by its PID: newswh execs Streamlit, so this is the server itself
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
     assert not DataPaths(data).warehouse.exists()
 
 
@@ -89,11 +50,8 @@ def test_overview_search_and_article_in_a_real_browser(dashboard_url, tmp_path):
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             page.goto(dashboard_url)
-            articles = page.get_by_test_id("stMetric").filter(has_text="Articles").get_by_test_id("stMetricValue")
-            articles.wait_for(timeout=60_000)
-            assert articles.inner_text() == "7"
+            assert wait_for_overview(page) == "7"
             chart = page.get_by_test_id("stVegaLiteChart").first.locator("canvas, svg").first
-            chart.wait_for(timeout=60_000)
             assert chart.bounding_box()["height"] > 100
             page.screenshot(path=str(screenshot))
 
