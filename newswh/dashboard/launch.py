@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from newswh.server import _free_port
+from newswh.server import _free_port, stop_process
 
 STARTUP_SECONDS = 60.0
 OVERVIEW_TIMEOUT_MS = 60_000
@@ -41,14 +41,7 @@ def running_dashboard(data: Path, port: int | None = None) -> Iterator[str]:
         _wait_until_healthy(server, url)
         yield url
     finally:
-        server.terminate()  # newswh execs Streamlit, so this PID is the server itself
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-        if server.stdout:
-            server.stdout.close()
+        stop_process(server, timeout=10)  # newswh execs Streamlit, so this PID is the server itself
 
 
 def _wait_until_healthy(server: subprocess.Popen[str], url: str) -> None:
