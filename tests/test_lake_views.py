@@ -11,7 +11,7 @@ import pytest
 
 from newswh.lake_views import find_lake, lake_state, open_lake, snapshot
 from newswh.settings import DataPaths
-from tests.helpers import newswh
+from tests.helpers import newswh, run_ingest
 
 
 def _catalog(con: duckdb.DuckDBPyConnection) -> list[str]:
@@ -31,10 +31,21 @@ def _rows(con: duckdb.DuckDBPyConnection, query: str) -> tuple[list[tuple[str, s
     return columns, sorted(result.fetchall(), key=repr)
 
 
-def test_every_table_and_view_gives_the_same_rows_over_the_lake(example_data):
-    with duckdb.connect(str(DataPaths(example_data).warehouse), read_only=True) as warehouse:
+@pytest.fixture(scope="module")
+def generated_data(prefect_harness, corpus, tmp_path_factory):
+    """The generated corpus with every kind of damage (undated pages, rejects of every
+    reason, duplicate captures), ingested."""
+    data = tmp_path_factory.mktemp("generated") / "data"
+    run_ingest(corpus, data)
+    return data
+
+
+@pytest.mark.parametrize("corpus_data", ["example_data", "generated_data"])
+def test_every_table_and_view_gives_the_same_rows_over_the_lake(corpus_data, request):
+    data = request.getfixturevalue(corpus_data)
+    with duckdb.connect(str(DataPaths(data).warehouse), read_only=True) as warehouse:
         names = _catalog(warehouse)
-        lake = open_lake(DataPaths(example_data).lake)
+        lake = open_lake(DataPaths(data).lake)
         assert set(names) <= set(_catalog(lake))
         assert {"article_facts", "daily_volume", "story_ids", "related_links", "most_related", "media_mix",
                 "outlets", "crawl_quality", "captures"} <= set(names)

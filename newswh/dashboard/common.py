@@ -43,7 +43,13 @@ def _cached(lake: str, state: str, filters: Filters, name: str, params: tuple[tu
 def query(context: Context, name: str, unfiltered: bool = False, **params: object) -> pd.DataFrame:
     """A named query of sql/dashboard/ over the lake, filtered unless `unfiltered`."""
     filters = Filters() if unfiltered else context.filters
-    return _cached(str(context.lake), context.state, filters, name, tuple(sorted(params.items())))
+    try:
+        return _cached(str(context.lake), context.state, filters, name, tuple(sorted(params.items())))
+    except duckdb.IOException:
+        if lake_state(context.lake) == context.state:
+            raise
+        st.rerun()  # an ingest published between the page's start and this query: start over on the new files
+        raise  # not reached: st.rerun() raises
 
 
 def data_folder() -> Path:
