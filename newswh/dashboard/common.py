@@ -32,6 +32,8 @@ class Context:
 
 @st.cache_resource(max_entries=4, show_spinner=False)
 def _connection(lake: str, state: str, filters: Filters) -> duckdb.DuckDBPyConnection:
+    """The lake views for one state of the lake (`state` is only the cache key: a new
+    state, a new connection over the files as they are now) and one choice of filters."""
     return connect(Path(lake), filters)
 
 
