@@ -162,8 +162,16 @@ def sql(
     data: Annotated[Path, typer.Option(help="Data folder holding warehouse.duckdb.")] = DEFAULT_DATA,
     format: Annotated[str, typer.Option("--format", "-f", help="table, csv or json (an array of objects).")] = "table",
     max_rows: Annotated[int, typer.Option(min=1, help="Rows shown in table format; csv and json carry every row.")] = 100,
+    lake: Annotated[
+        bool,
+        typer.Option(
+            "--lake",
+            help="Query the Parquet lake instead (same tables and views; never opens warehouse.duckdb). "
+            "--data may then name the lake folder itself.",
+        ),
+    ] = False,
 ) -> None:
-    """Run a query read-only against the warehouse; safe while an ingest runs."""
+    """Run a query read-only against the warehouse (or the lake); safe while an ingest runs."""
     import duckdb
 
     from newswh.query import FORMATS, write_result
@@ -171,7 +179,7 @@ def sql(
     if format not in FORMATS:
         typer.echo(f"newswh sql: unknown format {format!r}: use one of {', '.join(FORMATS)}", err=True)
         raise typer.Exit(2)
-    con = _open_read_only("sql", data)
+    con = _open_lake("sql", data) if lake else _open_read_only("sql", data)
     try:
         write_result(con, query, format, sys.stdout, max_rows=max_rows, width=shutil.get_terminal_size().columns)
     except duckdb.Error as error:
@@ -179,6 +187,31 @@ def sql(
         raise typer.Exit(1) from None
     finally:
         con.close()
+
+
+@app.command()
+def dashboard(
+    data: Annotated[Path, typer.Option(help="Data folder holding lake/ (or the lake folder itself).")] = DEFAULT_DATA,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port on 127.0.0.1 to serve the dashboard on.")] = 8501,
+) -> None:
+    """Serve the Streamlit dashboard over the Parquet lake on 127.0.0.1 (needs the dashboard extra)."""
+    import importlib.util
+    import os
+
+    _refuse("dashboard", _not_a_folder(data))
+    if importlib.util.find_spec("streamlit") is None:
+        _refuse("dashboard", "needs the dashboard extra: pip install 'newswh[dashboard]'")
+    from newswh.dashboard.queries import DATA_ENV
+
+    app_path = Path(__file__).resolve().parent / "dashboard" / "app.py"
+    typer.echo(f"newswh dashboard: http://127.0.0.1:{port}/ over {data.resolve()} (Ctrl-C stops it)", err=True)
+    arguments = [
+        sys.executable, "-m", "streamlit", "run", str(app_path),
+        "--server.address", "127.0.0.1", "--server.port", str(port), "--server.headless", "true",
+        "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false", "--global.developmentMode", "false", "--client.toolbarMode", "viewer",
+    ]
+    sys.stdout.flush()
+    os.execve(sys.executable, arguments, {**os.environ, DATA_ENV: str(data.resolve())})
 
 
 @app.command()
@@ -389,6 +422,18 @@ def _open_read_only(command: str, data: Path):  # type: ignore[no-untyped-def]
     try:
         return open_read_only(DataPaths(data).warehouse)
     except (FileNotFoundError, WarehouseBusy, WarehouseDamaged) as error:
+        typer.echo(f"newswh {command}: {error}", err=True)
+        raise typer.Exit(1) from None
+
+
+def _open_lake(command: str, data: Path):  # type: ignore[no-untyped-def]
+    """The lake's tables and views in memory, or a one-line reason and exit code 1."""
+    _refuse(command, _not_a_folder(data))
+    from newswh.lake_views import NoLake, find_lake, open_lake
+
+    try:
+        return open_lake(find_lake(data))
+    except NoLake as error:
         typer.echo(f"newswh {command}: {error}", err=True)
         raise typer.Exit(1) from None
 

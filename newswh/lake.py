@@ -528,6 +528,24 @@ def _read_sync_mark(root: Path) -> dict[str, Any]:
     return mark if isinstance(mark, dict) and isinstance(mark.get("files"), dict) else {}
 
 
+def published_listing(root: Path) -> dict[str, dict[str, list[int]]] | None:
+    """Each dataset's Parquet files (size, mtime) as the last publish left them, or None
+    when no publish recorded them: what a reader compares the folder with, to tell a lake
+    at rest from one whose files are being renamed into place."""
+    mark = _read_sync_mark(root)
+    if not mark:
+        return None
+    return {
+        folder: {name: stat for name, stat in listing.items() if name.endswith(".parquet")}
+        for folder, listing in mark["files"].items()
+    }
+
+
+def parquet_listing(root: Path, dataset: Dataset) -> dict[str, list[int]]:
+    """A dataset's Parquet files now (size, mtime), without the temporary files of a run."""
+    return {name: stat for name, stat in _listing(root, dataset).items() if name.endswith(".parquet")}
+
+
 def _sql_version() -> str:
     """A digest of the tables' and datasets' SQL: a release that changes what a dataset
     holds must not find its lake trusted as the previous release left it."""

@@ -18,6 +18,7 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from newswh.children import PARENT_VARIABLE
 
@@ -59,14 +60,20 @@ def temporary_server() -> Iterator[str]:
         _wait_until_healthy(server, url)
         yield url
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-        if server.stderr:
-            server.stderr.close()
+        stop_process(server, timeout=5)
+
+
+def stop_process(process: subprocess.Popen[Any], timeout: float) -> None:
+    """Stop a server this process started, by its PID: politely, then for good; close its pipes."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+    for stream in (process.stdout, process.stderr):
+        if stream:
+            stream.close()
 
 
 def _wait_until_healthy(server: subprocess.Popen[bytes], url: str) -> None:

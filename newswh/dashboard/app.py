@@ -1,0 +1,28 @@
+"""The dashboard's entry point: `newswh dashboard` runs this with `streamlit run`.
+
+Reads only the Parquet lake (never warehouse.duckdb, which an ingest rewrites), through
+the same views as the warehouse (newswh.lake_views). The page is picked in the sidebar,
+above the filters every page applies.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from newswh.dashboard.common import how_to_ingest, open_context
+from newswh.dashboard.screens import crawl_quality, outlets, overview, stories
+
+PAGES = {
+    "Overview": overview.render,
+    "Stories": stories.render,
+    "Outlets": outlets.render,
+    "Crawl quality": crawl_quality.render,
+}
+
+st.set_page_config(page_title="newswh", layout="wide")
+page = st.sidebar.radio("Page", list(PAGES), key="page")
+context = open_context()
+if context is None:
+    how_to_ingest()
+else:
+    PAGES[page](context)

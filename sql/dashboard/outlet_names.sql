@@ -1,0 +1,2 @@
+-- The outlet filter's choices.
+select outlet from outlets order by articles desc, outlet
