@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from newswh.server import _free_port, stop_process
+from newswh.server import free_port, stop_process
 
 STARTUP_SECONDS = 60.0
 OVERVIEW_TIMEOUT_MS = 60_000
@@ -30,7 +30,7 @@ def find_chromium() -> str | None:
 @contextmanager
 def running_dashboard(data: Path, port: int | None = None) -> Iterator[str]:
     """The dashboard's URL while `newswh dashboard --data DATA` serves it on 127.0.0.1."""
-    port = port or _free_port()
+    port = port or free_port()
     url = f"http://127.0.0.1:{port}/"
     newswh = str(Path(sys.executable).with_name("newswh"))
     server = subprocess.Popen(
