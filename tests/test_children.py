@@ -63,7 +63,11 @@ def _command(pid: int) -> list[str]:
 
 
 def _port_is_free(port: int) -> bool:
+    """Whether a new server could listen on `port`. Like any server (uvicorn too) the probe
+    sets SO_REUSEADDR: connections the dead server closed linger in TIME-WAIT for a minute,
+    and they bind no process and stop no server from listening."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind(("127.0.0.1", port))
         except OSError:
