@@ -34,11 +34,10 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 from prefect.states import Completed, Failed, State
-from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner
+from prefect.task_runners import TaskRunner
 from prefect.tasks import exponential_backoff
 from prefect.utilities.annotations import quote
 
-from newswh.children import become_a_worker
 from newswh.cluster import ClusterError
 from newswh.failures import hide_tracebacks_of, remove_run_files, storage_failure
 from newswh.integrity import NoWarehouseYet, RebuildError, lake_holds_data, rebuild_locked
@@ -48,6 +47,7 @@ from newswh.locking import IngestAlreadyRunning, WriterLock
 from newswh.manifest import discovered_table, make_plan, rows_table
 from newswh.parse import DEFAULT_MAX_BYTES
 from newswh.records import PARSER_VERSION
+from newswh.runners import ParseWorkers
 from newswh.remote import ObjectReader, Storage, StorageError, is_url
 from newswh.settings import BATCH_FILES, DEFAULT_DATA, DEFAULT_SOURCE, LOCK_WAIT_SECONDS, DataPaths
 from newswh.sources import is_utf8, read_source
@@ -413,7 +413,7 @@ class Parsing:
         workers = min(self.workers or os.cpu_count() or 1, batch_count)
         if workers <= 1:
             return None
-        return ProcessPoolTaskRunner(max_workers=workers, initializer=become_a_worker, initargs=(os.getpid(),))
+        return ParseWorkers(workers)
 
     @contextmanager
     def staged(self, local: Path, name: str) -> Iterator[str | Storage]:
@@ -498,7 +498,7 @@ def _collect(
 
 
 def _worker_count(runner: TaskRunner) -> int:
-    if isinstance(runner, ProcessPoolTaskRunner):
+    if isinstance(runner, ParseWorkers):
         return runner._max_workers
     from newswh.cluster import dask_worker_count
 
@@ -506,15 +506,10 @@ def _worker_count(runner: TaskRunner) -> int:
 
 
 def _stop_workers(runner: TaskRunner) -> None:
-    """End a process pool's workers now: shutting down waits for the batches they are
-    parsing, seconds each, and an interrupted run should stop at once. (A Dask cluster's
-    workers are not ours to stop: leaving the runner cancels what it submitted.)"""
-    pool = getattr(runner, "_executor", None) if isinstance(runner, ProcessPoolTaskRunner) else None
-    if pool is None:
-        return
-    pool.shutdown(wait=False, cancel_futures=True)
-    for process in list((getattr(pool, "_processes", None) or {}).values()):
-        process.terminate()
+    """End our own workers now. (A Dask cluster's workers are not ours to stop: leaving the
+    runner cancels what it submitted.)"""
+    if isinstance(runner, ParseWorkers):
+        runner.stop_now()
 
 
 def conservation_line(counts: dict[str, int]) -> str:

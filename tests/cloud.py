@@ -71,6 +71,25 @@ def moto_s3() -> Iterator[str]:
                 os.environ[name] = value
 
 
+@contextmanager
+def moto_s3_refusing_every_key() -> Iterator[str]:
+    """A `moto_server` process that checks every request's credentials from the first one
+    on (INITIAL_NO_AUTH_ACTION_COUNT=0) and knows no key: what wrong credentials meet.
+    Yields its endpoint URL; stopped by PID."""
+    port = free_port()
+    server = subprocess.Popen(
+        [str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": "0"},
+    )
+    try:
+        endpoint = f"http://127.0.0.1:{port}"
+        wait_until(lambda: _answers(f"{endpoint}/moto-api/"), what="moto_server")
+        yield endpoint
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+
+
 def s3() -> object:
     import s3fs
 
@@ -78,13 +97,14 @@ def s3() -> object:
     return s3fs.S3FileSystem()
 
 
-def upload(folder: Path, url: str) -> None:
-    """Every *.txt below `folder` to the same relative key below `url` (s3://bucket/prefix)."""
+def upload(folder: Path, url: str, files: list[Path] | None = None) -> None:
+    """`files` (default: every *.txt below `folder`) to the same relative keys below `url`
+    (s3://bucket/prefix)."""
     fs = s3()
     bucket = url.removeprefix("s3://").split("/")[0]
     if not fs.exists(bucket):
         fs.mkdir(bucket)
-    for file in sorted(folder.rglob("*.txt")):
+    for file in files if files is not None else sorted(folder.rglob("*.txt")):
         fs.pipe_file(f"{url.removeprefix('s3://')}/{file.relative_to(folder).as_posix()}", file.read_bytes())
 
 
