@@ -207,6 +207,7 @@ def serve(
     cron: Annotated[Optional[str], typer.Option(help="Cron schedule, e.g. \"*/5 * * * *\".")] = None,
     interval: Annotated[Optional[float], typer.Option(help="Seconds between runs.")] = None,
     name: Annotated[str, typer.Option(help="Deployment name in the Prefect UI.")] = "newswh",
+    dask: Annotated[Optional[str], typer.Option(help="Parse every run on this Dask scheduler (tcp://host:8786).")] = None,
 ) -> None:
     """Serve the ingest as a scheduled Prefect deployment (needs PREFECT_API_URL); Ctrl-C stops it."""
     import os
@@ -218,7 +219,7 @@ def serve(
     if os.environ.get("PREFECT_API_URL"):
         _refuse("serve", api_problem(os.environ["PREFECT_API_URL"], temporary_ok=False))
     try:
-        serve_ingest(source, data, cron, interval, name)
+        serve_ingest(source, data, cron, interval, name, dask)
     except ServeError as error:
         typer.echo(f"newswh serve: {error}", err=True)
         raise typer.Exit(2) from None

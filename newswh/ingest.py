@@ -94,6 +94,10 @@ class RunSummary:
     lake: dict[str, int] = field(default_factory=dict)
     run_rejects: list[tuple[str, str, str]] = field(default_factory=list)
     """Up to REJECTS_LISTED files this run rejected: path, reason, detail."""
+    parse_tasks: int = 0
+    parse_task_seconds: float = 0.0
+    """Seconds spent inside the parse tasks, summed: the parse stage's time beyond it (times
+    the workers) is the task runner's overhead."""
 
 
 @dataclass
@@ -327,11 +331,10 @@ def _ingest_locked(
         staging = paths.staging / f"run-{run_id}"
         read = ObjectReader(source) if isinstance(source, Storage) else read_source
         with parsing.staged(staging, f"run-{run_id}-{flow_run.get_id() or 'local'}") as staged_at:
-            seconds["parse_in_tasks"], batches = _parse_all(
+            in_tasks, batches = _parse_all(
                 _planned_batches(con, batch_files), to_read, staged_at, read, parsing, batch_files, max_bytes
             )
             seconds["parse"] = time.perf_counter() - mark
-        seconds["parse_tasks"] = batches
         logger.info("parse: %s files in %.2f s", f"{to_read:,}", seconds["parse"], extra={"stage": "parse"})
 
         changed = None if to_read else BOOKKEEPING_TABLES
@@ -375,7 +378,9 @@ def _ingest_locked(
     shutil.rmtree(paths.staging, ignore_errors=True)
     seconds["total"] = time.perf_counter() - started
     logger.info("commit: run %s is the warehouse now; %.2f s in all", run_id, seconds["total"], extra={"stage": "commit"})
-    return RunSummary(run_id, str(source), str(paths.root), counts, rejects, seconds, asdict(lake_report), run_rejects)
+    return RunSummary(
+        run_id, str(source), str(paths.root), counts, rejects, seconds, asdict(lake_report), run_rejects, batches, in_tasks
+    )
 
 
 def _restore_from_lake(paths: DataPaths) -> None:

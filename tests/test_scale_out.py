@@ -122,6 +122,7 @@ def test_scheduler_and_two_worker_processes_and_one_killed_mid_run(source, tmp_p
             lambda: any(DataPaths(data).staging.glob("run-*/stage_files/*.parquet")) or run.poll() is not None,
             timeout=180, what="the first staged batch",
         )
+        assert run.poll() is None, "the run ended before a worker could be killed mid-run"
         workers[0].send_signal(signal.SIGKILL)
         out, err = run.communicate(timeout=300)
     assert "Traceback" not in out + err, err
