@@ -50,3 +50,19 @@ def dask_worker_count(runner: Any) -> int:
     """Threads across the cluster's workers: how many batches run at once."""
     workers = runner.client.scheduler_info().get("workers", {})
     return max(1, sum(int(worker.get("nthreads", 1)) for worker in workers.values()))
+
+
+def lost_work(error: BaseException, address: str) -> ClusterError | None:
+    """The one-line failure for a batch the cluster could not finish, or None if `error`
+    is not the cluster's doing. Dask runs a batch whose worker died again elsewhere, but
+    gives up after a few deaths (KilledWorker); a scheduler that goes away mid-run
+    cancels everything it had."""
+    from concurrent.futures import CancelledError
+
+    from distributed import KilledWorker
+
+    if isinstance(error, KilledWorker):
+        return ClusterError(f"the Dask cluster at {address} lost a parse batch: the workers running it died ({first_line(error)})")
+    if isinstance(error, (CancelledError, OSError, TimeoutError)):
+        return ClusterError(f"lost the Dask scheduler at {address} mid-run: {first_line(error)}")
+    return None

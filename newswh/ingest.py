@@ -451,26 +451,28 @@ def _parse_all(
     runner = parsing.runner(batch_count)
     if runner is None:
         return _collect(batches, to_read, batch_count, lambda number, batch: parse_batch(number, batch, staging, max_bytes, read))
-    runner.__enter__()
-    try:
-        if parsing.dask:
-            from newswh.cluster import connect
+    with runner:
+        try:
+            if parsing.dask:
+                from newswh.cluster import connect
 
-            connect(runner, parsing.dask)
-        # quote(): the batch is plain data, so Prefect need not walk its thousands of items
-        # for futures. Not for Dask: it takes quote (a namedtuple) apart as a plain tuple.
-        wrap = (lambda batch: batch) if parsing.dask else quote
-        submit = lambda number, batch: runner.submit(  # noqa: E731
-            parse_batch, {"number": number, "batch": wrap(batch), "staging": staging, "max_bytes": max_bytes, "read": read}
-        )
-        in_flight_count = 2 * _worker_count(runner)
-        return _collect(batches, to_read, batch_count, submit, in_flight_count)
-    except BaseException as error:
-        _stop_workers(runner)  # Ctrl-C or a failure: their batches are of no use any more
-        runner.__exit__(type(error), error, error.__traceback__)
-        raise
-    else:
-        runner.__exit__(None, None, None)
+                connect(runner, parsing.dask)
+            # quote(): the batch is plain data, so Prefect need not walk its thousands of items
+            # for futures. Not for Dask: it takes quote (a namedtuple) apart as a plain tuple.
+            wrap = (lambda batch: batch) if parsing.dask else quote
+            submit = lambda number, batch: runner.submit(  # noqa: E731
+                parse_batch, {"number": number, "batch": wrap(batch), "staging": staging, "max_bytes": max_bytes, "read": read}
+            )
+            return _collect(batches, to_read, batch_count, submit, 2 * _worker_count(runner))
+        except BaseException as error:
+            _stop_workers(runner)  # Ctrl-C or a failure: their batches are of no use any more
+            if parsing.dask and isinstance(error, Exception):
+                from newswh.cluster import lost_work
+
+                lost = lost_work(error, parsing.dask)
+                if lost is not None:
+                    raise lost from None
+            raise
 
 
 def _collect(
