@@ -44,6 +44,7 @@ class ParseWorkers(ProcessPoolTaskRunner):
         executor: Any = self._executor
         if executor is None:
             return
-        executor.shutdown(wait=False, cancel_futures=True)
-        for process in list((getattr(executor, "_processes", None) or {}).values()):
+        processes = list((getattr(executor, "_processes", None) or {}).values())  # shutdown() forgets them
+        for process in processes:
             process.terminate()
+        executor.shutdown(wait=False, cancel_futures=True)  # so leaving the runner waits for nothing
