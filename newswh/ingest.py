@@ -47,8 +47,8 @@ from newswh.locking import IngestAlreadyRunning, WriterLock
 from newswh.manifest import discovered_table, make_plan, rows_table
 from newswh.parse import DEFAULT_MAX_BYTES
 from newswh.records import PARSER_VERSION
-from newswh.runners import ParseWorkers
 from newswh.remote import ObjectReader, Storage, StorageError, is_url
+from newswh.runners import ParseWorkers
 from newswh.settings import BATCH_FILES, DEFAULT_DATA, DEFAULT_SOURCE, LOCK_WAIT_SECONDS, DataPaths
 from newswh.sources import is_utf8, read_source
 from newswh.staging import BatchSummary, PlannedFile, Reader, stage_batch
