@@ -263,6 +263,8 @@ def ingest(
         if not is_utf8(str(source_path.resolve())):
             return Failed(message=f"the source folder's path {source_path!r} is not valid UTF-8: rename it, or ingest a folder below it")
         source_at = source_path.resolve()  # manifest paths are absolute: any working directory works
+    if staging and not is_url(staging):  # a folder every worker mounts, at the same path
+        staging = f"file://{Path(staging).resolve()}"
     parsing = Parsing(workers, dask, Storage(staging.rstrip("/"), storage_options or {}) if staging else None)
     claim = claim_data_folder(paths, lock_wait_seconds, busy_retries)
     if claim.lock is None:

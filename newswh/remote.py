@@ -11,6 +11,7 @@ the storage options: no raw bytes pass through the flow process. Needs `newswh[s
 from __future__ import annotations
 
 import json
+import posixpath
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -153,9 +154,14 @@ class ObjectReader:
 def upload_tree(local: Path, storage: Storage) -> None:
     """Copy every file below the local folder to the same relative path below `storage`."""
     fs, root = storage.filesystem(), storage.path(storage.url)
+    folders = {root}
     for file in sorted(local.rglob("*")):
         if file.is_file():
-            fs.put_file(str(file), f"{root}/{file.relative_to(local).as_posix()}")
+            target = f"{root}/{file.relative_to(local).as_posix()}"
+            if posixpath.dirname(target) not in folders:  # a local folder must exist; a bucket has none
+                folders.add(posixpath.dirname(target))
+                fs.makedirs(posixpath.dirname(target), exist_ok=True)
+            fs.put_file(str(file), target)
 
 
 def download_tree(storage: Storage, local: Path) -> None:

@@ -107,6 +107,15 @@ def test_staging_in_the_bucket_is_used_then_removed(endpoint, cluster, source, t
     assert not DataPaths(data).staging.exists()
 
 
+def test_staging_in_a_shared_folder_is_used_then_emptied(source, tmp_path):
+    """--staging as a folder (one every worker mounts): the same rows, nothing left in it."""
+    reference, data, shared = tmp_path / "reference", tmp_path / "data", tmp_path / "shared"
+    run_ingest(source, reference, batch_files=100)
+    run_ingest(source, data, batch_files=100, staging=str(shared))
+    assert table_fingerprints(data) == table_fingerprints(reference)
+    assert not list(shared.iterdir())
+
+
 def test_scheduler_and_two_worker_processes_and_one_killed_mid_run(source, tmp_path):
     """`dask scheduler` + two `dask worker` processes; the CLI ingests on them; one worker is
     killed while batches run: its batch runs again on the other, and the rows are a local run's."""
