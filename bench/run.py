@@ -1,6 +1,7 @@
 """The release benchmark: the whole ingest pipeline against a read-only baseline, in one run.
 
-    python bench/run.py [--files 100000] [--noise 0.05] [--large-pages 0.01] [--workers 0] [--json PATH]
+    python bench/run.py [--files 100000] [--noise 0.05] [--large-pages 0.01] [--workers 0]
+                        [--runner process,dask] [--json PATH]
 
 Generates a corpus with the project's generator into a temporary folder, then measures:
 - baseline: a plain Python pass that opens and reads every file (page cache warm);
@@ -13,6 +14,13 @@ temporary Prefect server it starts), polled from /proc, which is what a machine 
 Prefect's start-up is measured separately from the flow. `--large-pages 0.01` makes 1 % of
 the clean pages 1-3 MB long (still articles, under the default --max-bytes). Machines are
 shared and noisy: compare the ratios, not the seconds.
+
+`--runner`: the parse stage's task runner, `process` (Prefect's ProcessPoolTaskRunner, the
+default) and/or `dask` (a dask.distributed LocalCluster of `--workers` worker processes,
+started by the benchmark's child before the flow, through `--dask`). Several, comma-
+separated, run on the same corpus, each into its own data folder, stage by stage. Each
+run's per-task overhead is what its parse stage took beyond the parsing itself, per batch:
+(parse seconds x workers - seconds spent inside the parse tasks) / batches.
 Prints one table and writes the same figures as JSON (default bench/results/).
 """
 
@@ -45,14 +53,14 @@ def read_baseline(source: Path) -> float:
     return time.perf_counter() - start
 
 
-def run_ingest(source: Path, data: Path, workers: int) -> dict[str, object]:
+def run_ingest(source: Path, data: Path, workers: int, runner: str = "process") -> dict[str, object]:
     """One ingest in a fresh process; its figures as the child reports them, and the peak
     memory of its whole process tree as seen from here."""
     from newswh.tree_rss import PeakTreeRss
 
     started = time.perf_counter()
     child = subprocess.Popen(
-        [sys.executable, __file__, "--child", str(source), str(data), str(workers)],
+        [sys.executable, __file__, "--child", str(source), str(data), str(workers), runner],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         env={**os.environ, "PREFECT_LOGGING_LEVEL": "WARNING"},
     )
@@ -62,6 +70,8 @@ def run_ingest(source: Path, data: Path, workers: int) -> dict[str, object]:
     if child.returncode != 0:
         raise SystemExit(f"ingest failed:\n{stdout[-3000:]}\n{stderr[-3000:]}")
     figures = json.loads(stdout.strip().splitlines()[-1])
+    figures["runner"] = runner
+    figures["workers"] = workers
     figures["wall_seconds"] = wall
     figures["startup_seconds"] = wall - figures["seconds"]["total"]
     # Polling can miss a short spike; the largest single process is a floor for the sum.
@@ -69,13 +79,31 @@ def run_ingest(source: Path, data: Path, workers: int) -> dict[str, object]:
     return figures
 
 
-def _child(source: str, data: str, workers: int) -> None:
+def _child(source: str, data: str, workers: int, runner: str) -> None:
     """Runs in the child process: the flow as the CLI runs it, then figures on stdout."""
-    from newswh.ingest import ingest
+    from contextlib import nullcontext
+
+    from newswh.server import temporary_server
     from newswh.settings import quiet_ephemeral_prefect
 
     quiet_ephemeral_prefect()
-    state = ingest(source=source, data=data, workers=workers or None, return_state=True)
+    server = temporary_server()  # as `newswh ingest` does: every worker reports to this one server
+    os.environ["PREFECT_API_URL"] = server.__enter__()  # before Prefect is imported
+
+    from newswh.ingest import ingest
+
+    cluster = nullcontext()
+    if runner == "dask":
+        from distributed import LocalCluster
+
+        cluster = LocalCluster(
+            n_workers=workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
+            host="127.0.0.1", dashboard_address=None,
+        )
+    with cluster as running:
+        dask = running.scheduler_address if running is not None else None
+        state = ingest(source=source, data=data, workers=workers or None, dask=dask, return_state=True)
+    server.__exit__(None, None, None)
     if not state.is_completed():
         raise SystemExit(state.message)
     summary = state.result()
@@ -83,6 +111,7 @@ def _child(source: str, data: str, workers: int) -> None:
     rss_workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
     print(json.dumps({
         "seconds": summary.seconds, "counts": summary.counts,
+        "parse_tasks": summary.parse_tasks, "parse_task_seconds": summary.parse_task_seconds,
         "peak_rss_main_bytes": rss_self, "peak_rss_worker_bytes": rss_workers,
     }))
 
@@ -93,12 +122,16 @@ def main() -> None:
     options.add_argument("--noise", type=float, default=0.05)
     options.add_argument("--large-pages", type=float, default=0.0, help="share of clean pages made 1-3 MB long")
     options.add_argument("--workers", type=int, default=0, help="parser processes; 0 means one per core")
+    options.add_argument("--runner", default="process", help="process, dask, or both comma-separated: process,dask")
     options.add_argument("--json", type=Path, help="where to write the figures (default bench/results/run-<time>.json)")
-    options.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    options.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = options.parse_args()
     if args.child:
-        _child(args.child[0], args.child[1], int(args.child[2]))
+        _child(args.child[0], args.child[1], int(args.child[2]), args.child[3])
         return
+    runners = [name.strip() for name in args.runner.split(",") if name.strip()]
+    if not runners or set(runners) - {"process", "dask"}:
+        raise SystemExit("--runner: give process, dask, or process,dask")
 
     from newswh.synth import write_corpus
 
@@ -109,22 +142,32 @@ def main() -> None:
         read_baseline(source)  # warm the page cache, as the targets assume
         baseline = min(read_baseline(source) for _ in range(3))
 
-        print("cold ingest …", file=sys.stderr)
-        cold = run_ingest(source, data, args.workers)
-        print("no-op re-run …", file=sys.stderr)
-        noop = run_ingest(source, data, args.workers)
+        runs: dict[str, dict[str, object]] = {runner: {} for runner in runners}
+        for runner in runners:
+            print(f"cold ingest ({runner}) …", file=sys.stderr)
+            runs[runner]["cold"] = run_ingest(source, data.with_name(f"data-{runner}"), args.workers, runner)
+        for runner in runners:
+            print(f"no-op re-run ({runner}) …", file=sys.stderr)
+            runs[runner]["noop"] = run_ingest(source, data.with_name(f"data-{runner}"), args.workers, runner)
         increment_files = max(1, args.files // 100)
         write_corpus(source / "increment", increment_files, noise=args.noise, seed=12, large_pages=args.large_pages)
-        print(f"increment of {increment_files:,} files …", file=sys.stderr)
-        increment = run_ingest(source, data, args.workers)
+        for runner in runners:
+            print(f"increment of {increment_files:,} files ({runner}) …", file=sys.stderr)
+            runs[runner]["increment"] = run_ingest(source, data.with_name(f"data-{runner}"), args.workers, runner)
 
-    results = {
+    common = {
         "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
         "files": args.files, "noise": args.noise, "large_pages": args.large_pages, "increment_files": increment_files,
-        "baseline_read_seconds": baseline, "cold": cold, "noop": noop, "increment": increment,
+        "baseline_read_seconds": baseline,
     }
-    _print_table(results)
+    results = {**common, **runs[runners[0]], "runner": runners[0]}
+    if len(runners) > 1:
+        results["runners"] = {runner: {**runs[runner], "runner": runner} for runner in runners}
+    for runner in runners:
+        _print_table({**common, **runs[runner], "runner": runner})
+    if len(runners) > 1:
+        _print_runner_comparison(common["files"], runs)
     out = args.json or BENCH / "results" / f"run-{datetime.now():%Y%m%d-%H%M%S}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
@@ -138,7 +181,9 @@ def _print_table(results: dict[str, object]) -> None:
     files, baseline = results["files"], results["baseline_read_seconds"]
     cold_seconds = results["cold"]["seconds"]["total"]
     large = f", {results['large_pages']:.0%} large pages" if results.get("large_pages") else ""
-    table = Table(title=f"newswh pipeline, {files:,} files{large} ({results['machine']['cpus']} cores)")
+    table = Table(
+        title=f"newswh pipeline, {files:,} files{large} ({results['machine']['cpus']} cores), runner {results.get('runner', 'process')}"
+    )
     for column in ("run", "files", "seconds", "files/s", "vs baseline", "start-up s", "peak RSS MB (tree)", *STAGES):
         table.add_column(column, justify="right" if column != "run" else "left")
     table.add_row("baseline: read every file", f"{files:,}", f"{baseline:.2f}", f"{files / baseline:,.0f}", "1.0x",
@@ -166,6 +211,39 @@ def _print_table(results: dict[str, object]) -> None:
         f"{max(results[r]['peak_rss_bytes'] for r in ('cold', 'noop', 'increment')) / 2**20:,.0f} MB (target under 1,536 MB)",
         highlight=False,
     )
+
+
+def task_overhead(run: dict[str, object]) -> float | None:
+    """Seconds per parse task not spent parsing: (parse stage x workers - time inside the
+    tasks) / tasks. None for a run with no parse task."""
+    tasks = int(run.get("parse_tasks", 0))
+    if not tasks:
+        return None
+    workers = min(run.get("workers") or os.cpu_count() or 1, tasks)
+    return (run["seconds"]["parse"] * workers - run["parse_task_seconds"]) / tasks
+
+
+def _print_runner_comparison(files: int, runs: dict[str, dict[str, object]]) -> None:
+    """The cold runs side by side: files/s of the whole run and of the parse stage, and
+    each runner's per-task overhead."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"task runners on the same {files:,} files (cold ingest)")
+    for column in ("runner", "run s", "files/s", "parse s", "parse files/s", "tasks", "overhead per task s", "vs process"):
+        table.add_column(column, justify="left" if column == "runner" else "right")
+    base = runs.get("process", {}).get("cold")
+    for runner, series in runs.items():
+        cold = series["cold"]
+        seconds = cold["seconds"]
+        overhead = task_overhead(cold)
+        ratio = f"{seconds['total'] / base['seconds']['total']:.2f}x" if base else ""
+        table.add_row(
+            runner, f"{seconds['total']:.2f}", f"{files / seconds['total']:,.0f}", f"{seconds['parse']:.2f}",
+            f"{files / seconds['parse']:,.0f}", f"{int(cold.get('parse_tasks', 0))}",
+            "" if overhead is None else f"{overhead:.3f}", ratio,
+        )
+    Console(width=200).print(table)
 
 
 if __name__ == "__main__":

@@ -98,7 +98,9 @@ def parse(
 
 @app.command()
 def ingest(
-    source: Annotated[Path, typer.Argument(help="Folder of raw files (searched recursively for *.txt).")] = DEFAULT_SOURCE,
+    source: Annotated[
+        str, typer.Argument(help="Folder of raw files (searched recursively for *.txt), or a URL: s3://bucket/prefix.")
+    ] = str(DEFAULT_SOURCE),
     data: Annotated[Path, typer.Option(help="Data folder: warehouse.duckdb and lake/ live here.")] = DEFAULT_DATA,
     workers: Annotated[int, typer.Option(help="Parser processes; 0 means one per core.")] = 0,
     batch_files: Annotated[int, typer.Option(help="Files per parse task.")] = BATCH_FILES,
@@ -112,13 +114,27 @@ def ingest(
             "files with their old size and mtime (rsync -t, cp -p).",
         ),
     ] = False,
+    dask: Annotated[
+        Optional[str], typer.Option(help="Parse on this running Dask scheduler (tcp://host:8786), not on local processes.")
+    ] = None,
+    storage_options: Annotated[
+        Optional[str], typer.Option(help="JSON object of fsspec options for a URL source or staging, e.g. '{\"anon\": true}'.")
+    ] = None,
+    staging: Annotated[
+        Optional[str], typer.Option(help="Where parse workers stage rows, a URL they and this machine reach (default: in --data).")
+    ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Also show Prefect's own log lines.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the final line.")] = False,
 ) -> None:
     """Parse new and changed raw files into the DuckDB warehouse and the Parquet lake."""
     from newswh.paths_check import data_problem, source_problem
+    from newswh.remote import StorageError, is_url, parse_storage_options
 
-    _refuse("ingest", source_problem(source) or data_problem(data))
+    try:
+        options = parse_storage_options(storage_options)
+    except StorageError as error:
+        _refuse("ingest", str(error))
+    _refuse("ingest", (None if is_url(source) else source_problem(Path(source))) or data_problem(data))
     quiet_ephemeral_prefect()
     from newswh.settings import DataPaths
     from newswh.warehouse import file_state
@@ -139,6 +155,9 @@ def ingest(
                     max_bytes=max_bytes,
                     lock_wait_seconds=wait,
                     rehash=rehash,
+                    dask=dask,
+                    storage_options=options or None,
+                    staging=staging,
                     return_state=True,
                 )
     except KeyboardInterrupt:
@@ -221,6 +240,7 @@ def serve(
     cron: Annotated[Optional[str], typer.Option(help="Cron schedule, e.g. \"*/5 * * * *\".")] = None,
     interval: Annotated[Optional[float], typer.Option(help="Seconds between runs.")] = None,
     name: Annotated[str, typer.Option(help="Deployment name in the Prefect UI.")] = "newswh",
+    dask: Annotated[Optional[str], typer.Option(help="Parse every run on this Dask scheduler (tcp://host:8786).")] = None,
 ) -> None:
     """Serve the ingest as a scheduled Prefect deployment (needs PREFECT_API_URL); Ctrl-C stops it."""
     import os
@@ -232,7 +252,7 @@ def serve(
     if os.environ.get("PREFECT_API_URL"):
         _refuse("serve", api_problem(os.environ["PREFECT_API_URL"], temporary_ok=False))
     try:
-        serve_ingest(source, data, cron, interval, name)
+        serve_ingest(source, data, cron, interval, name, dask)
     except ServeError as error:
         typer.echo(f"newswh serve: {error}", err=True)
         raise typer.Exit(2) from None

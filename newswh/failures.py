@@ -21,6 +21,12 @@ from newswh.settings import DUCKDB_MEMORY_LIMIT, DataPaths
 from newswh.warehouse import damage, out_of_memory
 
 
+def first_line(error: BaseException) -> str:
+    """An error's first line of text, or its type's name if it has none."""
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
 def says_disk_full(error: BaseException) -> bool:
     """ENOSPC or a quota, from the OS or in DuckDB's words (it wraps the OS error in text)."""
     if getattr(error, "errno", None) in (errno.ENOSPC, errno.EDQUOT):

@@ -1,27 +1,31 @@
 """The `ingest` flow: a folder of raw files to a DuckDB warehouse and a Parquet lake.
 
 claim the data folder -> discover files -> plan against the manifest -> parse new and
-changed files in batches on every core -> load a copy of the warehouse, piece by piece, then the data
+changed files in batches, as Prefect tasks on the run's task runner (a process per core,
+or a Dask cluster with `dask`) -> load a copy of the warehouse, piece by piece, then the data
 checks -> stage the changed lake files -> commit by renaming the new warehouse into place
 -> publish the lake files -> summarize as a markdown artifact.
 
-Tasks are thin: the work lives in `sources`, `staging`, `warehouse` and `lake`.
+Tasks are thin: the work lives in `sources`, `staging`, `warehouse` and `lake`. Only the
+parse tasks leave the flow's process; the load, the checks, the commit and the lake stay
+in it, the warehouse's one writer.
 """
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import random
 import shutil
+import tempfile
 import time
 from collections import deque
-from collections.abc import Iterator
-from concurrent.futures import Executor, ProcessPoolExecutor
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from itertools import islice
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -30,21 +34,24 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 from prefect.states import Completed, Failed, State
+from prefect.task_runners import TaskRunner
 from prefect.tasks import exponential_backoff
 from prefect.utilities.annotations import quote
 
-from newswh.children import become_a_worker, children_deaf_to_ctrl_c
+from newswh.cluster import ClusterError
 from newswh.failures import hide_tracebacks_of, remove_run_files, storage_failure
 from newswh.integrity import NoWarehouseYet, RebuildError, lake_holds_data, rebuild_locked
 from newswh.lake import LakeChanges, prepare_lake
 from newswh.load import load_staged
 from newswh.locking import IngestAlreadyRunning, WriterLock
-from newswh.manifest import discovered_table, make_plan
+from newswh.manifest import discovered_table, make_plan, rows_table
 from newswh.parse import DEFAULT_MAX_BYTES
 from newswh.records import PARSER_VERSION
+from newswh.remote import ObjectReader, Storage, StorageError, is_url
+from newswh.runners import ParseWorkers
 from newswh.settings import BATCH_FILES, DEFAULT_DATA, DEFAULT_SOURCE, LOCK_WAIT_SECONDS, DataPaths
-from newswh.sources import is_utf8
-from newswh.staging import BatchSummary, PlannedFile, stage_batch
+from newswh.sources import is_utf8, read_source
+from newswh.staging import BatchSummary, PlannedFile, Reader, stage_batch
 from newswh.warehouse import (
     UnusableDataFolder,
     WarehouseBusy,
@@ -67,7 +74,7 @@ class IngestError(RuntimeError):
 
 TRANSIENT_ERRORS = (IngestAlreadyRunning, WarehouseBusy)
 """Failures that pass by themselves (another writer finishing), so a scheduled run retries them."""
-REFUSALS = (IngestError, UnusableDataFolder, WarehouseChanged, WarehouseDamaged, *TRANSIENT_ERRORS)
+REFUSALS = (IngestError, ClusterError, StorageError, UnusableDataFolder, WarehouseChanged, WarehouseDamaged, *TRANSIENT_ERRORS)
 """Failures whose message says all a person needs: logged as one line, never a traceback."""
 
 
@@ -87,6 +94,10 @@ class RunSummary:
     lake: dict[str, int] = field(default_factory=dict)
     run_rejects: list[tuple[str, str, str]] = field(default_factory=list)
     """Up to REJECTS_LISTED files this run rejected: path, reason, detail."""
+    parse_tasks: int = 0
+    parse_task_seconds: float = 0.0
+    """Seconds spent inside the parse tasks, summed: the parse stage's time beyond it (times
+    the workers) is the task runner's overhead."""
 
 
 @dataclass
@@ -128,7 +139,12 @@ def claim_data_folder(paths: DataPaths, wait_seconds: float, busy_retries: int) 
 
 
 @task(name="discover-files", task_run_name="discover-files", cache_policy=NO_CACHE)
-def discover_files(source: Path) -> pa.Table:
+def discover_files(source: Path | Storage) -> pa.Table:
+    """A folder is walked; a bucket is listed, in one paged listing (see newswh/remote.py)."""
+    if isinstance(source, Storage):
+        from newswh import remote
+
+        return rows_table(remote.discover_rows(source))
     return discovered_table(source)
 
 
@@ -138,28 +154,47 @@ def plan_run(con: duckdb.DuckDBPyConnection, discovered: pa.Table) -> dict[str, 
     return make_plan(con, discovered, PARSER_VERSION)
 
 
-def _planned_batches(con: duckdb.DuckDBPyConnection, batch_files: int) -> Iterator[list[PlannedFile]]:
-    """The files the plan says must be read, a batch at a time, straight from DuckDB:
-    a million PlannedFile objects at once would cost hundreds of MB."""
+def _planned_batches(con: duckdb.DuckDBPyConnection, batch_files: int) -> Iterator[list[tuple[Any, ...]]]:
+    """The files the plan says must be read, a batch at a time, straight from DuckDB, as
+    PlannedFile's fields: a million objects at once would cost hundreds of MB."""
     con.execute(
         "select p.source_path, p.size_bytes, p.mtime_ns, d.problem, p.previous_hash "
         "from plan as p join discovered as d using (source_path) "
         "where p.status <> 'unchanged' order by p.source_path"
     )
     while rows := con.fetchmany(batch_files):
-        yield [PlannedFile(*row) for row in rows]
+        yield rows
+
+
+@dataclass(frozen=True)
+class ParsedBatch:
+    """What a parse task sends back: its batch's counts, and the seconds it spent inside the
+    task (the rest of a batch's time is the task runner's overhead, see bench/run.py)."""
+
+    summary: BatchSummary
+    seconds: float
 
 
 @task(name="parse-batch", cache_policy=NO_CACHE, task_run_name="parse-batch-{number}")
-def parse_batch(
-    number: int, batch: list[PlannedFile], staging: Path, max_bytes: int, pool: Executor | None
-) -> BatchSummary:
-    """Parse one batch in a worker process (or here, for a single small batch)."""
-    if pool is None:
-        return stage_batch(number, batch, str(staging), max_bytes)
-    with children_deaf_to_ctrl_c():  # a submit may start a worker
-        submitted = pool.submit(stage_batch, number, batch, str(staging), max_bytes)
-    return submitted.result()
+def parse_batch(number: int, batch: list[tuple[Any, ...]], staging: str | Storage, max_bytes: int, read: Reader) -> ParsedBatch:
+    """Read and parse one batch where the task runner runs it, staging its rows as Parquet.
+
+    Staging in object storage (a cluster whose workers share no disk) is written to a
+    local folder first, then uploaded, so staging.py only knows local files. Re-running a
+    batch (Dask retries one whose worker died) writes the same files again. The batch
+    travels as plain tuples (PlannedFile's fields): cheap to pickle, and nothing on the way
+    (Prefect's and Dask's walks over task arguments) turns them into something else."""
+    started = time.perf_counter()
+    planned = [PlannedFile(*row) for row in batch]
+    if isinstance(staging, str):
+        summary = stage_batch(number, planned, staging, max_bytes, read=read)
+    else:
+        from newswh import remote
+
+        with tempfile.TemporaryDirectory(prefix="newswh-stage-") as local:
+            summary = stage_batch(number, planned, local, max_bytes, read=read)
+            remote.upload_tree(Path(local), staging)
+    return ParsedBatch(summary, time.perf_counter() - started)
 
 
 BOOKKEEPING_TABLES = frozenset({"source_files", "ingest_runs"})
@@ -201,28 +236,43 @@ def ingest(
     lock_wait_seconds: float = LOCK_WAIT_SECONDS,
     busy_retries: int = 0,
     rehash: bool = False,
+    dask: str | None = None,
+    storage_options: dict[str, Any] | None = None,
+    staging: str | None = None,
 ) -> State:
     """Bring the warehouse in `data` up to date with the raw files in `source`.
+
+    `source`: a folder, or an fsspec URL (`s3://bucket/prefix`) reached with
+    `storage_options` (else the usual AWS variables). `dask`: the address of a running
+    Dask scheduler (`tcp://host:8786`) to parse on, instead of a process per core here.
+    `staging`: where workers write parsed batches for the load (an fsspec URL the workers
+    and this process can both reach); by default a folder in `data`, enough on one machine.
 
     `busy_retries`: how often to try again, with exponential backoff from 5 s, when another
     process is writing the data folder; scheduled deployments set it, a person at a
     terminal would rather hear at once. `rehash`: read and hash every file, not only those
     whose size or mtime changed, to catch restores that kept both (`rsync -t`, `cp -p`).
     """
-    source_path = Path(source) if source else DEFAULT_SOURCE
     paths = DataPaths(Path(data) if data else DEFAULT_DATA)
-    if not source_path.is_dir():
-        return Failed(message=f"source folder {source_path} does not exist or is not a folder")
-    if not is_utf8(str(source_path.resolve())):
-        return Failed(message=f"the source folder's path {source_path!r} is not valid UTF-8: rename it, or ingest a folder below it")
-    source_path = source_path.resolve()  # manifest paths are absolute: any working directory works
+    if source and is_url(source):
+        source_at: Path | Storage = Storage(source.rstrip("/"), storage_options or {})
+    else:
+        source_path = Path(source) if source else DEFAULT_SOURCE
+        if not source_path.is_dir():
+            return Failed(message=f"source folder {source_path} does not exist or is not a folder")
+        if not is_utf8(str(source_path.resolve())):
+            return Failed(message=f"the source folder's path {source_path!r} is not valid UTF-8: rename it, or ingest a folder below it")
+        source_at = source_path.resolve()  # manifest paths are absolute: any working directory works
+    if staging and not is_url(staging):  # a folder every worker mounts, at the same path
+        staging = f"file://{Path(staging).resolve()}"
+    parsing = Parsing(workers, dask, Storage(staging.rstrip("/"), storage_options or {}) if staging else None)
     claim = claim_data_folder(paths, lock_wait_seconds, busy_retries)
     if claim.lock is None:
         get_run_logger().error("%s", claim.refusal)
         return Failed(message=claim.refusal)
     lock = claim.lock
     try:
-        summary = _ingest_locked(source_path, paths, workers, batch_files, max_bytes, rehash)
+        summary = _ingest_locked(source_at, paths, parsing, batch_files, max_bytes, rehash)
     except REFUSALS as error:
         get_run_logger().error("%s", error)
         return Failed(message=f"{error}; the warehouse is as it was before this run")
@@ -238,7 +288,7 @@ def ingest(
 
 
 def _ingest_locked(
-    source: Path, paths: DataPaths, workers: int | None, batch_files: int, max_bytes: int, rehash: bool
+    source: Path | Storage, paths: DataPaths, parsing: Parsing, batch_files: int, max_bytes: int, rehash: bool
 ) -> RunSummary:
     logger = get_run_logger()
     seconds: dict[str, float] = {}
@@ -281,8 +331,12 @@ def _ingest_locked(
 
         mark = time.perf_counter()
         staging = paths.staging / f"run-{run_id}"
-        _parse_all(_planned_batches(con, batch_files), to_read, staging, workers, batch_files, max_bytes)
-        seconds["parse"] = time.perf_counter() - mark
+        read = ObjectReader(source) if isinstance(source, Storage) else read_source
+        with parsing.staged(staging, f"run-{run_id}-{flow_run.get_id() or 'local'}") as staged_at:
+            in_tasks, batches = _parse_all(
+                _planned_batches(con, batch_files), to_read, staged_at, read, parsing, batch_files, max_bytes
+            )
+            seconds["parse"] = time.perf_counter() - mark
         logger.info("parse: %s files in %.2f s", f"{to_read:,}", seconds["parse"], extra={"stage": "parse"})
 
         changed = None if to_read else BOOKKEEPING_TABLES
@@ -326,7 +380,9 @@ def _ingest_locked(
     shutil.rmtree(paths.staging, ignore_errors=True)
     seconds["total"] = time.perf_counter() - started
     logger.info("commit: run %s is the warehouse now; %.2f s in all", run_id, seconds["total"], extra={"stage": "commit"})
-    return RunSummary(run_id, str(source), str(paths.root), counts, rejects, seconds, asdict(lake_report), run_rejects)
+    return RunSummary(
+        run_id, str(source), str(paths.root), counts, rejects, seconds, asdict(lake_report), run_rejects, batches, in_tasks
+    )
 
 
 def _restore_from_lake(paths: DataPaths) -> None:
@@ -344,54 +400,125 @@ def _restore_from_lake(paths: DataPaths) -> None:
     logger.info("restored %s from the lake: %s", paths.warehouse, ", ".join(f"{table} {count:,}" for table, count in rows.items()))
 
 
+@dataclass(frozen=True)
+class Parsing:
+    """Where the parse tasks run and where they leave their rows: the flow's choices of
+    task runner (`dask`: a scheduler's address; else a process per core here) and of
+    staging (`staging`: object storage; else a local folder)."""
+
+    workers: int | None
+    dask: str | None
+    staging: Storage | None
+
+    def runner(self, batch_count: int) -> TaskRunner | None:
+        """The task runner for `batch_count` batches; None to parse in this process (one
+        batch, or one worker: a process pool would only add its start-up)."""
+        if self.dask:
+            from newswh.cluster import dask_runner
+
+            return dask_runner(self.dask)
+        workers = min(self.workers or os.cpu_count() or 1, batch_count)
+        if workers <= 1:
+            return None
+        return ParseWorkers(workers)
+
+    @contextmanager
+    def staged(self, local: Path, name: str) -> Iterator[str | Storage]:
+        """Where the parse tasks stage this run's rows; on leaving, the rows are in `local`
+        for the load (brought down from object storage if they were staged there), and the
+        run's folder in object storage is gone, whatever happened."""
+        if self.staging is None:
+            yield str(local)
+            return
+        from newswh import remote
+
+        at = Storage(f"{self.staging.url}/{name}", self.staging.options)
+        try:
+            yield at
+            remote.download_tree(at, local)
+        finally:
+            remote.remove_tree(at)
+
+
 def _parse_all(
-    batches: Iterator[list[PlannedFile]], to_read: int, staging: Path, workers: int | None, batch_files: int, max_bytes: int
-) -> None:
-    """Parse every batch on `workers` processes, keeping two batches per worker in flight:
-    enough to keep each busy, few enough that memory does not grow with the corpus."""
-    logger = get_run_logger()
+    batches: Iterator[list[tuple[Any, ...]]], to_read: int, staging: str | Storage, read: Reader, parsing: Parsing,
+    batch_files: int, max_bytes: int,
+) -> tuple[float, int]:
+    """Parse every batch as a task on the run's task runner, keeping two batches per worker
+    in flight: enough to keep each busy, few enough that memory does not grow with the
+    corpus. Returns the seconds spent inside the tasks, and how many there were."""
     batch_count = -(-to_read // batch_files)
     if not batch_count:
-        return
-    workers = min(workers or os.cpu_count() or 1, batch_count)
-    pool = None
-    if workers > 1:
-        pool = ProcessPoolExecutor(
-            max_workers=workers, mp_context=multiprocessing.get_context("spawn"), initializer=become_a_worker, initargs=(os.getpid(),)
-        )
-    try:
-        # quote(): the batch is plain data, so Prefect need not walk its thousands of items for futures.
-        numbered = enumerate(batches)
-        in_flight = deque(parse_batch.submit(number, quote(batch), staging, max_bytes, pool) for number, batch in islice(numbered, 2 * workers))
-        done = 0
-        while in_flight:
-            summary = in_flight.popleft().result()
-            following = next(numbered, None)
-            if following is not None:
-                number, batch = following
-                in_flight.append(parse_batch.submit(number, quote(batch), staging, max_bytes, pool))
-            done += summary.files
-            logger.info(
-                "parsed batch %s/%s: %s/%s files (%s articles, %s rejected, %s unchanged content, %s vanished)",
-                summary.number + 1, batch_count, f"{done:,}", f"{to_read:,}",
-                summary.articles, summary.rejected, summary.touched, summary.vanished,
-                extra={"stage": "parse-batch", "done": done, "to_read": to_read},
+        return 0.0, 0
+    runner = parsing.runner(batch_count)
+    if runner is None:
+        return _collect(batches, to_read, batch_count, lambda number, batch: parse_batch(number, batch, staging, max_bytes, read))
+    with runner:
+        try:
+            if parsing.dask:
+                from newswh.cluster import connect
+
+                connect(runner, parsing.dask)
+            # quote(): the batch is plain data, so Prefect need not walk its thousands of items
+            # for futures. Not for Dask: it takes quote (a namedtuple) apart as a plain tuple.
+            wrap = (lambda batch: batch) if parsing.dask else quote
+            submit = lambda number, batch: runner.submit(  # noqa: E731
+                parse_batch, {"number": number, "batch": wrap(batch), "staging": staging, "max_bytes": max_bytes, "read": read}
             )
-    except BaseException:
-        if pool is not None:
-            _stop_workers(pool)  # Ctrl-C or a failure: their batches are of no use any more
-        raise
-    finally:
-        if pool is not None:
-            pool.shutdown(cancel_futures=True)
+            return _collect(batches, to_read, batch_count, submit, 2 * _worker_count(runner))
+        except BaseException as error:
+            _stop_workers(runner)  # Ctrl-C or a failure: their batches are of no use any more
+            if parsing.dask and isinstance(error, Exception):
+                from newswh.cluster import lost_work
+
+                lost = lost_work(error, parsing.dask)
+                if lost is not None:
+                    raise lost from None
+            raise
 
 
-def _stop_workers(pool: ProcessPoolExecutor) -> None:
-    """End the workers now: shutting down waits for the batches they are parsing, seconds
-    each, and an interrupted run should stop at once."""
-    pool.shutdown(wait=False, cancel_futures=True)
-    for process in list((getattr(pool, "_processes", None) or {}).values()):
-        process.terminate()
+def _collect(
+    batches: Iterator[list[tuple[Any, ...]]], to_read: int, batch_count: int, submit: Callable[[int, list[tuple[Any, ...]]], Any],
+    in_flight_count: int = 1,
+) -> tuple[float, int]:
+    """Submit batches, `in_flight_count` at a time, and log each as it comes back. `submit`
+    returns a future, or (run here) the ParsedBatch itself."""
+    logger = get_run_logger()
+    numbered = enumerate(batches)
+    in_flight = deque(submit(number, batch) for number, batch in islice(numbered, in_flight_count))
+    done = 0
+    in_tasks = 0.0
+    while in_flight:
+        parsed = in_flight.popleft()
+        parsed = parsed if isinstance(parsed, ParsedBatch) else parsed.result()
+        following = next(numbered, None)
+        if following is not None:
+            in_flight.append(submit(*following))
+        summary = parsed.summary
+        done += summary.files
+        in_tasks += parsed.seconds
+        logger.info(
+            "parsed batch %s/%s: %s/%s files (%s articles, %s rejected, %s unchanged content, %s vanished)",
+            summary.number + 1, batch_count, f"{done:,}", f"{to_read:,}",
+            summary.articles, summary.rejected, summary.touched, summary.vanished,
+            extra={"stage": "parse-batch", "done": done, "to_read": to_read},
+        )
+    return in_tasks, batch_count
+
+
+def _worker_count(runner: TaskRunner) -> int:
+    if isinstance(runner, ParseWorkers):
+        return runner._max_workers
+    from newswh.cluster import dask_worker_count
+
+    return dask_worker_count(runner)
+
+
+def _stop_workers(runner: TaskRunner) -> None:
+    """End our own workers now. (A Dask cluster's workers are not ours to stop: leaving the
+    runner cancels what it submitted.)"""
+    if isinstance(runner, ParseWorkers):
+        runner.stop_now()
 
 
 def conservation_line(counts: dict[str, int]) -> str:

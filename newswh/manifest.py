@@ -6,6 +6,7 @@ which only counts it: both must agree on what "waiting to be ingested" means.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from itertools import islice
 from pathlib import Path
 
@@ -26,11 +27,15 @@ _ROWS_PER_BATCH = 65_536
 
 
 def discovered_table(source: Path) -> pa.Table:
-    """Path, size and mtime of every raw file: all that is needed to skip unchanged ones.
+    """Path, size and mtime of every raw file: all that is needed to skip unchanged ones."""
+    return rows_table(discover_rows(source))
+
+
+def rows_table(rows: Iterator[tuple[str, int, int, str | None]]) -> pa.Table:
+    """Discovered rows (a folder's walk, or a bucket's listing) as the `discovered` table.
 
     Built a batch at a time: as Python objects a file's row costs ~10x its Arrow form.
     """
-    rows = discover_rows(source)
     batches = []
     while chunk := list(islice(rows, _ROWS_PER_BATCH)):
         batches.append(pa.record_batch(list(zip(*chunk)), schema=DISCOVERED_SCHEMA))

@@ -17,13 +17,17 @@ class ServeError(RuntimeError):
     """The deployment cannot be served; the message says what to do."""
 
 
-def deployment_parameters(source: Path, data: Path) -> dict[str, object]:
-    """Absolute paths: the runner starts flow runs from its own working directory."""
-    return {"source": str(source.resolve()), "data": str(data.resolve()), "busy_retries": BUSY_RETRIES}
+def deployment_parameters(source: Path, data: Path, dask: str | None = None) -> dict[str, object]:
+    """Absolute paths: the runner starts flow runs from its own working directory. `dask`:
+    the scheduler every scheduled run parses on (None: processes on this machine)."""
+    parameters: dict[str, object] = {"source": str(source.resolve()), "data": str(data.resolve()), "busy_retries": BUSY_RETRIES}
+    if dask:
+        parameters["dask"] = dask
+    return parameters
 
 
 def serve_ingest(
-    source: Path, data: Path, cron: str | None, interval: float | None, name: str = DEPLOYMENT_NAME
+    source: Path, data: Path, cron: str | None, interval: float | None, name: str = DEPLOYMENT_NAME, dask: str | None = None
 ) -> None:
     """Serve the ingest on a schedule until interrupted; at most one run at a time.
 
@@ -50,7 +54,7 @@ def serve_ingest(
         name=name,
         cron=cron,
         interval=interval,
-        parameters=deployment_parameters(source, data),
+        parameters=deployment_parameters(source, data, dask),
         global_limit=ConcurrencyLimitConfig(limit=1, collision_strategy=ConcurrencyLimitStrategy.CANCEL_NEW),
         description=f"Ingest new raw files from {source.resolve()} into {data.resolve()}.",
         tags=["newswh"],

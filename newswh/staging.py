@@ -7,6 +7,7 @@ tables in `sql/schema/` column for column (a test holds them to it).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from operator import attrgetter
 from pathlib import Path
@@ -14,7 +15,12 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from newswh.records import ParseResult
 from newswh.sources import SourceFile, Vanished, read_source
+
+Reader = Callable[[SourceFile, int], ParseResult | Vanished]
+"""How a worker reads and parses one planned file: `read_source` for a local disk,
+`newswh.remote.ObjectReader` for object storage."""
 
 STAGE_FILES = pa.schema(
     [
@@ -115,7 +121,12 @@ again as Arrow columns. The part is also the piece the load reads and commits at
 
 
 def stage_batch(
-    number: int, batch: list[PlannedFile], staging: str, max_bytes: int, part_bytes: int = STAGE_PART_BYTES
+    number: int,
+    batch: list[PlannedFile],
+    staging: str,
+    max_bytes: int,
+    part_bytes: int = STAGE_PART_BYTES,
+    read: Reader = read_source,
 ) -> BatchSummary:
     """Read and parse `batch`, writing `<staging>/<table>/batch-<number>-<part>.parquet`.
 
@@ -134,7 +145,7 @@ def stage_batch(
     part = unwritten = 0
     for planned in batch:
         source = SourceFile(planned.source_path, planned.size_bytes, planned.mtime_ns, planned.problem)
-        result = read_source(source, max_bytes)
+        result = read(source, max_bytes)
         if isinstance(result, Vanished):
             vanished += 1
             rows["stage_files"].append(

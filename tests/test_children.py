@@ -49,8 +49,9 @@ def _command(pid: int) -> list[str]:
 
 
 def _port_is_free(port: int) -> bool:
-    """Whether a new server could listen on it, as a server binds (SO_REUSEADDR): closed
-    connections of the old one may linger in TIME_WAIT, but nothing listens."""
+    """Whether a new server could listen on `port`. Like any server (uvicorn too) the probe
+    sets SO_REUSEADDR: connections the dead server closed linger in TIME-WAIT for a minute,
+    and they bind no process and stop no server from listening."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:

@@ -1,0 +1,68 @@
+"""Parsing on a Dask cluster: the flow's parse tasks go to a running `dask.distributed`
+scheduler through prefect-dask's DaskTaskRunner. Needs `newswh[dask]`, here and on every
+worker (the workers import newswh to run the parse task).
+
+Only the parse tasks go there: each reads its batch's raw files itself (from a shared
+folder or object storage) and writes its rows to staging; the flow process, the
+warehouse's one writer, loads them. A batch whose worker dies is run again on another
+(Dask reschedules it; the batch's staged files are written again under the same names).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect.task_runners import TaskRunner
+
+from newswh.failures import first_line
+
+CONNECT_TIMEOUT = "15s"
+"""How long to wait for the scheduler before the run fails, saying it cannot be reached."""
+
+
+class ClusterError(RuntimeError):
+    """The cluster cannot be used (not installed, not reachable): one line for a person."""
+
+
+def dask_runner(address: str) -> TaskRunner:
+    """A DaskTaskRunner for the scheduler at `address` (`tcp://host:8786`), connected."""
+    try:
+        from prefect_dask import DaskTaskRunner
+    except ImportError as error:
+        raise ClusterError(
+            f"--dask needs prefect-dask and distributed ({error.name} is missing): pip install 'newswh[dask]'"
+        ) from None
+    return DaskTaskRunner(address=address, client_kwargs={"timeout": CONNECT_TIMEOUT})
+
+
+def connect(runner: Any, address: str) -> None:
+    """Connect now (prefect-dask connects on the first task), so a scheduler that is not
+    there is one clear failure before any batch is submitted."""
+    try:
+        workers = runner.client.scheduler_info().get("workers", {})
+    except (OSError, TimeoutError) as error:
+        raise ClusterError(f"cannot reach the Dask scheduler at {address}: {first_line(error)}") from None
+    if not workers:
+        raise ClusterError(f"the Dask scheduler at {address} has no workers: start some (`dask worker {address}`)")
+
+
+def dask_worker_count(runner: Any) -> int:
+    """Threads across the cluster's workers: how many batches run at once."""
+    workers = runner.client.scheduler_info().get("workers", {})
+    return max(1, sum(int(worker.get("nthreads", 1)) for worker in workers.values()))
+
+
+def lost_work(error: BaseException, address: str) -> ClusterError | None:
+    """The one-line failure for a batch the cluster could not finish, or None if `error`
+    is not the cluster's doing. Dask runs a batch whose worker died again elsewhere, but
+    gives up after a few deaths (KilledWorker); a scheduler that goes away mid-run
+    cancels everything it had."""
+    from concurrent.futures import CancelledError
+
+    from distributed import KilledWorker
+
+    if isinstance(error, KilledWorker):
+        return ClusterError(f"the Dask cluster at {address} lost a parse batch: the workers running it died ({first_line(error)})")
+    if isinstance(error, (CancelledError, OSError, TimeoutError)):
+        return ClusterError(f"lost the Dask scheduler at {address} mid-run: {first_line(error)}")
+    return None
