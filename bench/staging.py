@@ -6,17 +6,18 @@ Parquet) over a generated corpus, against a plain read of the same files in the 
 `--corpus DIR` reuses (or first fills) a folder of generated pages, so a profiler run
 (`pyinstrument bench/staging.py --corpus DIR --repeat 1`) times the same files as the
 benchmark. Batches are the ingest's size (`newswh.settings.BATCH_FILES`); the page cache is
-warm, as it is for the read baseline. Machines are shared and noisy: compare the ratio.
+warm, as it is for the read baseline. Machines are shared and noisy: compare the ratios, and
+the CPU-time figures (files per CPU second, one core) before the wall-clock ones.
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
-import json
 import tempfile
-import time
 from pathlib import Path
+
+from parser import best_seconds, report  # bench/parser.py, beside this script
 
 from newswh.settings import BATCH_FILES
 from newswh.staging import PlannedFile, stage_batch
@@ -54,15 +55,6 @@ def cyclic_garbage(work) -> int:  # type: ignore[no-untyped-def]
         gc.enable()
 
 
-def best_seconds(work, repeat: int) -> float:  # type: ignore[no-untyped-def]
-    best = float("inf")
-    for _ in range(repeat):
-        start = time.perf_counter()
-        work()
-        best = min(best, time.perf_counter() - start)
-    return best
-
-
 def main() -> None:
     options = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     options.add_argument("--files", type=int, default=20_000)
@@ -84,16 +76,8 @@ def main() -> None:
             "stage_batch": best_seconds(lambda: stage_all(files, staging), args.repeat),
         }
         garbage = cyclic_garbage(lambda: stage_all(files, staging))
-    baseline = timings["read (baseline)"]
-    rows = {
-        name: {"files_per_s": round(len(files) / seconds), "x_read_baseline": round(seconds / baseline, 2)}
-        for name, seconds in timings.items()
-    }
-    print(f"{'measure':20} {'files/s':>10} {'time vs read':>13}")
-    for name, row in rows.items():
-        print(f"{name:20} {row['files_per_s']:>10,} {row['x_read_baseline']:>12}x")
     print(f"cyclic garbage left by stage_batch: {garbage} objects")
-    print(json.dumps({"files": len(files), "cyclic_garbage": garbage, "results": rows}))
+    report(timings, len(files), cyclic_garbage=garbage)
 
 
 if __name__ == "__main__":
