@@ -165,6 +165,8 @@ def clean_lines(page: str) -> list[str]:
         page = html.unescape(page)
     if not page.isascii() and any(char in page for char in _INVISIBLE_CHARS):
         page = page.translate(_DROP_INVISIBLE)
+    if page.isascii() and "  " not in page and "\t" not in page:
+        return [line for line in map(str.strip, page.split("\n")) if line]  # the usual page: no folding
     lines = []
     for line in page.split("\n"):
         if "  " in line or "\t" in line or not line.isascii():

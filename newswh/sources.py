@@ -282,7 +282,7 @@ def read_source(source: SourceFile, max_bytes: int = DEFAULT_MAX_BYTES) -> Parse
     if source.problem is not None:
         return reject_result(source.path, None, 0, "unreadable", source.problem)
     try:
-        with open(source.path, "rb") as handle:
+        with open(source.path, "rb", buffering=0) as handle:  # read whole: a buffer only adds a copy
             size = os.fstat(handle.fileno()).st_size
             if size > max_bytes:
                 return reject_result(
