@@ -1,7 +1,7 @@
 """The release benchmark: the whole ingest pipeline against a read-only baseline, in one run.
 
     python bench/run.py [--files 100000] [--noise 0.05] [--large-pages 0.01] [--workers 0]
-                        [--runner process,dask] [--json PATH]
+                        [--runner process,dask] [--compare] [--json PATH]
 
 Generates a corpus with the project's generator into a temporary folder, then measures:
 - baseline: a plain Python pass that opens and reads every file (page cache warm);
@@ -21,6 +21,10 @@ started by the benchmark's child before the flow, through `--dask`). Several, co
 separated, run on the same corpus, each into its own data folder, stage by stage. Each
 run's per-task overhead is what its parse stage took beyond the parsing itself, per batch:
 (parse seconds x workers - seconds spent inside the parse tasks) / batches.
+`--compare` also runs the peer pipeline (bench/peer.py: a regex parse yielded as nested
+dicts into dlt's DuckDB destination; `pip install -e '.[bench]'`) on the same corpus after
+the cold ingest, and reports newswh's speed as a multiple of the peer's, on each side's own
+pipeline time (imports and Prefect's start-up excluded) and on wall time.
 Prints one table and writes the same figures as JSON (default bench/results/).
 """
 
@@ -123,6 +127,7 @@ def main() -> None:
     options.add_argument("--large-pages", type=float, default=0.0, help="share of clean pages made 1-3 MB long")
     options.add_argument("--workers", type=int, default=0, help="parser processes; 0 means one per core")
     options.add_argument("--runner", default="process", help="process, dask, or both comma-separated: process,dask")
+    options.add_argument("--compare", action="store_true", help="also run the dlt peer pipeline (bench/peer.py) on the corpus")
     options.add_argument("--json", type=Path, help="where to write the figures (default bench/results/run-<time>.json)")
     options.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = options.parse_args()
@@ -132,6 +137,8 @@ def main() -> None:
     runners = [name.strip() for name in args.runner.split(",") if name.strip()]
     if not runners or set(runners) - {"process", "dask"}:
         raise SystemExit("--runner: give process, dask, or process,dask")
+    if args.compare and subprocess.run([sys.executable, "-c", "import dlt"], capture_output=True).returncode:
+        raise SystemExit("--compare runs the dlt peer pipeline: pip install -e '.[bench]' first")
 
     from newswh.synth import write_corpus
 
@@ -146,6 +153,7 @@ def main() -> None:
         for runner in runners:
             print(f"cold ingest ({runner}) …", file=sys.stderr)
             runs[runner]["cold"] = run_ingest(source, data.with_name(f"data-{runner}"), args.workers, runner)
+        peer = run_peer(source, Path(temp) / "peer") if args.compare else None
         for runner in runners:
             print(f"no-op re-run ({runner}) …", file=sys.stderr)
             runs[runner]["noop"] = run_ingest(source, data.with_name(f"data-{runner}"), args.workers, runner)
@@ -162,16 +170,40 @@ def main() -> None:
         "baseline_read_seconds": baseline,
     }
     results = {**common, **runs[runners[0]], "runner": runners[0]}
+    if peer is not None:
+        results["peer"] = peer
     if len(runners) > 1:
         results["runners"] = {runner: {**runs[runner], "runner": runner} for runner in runners}
     for runner in runners:
         _print_table({**common, **runs[runner], "runner": runner})
     if len(runners) > 1:
         _print_runner_comparison(common["files"], runs)
+    if peer is not None:
+        _print_peer_comparison(runs[runners[0]]["cold"], peer)
     out = args.json or BENCH / "results" / f"run-{datetime.now():%Y%m%d-%H%M%S}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     print(f"figures written to {out}")
+
+
+def run_peer(source: Path, folder: Path) -> dict[str, object]:
+    """The dlt peer on the same files, in a fresh process: its own figures and its wall time."""
+    print("peer pipeline (dlt) …", file=sys.stderr)
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, str(BENCH / "peer.py"), str(source), str(folder)], capture_output=True, text=True)
+    wall = time.perf_counter() - started
+    if done.returncode:
+        raise SystemExit(f"the peer pipeline failed: {done.stderr.strip().splitlines()[-1:]}")
+    return {**json.loads(done.stdout.strip().splitlines()[-1]), "wall_seconds": wall}
+
+
+def _print_peer_comparison(cold: dict[str, object], peer: dict[str, object]) -> None:
+    newswh_seconds, newswh_wall = cold["seconds"]["total"], cold["wall_seconds"]
+    print(
+        f"peer (dlt) cold: {peer['files']:,} files in {peer['seconds']:.2f} s ({peer['files'] / peer['seconds']:,.0f} files/s), "
+        f"{peer['wall_seconds']:.2f} s wall; newswh is {peer['seconds'] / newswh_seconds:.1f}x the peer on pipeline time "
+        f"(target 14x) and {peer['wall_seconds'] / newswh_wall:.1f}x on wall time"
+    )
 
 
 def _print_table(results: dict[str, object]) -> None:
