@@ -246,7 +246,7 @@ def test_an_unreadable_file_is_tried_again_next_run(tmp_path):
     stat = page.stat()
     run_ingest(source, data)
     with duckdb.connect(str(DataPaths(data).warehouse)) as con:
-        con.execute("delete from articles; delete from related_items; delete from news_items; delete from captures; delete from capture_related")
+        con.execute("delete from best_captures; delete from related_items; delete from news_items; delete from captures; delete from capture_related")
         con.execute(
             "update source_files set outcome = 'rejected', article_id = null, reject_reason = 'unreadable', content_hash = null "
             "where source_path = ?", [str(page.resolve())],
