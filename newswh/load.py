@@ -8,9 +8,10 @@ What DuckDB (2.0) cannot spill sets the shape of the load:
   it needs memory for the widest 2048 consecutive rows it writes.
 So the one statement that carries page text (`captures` from the staged parts; `articles`
 is a view that reads it there: sql/schema/06_articles.sql) runs once per piece, each piece
-its own transaction, and a checkpoint follows whenever the committed text DuckDB holds passes a share of its limit (row groups
-of 2048 rows keep each checkpoint to the newest rows: newswh/warehouse.py). Before each,
-the run makes sure the limit holds the widest window of 2048 rows it will write, unless
+its own transaction, and a checkpoint follows whenever the committed text DuckDB holds
+passes a share of its limit (row groups of 2048 rows keep each checkpoint to the newest
+rows: newswh/warehouse.py). Before it, the run makes sure the limit holds the widest
+window of 2048 rows it will write, unless
 NEWSWH_DUCKDB_MEMORY_LIMIT fixes the limit; for ordinary pages, and for large pages among
 them, that is far below the default, and only a run of thousands of large pages in a row
 needs more. Committing piece by piece changes nothing for readers: the run writes a copy
