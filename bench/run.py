@@ -78,6 +78,7 @@ def run_ingest(source: Path, data: Path, workers: int, runner: str = "process") 
     figures["workers"] = workers
     figures["wall_seconds"] = wall
     figures["startup_seconds"] = wall - figures["seconds"]["total"]
+    figures["warehouse_bytes"] = (data / "warehouse.duckdb").stat().st_size  # what the run left on disk
     # Polling can miss a short spike; the largest single process is a floor for the sum.
     figures["peak_rss_bytes"] = max(tree.peak, figures["peak_rss_main_bytes"], figures["peak_rss_worker_bytes"])
     return figures
@@ -239,6 +240,8 @@ def _print_table(results: dict[str, object]) -> None:
         f"no-op re-run: {noop_seconds:.2f} s (target under 2 s at 100,000 files)\n"
         f"1 % increment: {increment_seconds / share:.1f}x its share of the cold run (target at most about 2x); "
         f"beyond the no-op every run pays, {(increment_seconds - noop_seconds) / share:.1f}x\n"
+        f"warehouse file: {results['cold']['warehouse_bytes'] / 2**20:,.1f} MB after the cold ingest, "
+        f"{results['increment']['warehouse_bytes'] / 2**20:,.1f} MB after the increment\n"
         f"peak RSS of the process tree (run, workers, Prefect server): "
         f"{max(results[r]['peak_rss_bytes'] for r in ('cold', 'noop', 'increment')) / 2**20:,.0f} MB (target under 1,536 MB)",
         highlight=False,

@@ -339,7 +339,7 @@ def _ingest_locked(
             seconds["parse"] = time.perf_counter() - mark
         logger.info("parse: %s files in %.2f s", f"{to_read:,}", seconds["parse"], extra={"stage": "parse"})
 
-        changed = None if to_read else BOOKKEEPING_TABLES
+        changed = None if to_read or copy.migrated else BOOKKEEPING_TABLES
         mark = time.perf_counter()
         load_warehouse(con, staging, changed)
         seconds["load"] = time.perf_counter() - mark

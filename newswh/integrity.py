@@ -31,7 +31,7 @@ from newswh.lake import (
     recorded_digests,
 )
 from newswh.locking import writer_lock
-from newswh.settings import DataPaths
+from newswh.settings import SQL_DIR, DataPaths
 from newswh.warehouse import commit, damage, failed_checks, next_warehouse, open_read_only
 
 
@@ -189,18 +189,24 @@ def _load_dataset(con: duckdb.DuckDBPyConnection, lake: Path, dataset: Dataset) 
             f"{folder / PART_FILE} is missing, so the lake cannot give back {dataset.table_name}; "
             "if warehouse.duckdb is intact, `newswh ingest` rewrites the lake from it"
         )
-    if dataset.table_name == "captures":
-        # Each article is its best capture; the lake keeps only the other captures apart.
-        con.execute("insert into captures by name select * exclude (capture_count) from articles")
     exclude = f" exclude ({', '.join(dataset.partition_by)})" if dataset.partition_by else ""
     hive = "true" if dataset.partition_by else "false"
+    rebuild_sql = SQL_DIR / "rebuild" / f"{dataset.name}.sql"
     for path in files:  # one at a time, so a damaged file is named, not just its dataset
         try:
-            con.execute(
-                f"insert into {dataset.table_name} by name "
-                f"select *{exclude} from read_parquet(?, hive_partitioning = {hive})",
-                [duckdb_path(path)],
-            )
+            if rebuild_sql.exists():  # a dataset whose rows go to more than one table
+                quoted = duckdb_path(path).replace("'", "''")
+                con.execute(
+                    f"create or replace temp view lake_file as "
+                    f"select *{exclude} from read_parquet('{quoted}', hive_partitioning = {hive})"
+                )
+                con.execute(rebuild_sql.read_text(encoding="utf-8"))
+            else:
+                con.execute(
+                    f"insert into {dataset.table_name} by name "
+                    f"select *{exclude} from read_parquet(?, hive_partitioning = {hive})",
+                    [duckdb_path(path)],
+                )
         except duckdb.Error as error:
             raise RebuildError(
                 f"{path} is unreadable ({_first_line(error)}); if warehouse.duckdb is intact, `newswh ingest` "

@@ -6,11 +6,12 @@ What DuckDB (2.0) cannot spill sets the shape of the load:
   memory for every page the run read, however it is cut into statements;
 - a checkpoint (like any full scan) holds a vector of 2048 rows of a column at a time, so
   it needs memory for the widest 2048 consecutive rows it writes.
-So the two statements that carry page text (`captures` from the staged parts, `articles`
-from `captures`) run once per piece, each piece its own transaction, and a checkpoint
-follows whenever the committed text DuckDB holds passes a share of its limit (row groups
-of 2048 rows keep each checkpoint to the newest rows: newswh/warehouse.py). Before each,
-the run makes sure the limit holds the widest window of 2048 rows it will write, unless
+So the one statement that carries page text (`captures` from the staged parts; `articles`
+is a view that reads it there: sql/schema/06_articles.sql) runs once per piece, each piece
+its own transaction, and a checkpoint follows whenever the committed text DuckDB holds
+passes a share of its limit (row groups of 2048 rows keep each checkpoint to the newest
+rows: newswh/warehouse.py). Before it, the run makes sure the limit holds the widest
+window of 2048 rows it will write, unless
 NEWSWH_DUCKDB_MEMORY_LIMIT fixes the limit; for ordinary pages, and for large pages among
 them, that is far below the default, and only a run of thousands of large pages in a row
 needs more. Committing piece by piece changes nothing for readers: the run writes a copy
@@ -34,8 +35,6 @@ from newswh.warehouse import failed_checks, out_of_memory, reattach, run_sql_fil
 
 VECTOR_ROWS = 2048
 """Rows DuckDB holds together when it scans or checkpoints a table (its vector size)."""
-ARTICLE_PIECE_BYTES = 32 * 2**20
-"""Page text (by file size) per piece of the `articles` insert."""
 PINNED_SHARE = 3
 """Checkpoint when committed text held in memory passes 1/PINNED_SHARE of the limit."""
 WINDOW_HEADROOM = 1.0
@@ -54,7 +53,6 @@ def load_staged(con: duckdb.DuckDBPyConnection, staging: Path, changed: frozense
     A file named `*.per_piece.sql` runs once per piece (see PIECES), the others once.
     """
     stage_views(con, staging)
-    con.execute("create or replace temp table load_settings as select ?::bigint as article_piece_bytes", [ARTICLE_PIECE_BYTES])
     limit = limit_bytes(con)
     for path in sql_files(SQL_DIR / "load"):
         if not _PIECEWISE.search(path.name):
@@ -129,19 +127,8 @@ def _part_size(part: Path) -> tuple[int, int]:
     return metadata.num_rows, text
 
 
-def article_pieces(con: duckdb.DuckDBPyConnection, staging: Path) -> Pieces:
-    """Ranges of source paths of `best_captures` (pieces numbered by sql/load/30_articles.sql)."""
-    ranges = con.execute(
-        "select min(source_path), max(source_path) from best_captures group by piece order by piece"
-    ).fetchall()
-    pieces = con.execute("select count(*), sum(size_bytes) from best_captures group by piece order by piece").fetchall()
-    widest = widest_window([_last_rows(con, "articles"), *pieces])
-    return ({"low": low, "high": high} for low, high in ranges), widest
-
-
 PIECES: dict[str, Callable[[duckdb.DuckDBPyConnection, Path], Pieces]] = {
     "25_captures": capture_pieces,
-    "35_articles": article_pieces,
 }
 
 

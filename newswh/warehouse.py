@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from pathlib import Path
 
 import duckdb
@@ -137,9 +138,35 @@ SCHEMA_FOLDERS = ("schema", "views")
 """Applied in this order on every run, so a new release's tables, views and comments reach old warehouses."""
 
 
-def apply_schema(con: duckdb.DuckDBPyConnection) -> None:
+def apply_schema(con: duckdb.DuckDBPyConnection) -> tuple[str, ...]:
+    """Bring the warehouse to this release's tables and views; return the migrations it took."""
+    migrated = migrate(con)
     for folder in SCHEMA_FOLDERS:
         run_sql_folder(con, SQL_DIR / folder)
+    return migrated
+
+
+_APPLIES_WHEN = re.compile(r"^-- applies when: (.+)$", re.M)
+
+
+def migrate(con: duckdb.DuckDBPyConnection) -> tuple[str, ...]:
+    """Run each file of `sql/migrate/` whose `-- applies when:` query counts something.
+
+    For the changes `create ... if not exists` and `alter ... if not exists` cannot make
+    (a table that becomes a view: DuckDB has no conditional drop of one kind of object);
+    each file's condition holds only for a warehouse that still needs it, so the next
+    ingest converts an older warehouse once and later runs skip the file. Returns the
+    names of the files it ran.
+    """
+    migrated = []
+    for path in sql_files(SQL_DIR / "migrate"):
+        condition = _APPLIES_WHEN.search(path.read_text(encoding="utf-8"))
+        if condition is None:
+            raise RuntimeError(f"{path.relative_to(SQL_DIR.parent)}: no '-- applies when:' line")
+        if con.execute(condition.group(1)).fetchall()[0][0]:
+            run_sql_file(con, path)
+            migrated.append(path.stem)
+    return tuple(migrated)
 
 
 _TABLE_REFERENCE = re.compile(r"(?<!distinct )\b(?:from|join)\s+([a-z_][a-z0-9_]*)\b", re.IGNORECASE)
@@ -147,9 +174,30 @@ _LINE_COMMENT = re.compile(r"--[^\n]*")
 
 
 def tables_read(query: str) -> frozenset[str]:
-    """The tables a query of ours names after FROM or JOIN (our SQL uses no CTEs; a test
-    holds every check and lake query to naming only real tables)."""
+    """The tables a query of ours reads: those it names after FROM or JOIN, and for a view
+    of `sql/schema/` it names (`articles`), the tables behind it, since a change to any of
+    them changes the view (our SQL uses no CTEs; a test holds every check and lake query
+    to naming only real tables and views)."""
+    views = schema_views()
+    return frozenset(table for name in _names_read(query) for table in views.get(name, (name,)))
+
+
+def _names_read(query: str) -> frozenset[str]:
     return frozenset(name.lower() for name in _TABLE_REFERENCE.findall(_LINE_COMMENT.sub("", query)))
+
+
+_SCHEMA_VIEW = re.compile(r"^create or replace view (\w+) as\b(.*?);", re.M | re.S | re.I)
+
+
+@cache
+def schema_views() -> dict[str, frozenset[str]]:
+    """Each view `sql/schema/` creates (views over tables, not `sql/views/`' reports), and
+    the tables it reads."""
+    views: dict[str, frozenset[str]] = {}
+    for path in sql_files(SQL_DIR / "schema"):
+        for name, body in _SCHEMA_VIEW.findall(_LINE_COMMENT.sub("", path.read_text(encoding="utf-8"))):
+            views[name.lower()] = _names_read(body)
+    return views
 
 
 def failed_checks(
@@ -247,6 +295,9 @@ class WarehouseCopy:
     paths: DataPaths
     original: FileState
     replaces_damaged: bool = False
+    migrated: tuple[str, ...] = ()
+    """The files of `sql/migrate/` that converted this copy: its tables changed, even in a
+    run that reads no file, so every data check must run on it."""
 
 
 @contextmanager
@@ -283,8 +334,8 @@ def next_warehouse(paths: DataPaths, copy_current: bool = True) -> Iterator[Ware
         _discard_next(paths)
         raise
     try:
-        apply_schema(con)
-        yield WarehouseCopy(con, paths, original, replaces_damaged)
+        migrated = apply_schema(con)
+        yield WarehouseCopy(con, paths, original, replaces_damaged, migrated)
     except BaseException:
         con.close()
         _discard_next(paths)  # a failed run must not leave a warehouse-sized file on a full disk

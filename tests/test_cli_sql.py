@@ -43,7 +43,7 @@ def test_errors_are_one_line_and_nothing_is_written(example_data):
     assert typo.returncode == 1
     assert typo.stderr.startswith("newswh sql: Catalog Error") and typo.stderr.count("\n") == 1
 
-    write = newswh("sql", "delete from articles", "--data", str(example_data))
+    write = newswh("sql", "delete from captures", "--data", str(example_data))
     assert write.returncode == 1 and "read-only" in write.stderr
     assert newswh("sql", "select count(*) from articles", "--data", str(example_data), "-f", "csv").stdout == "count_star()\n7\n"
 

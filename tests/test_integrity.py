@@ -75,7 +75,10 @@ def test_verify_names_a_warehouse_that_disagrees_with_the_lake(data):
     import duckdb
 
     with duckdb.connect(str(DataPaths(data).warehouse)) as con:
-        con.execute("update articles set title = 'Edited by hand' where attribution = 'FNA'")
+        con.execute(
+            "update captures set title = 'Edited by hand' where attribution = 'FNA' "
+            "and source_path in (select source_path from articles)"
+        )
     result = newswh("verify", "--data", str(data))
     assert result.returncode == 1
     assert "year=2015/month=11/part-0.parquet: differs from the warehouse (6 rows in the file, 6 in the warehouse)" in result.stderr

@@ -29,7 +29,7 @@ from (
             + (select count(*) from stage_files where outcome = 'touched') as files_unchanged,
         (select count(*) from source_files where not is_present) as files_missing,
         (select count(*) from stage_captures) as captures_written,
-        (select count(*) from stage_captures where source_path in (select source_path from articles))
+        (select count(*) from stage_captures where source_path in (select source_path from best_captures))
             as articles_written,
         (select count(*) from stage_rejects) as rejected
 ) as counts

@@ -1,37 +1,33 @@
 -- One row per story: the best capture of each article_id (see sql/load/30_articles.sql).
--- Key: article_id, unique (one row per group of sql/load/30_articles.sql; not indexed).
-create table if not exists articles (
+-- The page text stays in `captures`, where every capture has it: `best_captures` names the
+-- capture each story takes, and `articles` is that capture's row with its capture count.
+-- So each body is stored (and loaded) once. Warehouses from before kept `articles` as a
+-- table holding a copy of each best capture; sql/migrate/ turns it into these two.
+-- Key: article_id, unique (checked by sql/checks/keys_are_unique.sql, not indexed).
+create table if not exists best_captures (
     article_id              varchar not null,
     source_path             varchar not null,
-    content_hash            varchar not null,
-    title                   varchar not null,
-    published_at            timestamp,
-    lead                    varchar not null,
-    body                    varchar not null,
-    caption                 varchar,
-    attribution             varchar,
-    sign_off                varchar,
-    paragraph_count         integer not null,
-    word_count              integer not null,
-    related_status          varchar not null,
-    related_declared_bytes  integer,
-    related_actual_bytes    integer,
-    related_count           integer not null,
-    source_encoding         varchar not null,
-    parser_version          varchar not null,
-    capture_count           integer not null,
-    language                varchar,
-    site                    varchar,
-    dateline                varchar
+    capture_count           integer not null
 );
 
--- Warehouses made by parser 1.0.0 lack the last three columns (added at the end, as here,
--- so old and new warehouses agree on the column order); re-reading every file fills them.
-alter table articles add column if not exists language varchar;
-alter table articles add column if not exists site varchar;
-alter table articles add column if not exists dateline varchar;
+comment on table best_captures is 'One row per story: which capture is its article (a complete related list first, then the longest one, then the first path); articles joins it to captures.';
+comment on column best_captures.article_id is 'As articles.article_id: the key, one row per story.';
+comment on column best_captures.source_path is 'The capture (captures.source_path) that is the story''s article.';
+comment on column best_captures.capture_count is 'As articles.capture_count.';
 
-comment on table articles is 'One row per story: the best capture of each article_id (a complete related list first, then the longest one, then the first path).';
+-- The documented columns, in their documented order (capture_count before the columns
+-- parser 2 added, as in the table of earlier warehouses). The join on both keys keeps a
+-- row out rather than mix two stories; sql/checks/articles_have_a_capture.sql finds any.
+create or replace view articles as
+select
+    c.article_id, c.source_path, c.content_hash, c.title, c.published_at, c.lead, c.body,
+    c.caption, c.attribution, c.sign_off, c.paragraph_count, c.word_count, c.related_status,
+    c.related_declared_bytes, c.related_actual_bytes, c.related_count, c.source_encoding,
+    c.parser_version, b.capture_count, c.language, c.site, c.dateline
+from best_captures as b
+inner join captures as c on c.source_path = b.source_path and c.article_id = b.article_id;
+
+comment on view articles is 'One row per story: the best capture of each article_id (a complete related list first, then the longest one, then the first path). A view: the chosen capture''s row of captures (best_captures says which), so each page''s text is stored once.';
 comment on column articles.capture_count is 'Number of raw files that carried this story.';
 comment on column articles.article_id is 'Stable story id: the first 16 hex digits of SHA-256 over the normalized title and publication time (title and lead when undated).';
 comment on column articles.source_path is 'The raw file this row was taken from (the best capture).';
