@@ -34,6 +34,15 @@ def seeded_warehouse(tmp_path: Path) -> tuple[Path, dict[str, tuple[int, int]]]:
     return data, table_fingerprints(data)
 
 
+def articles_as_a_table(con: duckdb.DuckDBPyConnection) -> None:
+    """Put a warehouse back into the shape the code before issue 18 left: `articles` a table
+    holding a copy of each best capture (page text and all), and no `best_captures`."""
+    con.execute("create table articles_table as select * from articles")
+    con.execute("drop view articles")
+    con.execute("drop table best_captures")
+    con.execute("alter table articles_table rename to articles")
+
+
 def query(data: Path, sql: str, params: list[object] | None = None) -> list[tuple[object, ...]]:
     with duckdb.connect(str(DataPaths(data).warehouse), read_only=True) as con:
         return con.execute(sql, params or []).fetchall()

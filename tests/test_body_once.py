@@ -3,10 +3,9 @@ capture's text, `best_captures` which capture each story takes, and `articles` i
 joining them, with the documented columns; a warehouse built before is converted by the
 next ingest without losing a row.
 
-The fixture `warehouse-before-issue-18.duckdb` is the warehouse the code of commit 2cfbeb1
-(main before this change) built from tests/fixtures/corpus, copied as it was (`copy from
-database`, into 16 kB blocks to keep it small): `articles` is a table there, with a copy of
-each best capture's text.
+The warehouse "built before" is made here from one built now, put back into the shape the
+code before this change left (tests.helpers.articles_as_a_table): `articles` a table holding
+a copy of each best capture's text, and no `best_captures`.
 """
 
 from __future__ import annotations
@@ -20,9 +19,8 @@ import pytest
 from newswh.integrity import rebuild, verify
 from newswh.settings import DataPaths
 from newswh.warehouse import failed_checks
-from tests.helpers import DATA_TABLES, query, run_ingest
-
-BUILT_BEFORE = Path(__file__).parent / "fixtures" / "warehouse-before-issue-18.duckdb"
+from newswh.dictionary import EXAMPLE_CORPUS
+from tests.helpers import DATA_TABLES, articles_as_a_table, query, run_ingest
 
 ARTICLE_COLUMNS = [
     ("article_id", "VARCHAR"), ("source_path", "VARCHAR"), ("content_hash", "VARCHAR"), ("title", "VARCHAR"),
@@ -91,16 +89,17 @@ def test_a_choice_naming_another_storys_capture_fails_a_check(broken):
 @pytest.mark.usefixtures("prefect_harness")
 def test_a_warehouse_built_before_is_converted_by_the_next_ingest_and_loses_nothing(tmp_path):
     data, nothing_new = tmp_path / "data", tmp_path / "raw"
-    data.mkdir()
+    run_ingest(EXAMPLE_CORPUS, data)
+    with duckdb.connect(str(DataPaths(data).warehouse)) as con:
+        articles_as_a_table(con)
     nothing_new.mkdir()
-    shutil.copyfile(BUILT_BEFORE, DataPaths(data).warehouse)
     layout = _layout(data)
     assert layout["articles"] == [("BASE TABLE",)] and layout["text_tables"] == [("articles",), ("captures",)]
     assert layout["columns"] == ARTICLE_COLUMNS
     before = _rows(data)
     assert len(before["articles"]) == 7
 
-    run_ingest(nothing_new, data)  # reads no file (the fixture's files are elsewhere), so changes no row
+    run_ingest(nothing_new, data)  # reads no file (its files are missing, their rows kept), so changes no row
 
     assert _layout(data) == {"text_tables": [("captures",)], "articles": [("VIEW",)], "columns": ARTICLE_COLUMNS}
     assert _rows(data) == before

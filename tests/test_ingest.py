@@ -15,7 +15,7 @@ from newswh.locking import WriterLock
 from newswh.records import PARSER_VERSION
 from newswh.settings import DataPaths
 from tests.conftest import SEED
-from tests.helpers import query, run_ingest, table_fingerprints, truth
+from tests.helpers import articles_as_a_table, query, run_ingest, table_fingerprints, truth
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
@@ -202,11 +202,7 @@ def test_a_warehouse_from_parser_1_0_is_read_again_and_gets_the_new_columns(sour
     run_ingest(source, data)
     fresh_columns = _columns(data, "articles"), _columns(data, "captures")
     with duckdb.connect(str(DataPaths(data).warehouse)) as con:  # the shape parser 1.0.0 left behind
-        # then articles was a table holding a copy of each best capture (issue 18 made it a view)
-        con.execute("create table articles_table as select * from articles")
-        con.execute("drop view articles")
-        con.execute("drop table best_captures")
-        con.execute("alter table articles_table rename to articles")
+        articles_as_a_table(con)
         for table in ("captures", "articles"):
             for column in ("language", "site", "dateline"):
                 con.execute(f"alter table {table} drop column {column}")
