@@ -9,6 +9,7 @@ same records, so the terminal and the UI never tell two stories.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -109,6 +110,9 @@ def _quiet_prefect_console() -> None:
     chatter) off the terminal; they still reach the Prefect API and UI."""
     from prefect.logging.handlers import PrefectConsoleHandler
 
+    # Parse workers configure Prefect's logging afresh from logging.yml, whose keys can be
+    # set from the environment they inherit: keep their console handler quiet as well.
+    os.environ["PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL"] = "CRITICAL"
     for name in ("", "prefect", "uvicorn", "fastapi"):
         for handler in logging.getLogger(name).handlers:
             if isinstance(handler, PrefectConsoleHandler):

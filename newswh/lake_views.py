@@ -108,20 +108,33 @@ def open_lake(lake: Path, filters: Mapping[str, str] | None = None) -> duckdb.Du
             condition = (filters or {}).get(dataset.name)
             if files[dataset.name]:
                 if dataset.name == dataset.table_name:
-                    con.execute(f"drop table {dataset.name}")
+                    con.execute(f"drop {_kind(con, dataset.name)} {dataset.name}")
                 con.execute(f"create view {dataset.name} as {_read_files(dataset, files[dataset.name], condition)}")
             elif dataset.name != dataset.table_name:
                 con.execute(f"create table {dataset.name} as select * from {dataset.table_name} limit 0")
+            elif _kind(con, dataset.name) == "view":  # a view over tables the lake rebuilds from it: an empty table instead
+                con.execute(f"create table empty_{dataset.name} as select * from {dataset.name} limit 0")
+                con.execute(f"drop view {dataset.name}")
+                con.execute(f"alter table empty_{dataset.name} rename to {dataset.name}")
             if dataset.name != dataset.table_name:
                 rebuilt.append(dataset.table_name)
         for table in rebuilt:
             con.execute(f"drop table {table}")
             run_sql_file(con, OVER_LAKE / f"{table}.sql")
+        if files["articles"]:  # the warehouse's `articles` is a view over this table; the lake's holds it
+            con.execute("drop table best_captures")
+            run_sql_file(con, OVER_LAKE / "best_captures.sql")
         run_sql_folder(con, SQL_DIR / "views")
     except BaseException:
         con.close()
         raise
     return con
+
+
+def _kind(con: duckdb.DuckDBPyConnection, name: str) -> str:
+    """Whether the schema made `name` a table or a view (`articles` is a view in the warehouse)."""
+    views = con.execute("select count(*) from duckdb_views() where view_name = ? and not internal", [name]).fetchall()[0][0]
+    return "view" if views else "table"
 
 
 def _read_files(dataset: Dataset, files: tuple[Path, ...], condition: str | None) -> str:
