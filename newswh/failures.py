@@ -18,7 +18,7 @@ from pathlib import Path
 import duckdb
 
 from newswh.settings import DUCKDB_MEMORY_LIMIT, DataPaths
-from newswh.warehouse import damage, out_of_memory
+from newswh.warehouse import damage, out_of_memory, wal_path
 
 
 def first_line(error: BaseException) -> str:
@@ -75,8 +75,7 @@ def out_of_memory_line(limit: str) -> str:
 
 def run_files(paths: DataPaths) -> list[Path]:
     """Everything a run writes before its commit, and nothing else."""
-    wal = paths.next_warehouse.with_name(paths.next_warehouse.name + ".wal")
-    return [paths.next_warehouse, wal, paths.staging, paths.spill]
+    return [paths.next_warehouse, wal_path(paths.next_warehouse), paths.staging, paths.spill]
 
 
 def remove_run_files(paths: DataPaths) -> None:

@@ -370,7 +370,7 @@ def _fold_in_wal(warehouse: Path) -> None:
     """Checkpoint a write-ahead log someone left beside the warehouse (a writer that was
     killed, or closed without a checkpoint): copying the file without it would drop
     what that writer committed."""
-    if _wal(warehouse).exists():
+    if wal_path(warehouse).exists():
         duckdb.connect(str(warehouse)).execute("checkpoint").close()
 
 
@@ -387,7 +387,7 @@ def _is_damaged(warehouse: Path) -> bool:
 
 
 def _discard_next(paths: DataPaths) -> None:
-    for stale in (paths.next_warehouse, _wal(paths.next_warehouse)):
+    for stale in (paths.next_warehouse, wal_path(paths.next_warehouse)):
         stale.unlink(missing_ok=True)
 
 
@@ -425,7 +425,7 @@ def commit(copy: WarehouseCopy) -> Path | None:
 
 def _change_since(copy: WarehouseCopy) -> str:
     """What happened to the warehouse file since the run copied it, or '' if nothing."""
-    if _wal(copy.paths.warehouse).exists():
+    if wal_path(copy.paths.warehouse).exists():
         return "a write-ahead log appeared beside it"
     now = file_state(copy.paths.warehouse)
     if now == copy.original:
@@ -439,7 +439,8 @@ def _change_since(copy: WarehouseCopy) -> str:
     return "its size or modification time changed"
 
 
-def _wal(database: Path) -> Path:
+def wal_path(database: Path) -> Path:
+    """Where DuckDB keeps `database`'s write-ahead log."""
     return database.with_name(database.name + ".wal")
 
 
