@@ -19,16 +19,11 @@ from pathlib import Path
 
 import duckdb
 
+from newswh.server import free_port, stop_process
 from newswh.settings import DataPaths
 
 AWS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
 BIN = Path(sys.executable).parent
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def wait_until(condition, timeout: float = 60.0, what: str = "condition") -> None:
@@ -86,8 +81,7 @@ def moto_s3_refusing_every_key() -> Iterator[str]:
         wait_until(lambda: _answers(f"{endpoint}/moto-api/"), what="moto_server")
         yield endpoint
     finally:
-        server.terminate()
-        server.wait(timeout=20)
+        stop_process(server, timeout=20)
 
 
 def s3() -> object:
