@@ -16,7 +16,6 @@ from __future__ import annotations
 import os
 import random
 import shutil
-import tempfile
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -34,7 +33,7 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 from prefect.states import Completed, Failed, State
-from prefect.task_runners import TaskRunner
+from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.tasks import exponential_backoff
 from prefect.utilities.annotations import quote
 
@@ -48,10 +47,10 @@ from newswh.manifest import discovered_table, make_plan, rows_table
 from newswh.parse import DEFAULT_MAX_BYTES
 from newswh.records import PARSER_VERSION
 from newswh.remote import ObjectReader, Storage, StorageError, is_url
-from newswh.runners import ParseWorkers
+from newswh.parse_pool import ParsedBatch, ParsePool, parse_batch_here
 from newswh.settings import BATCH_FILES, DEFAULT_DATA, DEFAULT_SOURCE, LOCK_WAIT_SECONDS, DataPaths
 from newswh.sources import is_utf8, read_source
-from newswh.staging import BatchSummary, PlannedFile, Reader, stage_batch
+from newswh.staging import Reader
 from newswh.warehouse import (
     UnusableDataFolder,
     WarehouseBusy,
@@ -166,35 +165,17 @@ def _planned_batches(con: duckdb.DuckDBPyConnection, batch_files: int) -> Iterat
         yield rows
 
 
-@dataclass(frozen=True)
-class ParsedBatch:
-    """What a parse task sends back: its batch's counts, and the seconds it spent inside the
-    task (the rest of a batch's time is the task runner's overhead, see bench/run.py)."""
-
-    summary: BatchSummary
-    seconds: float
-
-
 @task(name="parse-batch", cache_policy=NO_CACHE, task_run_name="parse-batch-{number}")
-def parse_batch(number: int, batch: list[tuple[Any, ...]], staging: str | Storage, max_bytes: int, read: Reader) -> ParsedBatch:
-    """Read and parse one batch where the task runner runs it, staging its rows as Parquet.
-
-    Staging in object storage (a cluster whose workers share no disk) is written to a
-    local folder first, then uploaded, so staging.py only knows local files. Re-running a
-    batch (Dask retries one whose worker died) writes the same files again. The batch
-    travels as plain tuples (PlannedFile's fields): cheap to pickle, and nothing on the way
-    (Prefect's and Dask's walks over task arguments) turns them into something else."""
-    started = time.perf_counter()
-    planned = [PlannedFile(*row) for row in batch]
-    if isinstance(staging, str):
-        summary = stage_batch(number, planned, staging, max_bytes, read=read)
-    else:
-        from newswh import remote
-
-        with tempfile.TemporaryDirectory(prefix="newswh-stage-") as local:
-            summary = stage_batch(number, planned, local, max_bytes, read=read)
-            remote.upload_tree(Path(local), staging)
-    return ParsedBatch(summary, time.perf_counter() - started)
+def parse_batch(
+    number: int, batch: list[tuple[Any, ...]], staging: str | Storage, max_bytes: int, read: Reader,
+    pool: ParsePool | None = None,
+) -> ParsedBatch:
+    """Parse one batch, staging its rows as Parquet: on a worker of `pool` (this task then
+    runs in a thread of the flow and waits for it), else where the task runner runs the
+    task (a Dask worker, or this process for a run of one batch)."""
+    if pool is not None:
+        return pool.parse(number, batch, staging, max_bytes, read)
+    return parse_batch_here(number, batch, staging, max_bytes, read)
 
 
 BOOKKEEPING_TABLES = frozenset({"source_files", "ingest_runs"})
@@ -410,17 +391,10 @@ class Parsing:
     dask: str | None
     staging: Storage | None
 
-    def runner(self, batch_count: int) -> TaskRunner | None:
-        """The task runner for `batch_count` batches; None to parse in this process (one
+    def local_workers(self, batch_count: int) -> int:
+        """Parse processes for `batch_count` batches here; 1 means parse in this process (one
         batch, or one worker: a process pool would only add its start-up)."""
-        if self.dask:
-            from newswh.cluster import dask_runner
-
-            return dask_runner(self.dask)
-        workers = min(self.workers or os.cpu_count() or 1, batch_count)
-        if workers <= 1:
-            return None
-        return ParseWorkers(workers)
+        return max(1, min(self.workers or os.cpu_count() or 1, batch_count))
 
     @contextmanager
     def staged(self, local: Path, name: str) -> Iterator[str | Storage]:
@@ -444,36 +418,51 @@ def _parse_all(
     batches: Iterator[list[tuple[Any, ...]]], to_read: int, staging: str | Storage, read: Reader, parsing: Parsing,
     batch_files: int, max_bytes: int,
 ) -> tuple[float, int]:
-    """Parse every batch as a task on the run's task runner, keeping two batches per worker
-    in flight: enough to keep each busy, few enough that memory does not grow with the
-    corpus. Returns the seconds spent inside the tasks, and how many there were."""
+    """Parse every batch as a task, keeping two batches per worker in flight: enough to keep
+    each busy, few enough that memory does not grow with the corpus. Returns the seconds
+    spent parsing, summed over the batches, and how many there were."""
     batch_count = -(-to_read // batch_files)
     if not batch_count:
         return 0.0, 0
-    runner = parsing.runner(batch_count)
-    if runner is None:
+    if parsing.dask:
+        return _parse_on_dask(batches, to_read, batch_count, staging, read, parsing.dask, max_bytes)
+    workers = parsing.local_workers(batch_count)
+    if workers == 1:
         return _collect(batches, to_read, batch_count, lambda number, batch: parse_batch(number, batch, staging, max_bytes, read))
+    with ParsePool(workers) as pool, ThreadPoolTaskRunner(max_workers=2 * workers) as runner:
+        try:
+            # quote(): the batch is plain data, so Prefect need not walk its thousands of items for futures.
+            submit = lambda number, batch: runner.submit(  # noqa: E731
+                parse_batch,
+                {"number": number, "batch": quote(batch), "staging": staging, "max_bytes": max_bytes, "read": read, "pool": pool},
+            )
+            return _collect(batches, to_read, batch_count, submit, 2 * workers)
+        except BaseException:
+            pool.stop_now()  # Ctrl-C or a failure: their batches are of no use any more
+            raise
+
+
+def _parse_on_dask(
+    batches: Iterator[list[tuple[Any, ...]]], to_read: int, batch_count: int, staging: str | Storage, read: Reader,
+    address: str, max_bytes: int,
+) -> tuple[float, int]:
+    """The parse tasks themselves run on the cluster's workers. (Its workers are not ours
+    to stop: leaving the runner cancels what it submitted.)"""
+    from newswh.cluster import connect, dask_runner, dask_worker_count, lost_work
+
+    runner = dask_runner(address)
     with runner:
         try:
-            if parsing.dask:
-                from newswh.cluster import connect
-
-                connect(runner, parsing.dask)
-            # quote(): the batch is plain data, so Prefect need not walk its thousands of items
-            # for futures. Not for Dask: it takes quote (a namedtuple) apart as a plain tuple.
-            wrap = (lambda batch: batch) if parsing.dask else quote
+            connect(runner, address)
+            # Not quote(): Dask takes it (a namedtuple) apart as a plain tuple.
             submit = lambda number, batch: runner.submit(  # noqa: E731
-                parse_batch, {"number": number, "batch": wrap(batch), "staging": staging, "max_bytes": max_bytes, "read": read}
+                parse_batch, {"number": number, "batch": batch, "staging": staging, "max_bytes": max_bytes, "read": read}
             )
-            return _collect(batches, to_read, batch_count, submit, 2 * _worker_count(runner))
-        except BaseException as error:
-            _stop_workers(runner)  # Ctrl-C or a failure: their batches are of no use any more
-            if parsing.dask and isinstance(error, Exception):
-                from newswh.cluster import lost_work
-
-                lost = lost_work(error, parsing.dask)
-                if lost is not None:
-                    raise lost from None
+            return _collect(batches, to_read, batch_count, submit, 2 * dask_worker_count(runner))
+        except Exception as error:
+            lost = lost_work(error, address)
+            if lost is not None:
+                raise lost from None
             raise
 
 
@@ -504,21 +493,6 @@ def _collect(
             extra={"stage": "parse-batch", "done": done, "to_read": to_read},
         )
     return in_tasks, batch_count
-
-
-def _worker_count(runner: TaskRunner) -> int:
-    if isinstance(runner, ParseWorkers):
-        return runner._max_workers
-    from newswh.cluster import dask_worker_count
-
-    return dask_worker_count(runner)
-
-
-def _stop_workers(runner: TaskRunner) -> None:
-    """End our own workers now. (A Dask cluster's workers are not ours to stop: leaving the
-    runner cancels what it submitted.)"""
-    if isinstance(runner, ParseWorkers):
-        runner.stop_now()
 
 
 def conservation_line(counts: dict[str, int]) -> str:

@@ -165,7 +165,7 @@ def _expected_by_pieces(con: duckdb.DuckDBPyConnection, dataset: Dataset) -> dic
     every row of a month at once would hold 2048 of its pages in memory."""
     totals: dict[tuple[object, ...], tuple[int, int]] = {}
     try:
-        for key, low, high in _pieces(con, dataset):
+        for key, low, high, _ in _pieces(con, dataset):
             where, params = _piece_filter(dataset, key, low, high)
             [(count, checksum)] = con.execute(
                 f"select count(*), {ROW_CHECKSUM} from ({dataset.query}) as rows where {where}", params
@@ -180,8 +180,9 @@ def _expected_by_pieces(con: duckdb.DuckDBPyConnection, dataset: Dataset) -> dic
 _PIECE_BYTES = 32 * 2**20
 """Page text (by the size of the files it came from) a lake query reads at a time."""
 
-Piece = tuple[tuple[object, ...], object, object]
-"""A partition key, and the first and last value of the dataset's order column in a piece of it."""
+Piece = tuple[tuple[object, ...], object, object, int]
+"""A partition key, the first and last value of the dataset's order column in a piece of
+it, and the size of the piece's largest file (what one row of it may take in memory)."""
 
 
 def _pieces(con: duckdb.DuckDBPyConnection, dataset: Dataset, where: str = "", params: list[object] | None = None) -> list[Piece]:
@@ -191,15 +192,15 @@ def _pieces(con: duckdb.DuckDBPyConnection, dataset: Dataset, where: str = "", p
     keys = ", ".join(dataset.partition_by)
     order = dataset.order_by[0]
     rows = con.execute(
-        f"select {keys}, piece, min({order}), max({order}) from ("
-        f"select {keys}, rows.{order}, sum(coalesce(f.size_bytes, 0)) over (partition by {keys} order by rows.{order}) "
+        f"select {keys}, piece, min({order}), max({order}), coalesce(max(size_bytes), 0) from ("
+        f"select {keys}, rows.{order}, f.size_bytes, sum(coalesce(f.size_bytes, 0)) over (partition by {keys} order by rows.{order}) "
         f"// {_PIECE_BYTES} as piece from ({dataset.query}) as rows "
         f"left join (select source_path, size_bytes from source_files) as f using (source_path) {where}"
         f") group by all order by all",
         params or [],
     ).fetchall()
     width = len(dataset.partition_by)
-    return [(tuple(row[:width]), row[-2], row[-1]) for row in rows]
+    return [(tuple(row[:width]), row[-3], row[-2], row[-1]) for row in rows]
 
 
 def _piece_filter(dataset: Dataset, key: tuple[object, ...], low: object, high: object) -> tuple[str, list[object]]:
@@ -354,9 +355,12 @@ def _current(
 
 
 _READ_BATCH_ROWS = 16_384
-_PAGE_TEXT_BATCH_ROWS = 16
-"""Rows per Arrow batch of a dataset with page text: a batch of 16,384 large pages would
-be gigabytes (and past the 2 GB an Arrow string column holds)."""
+_PAGE_TEXT_BATCH_BYTES = 4 * 2**20
+"""Page text per Arrow batch of a dataset with page text, by its piece's largest file: a
+batch of 16,384 large pages would be gigabytes (and past the 2 GB an Arrow string column
+holds), while ordinary pages in batches of a few rows spent a sixth of the lake's CPU time
+on batches (bench/run.py's lake stage: 3.0 s of CPU at 40,000 files with 16 rows, 2.5 s with 512)."""
+_PAGE_TEXT_MIN_ROWS = 16
 _ROW_GROUP_BYTES = 32 * 2**20
 """Arrow bytes gathered before they are written out as a row group of a lake file: a
 month of ordinary articles is one row group, a month of large pages several."""
@@ -427,12 +431,13 @@ def _piece_stream(con: duckdb.DuckDBPyConnection, dataset: Dataset, where: str, 
     schema = con.sql(f"select * from ({dataset.query}) as rows limit 0").arrow().schema
 
     def stream() -> Iterator[tuple[tuple[object, ...], pa.RecordBatch]]:
-        for key, low, high in _pieces(con, dataset, where, params):
+        for key, low, high, widest in _pieces(con, dataset, where, params):
             piece_where, piece_params = _piece_filter(dataset, key, low, high)
+            batch_rows = min(_READ_BATCH_ROWS, max(_PAGE_TEXT_MIN_ROWS, _PAGE_TEXT_BATCH_BYTES // max(widest, 1)))
             reader = con.sql(
                 f"select * from ({dataset.query}) as rows where {piece_where} order by {', '.join(dataset.order_by)}",
                 params=piece_params,
-            ).to_arrow_reader(_PAGE_TEXT_BATCH_ROWS)
+            ).to_arrow_reader(batch_rows)
             for batch in reader:
                 yield key, batch
 

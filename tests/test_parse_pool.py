@@ -1,0 +1,51 @@
+"""Parse batches on this machine: Prefect task runs in the flow, parsed by light workers."""
+
+import shutil
+import sys
+
+import duckdb
+import pytest
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+from newswh.ingest import ingest
+from newswh.parse_pool import ParsePool, parse_batch_here
+from newswh.sources import read_source
+
+
+IMPORTED = "'{}' in __import__('sys').modules"
+"""Asked of a worker through eval, a builtin: a function of this module would make the
+worker import this module, and Prefect with it."""
+
+
+def test_a_batch_parsed_on_a_worker_is_the_batch_parsed_here_without_prefect(corpus, tmp_path):
+    """Same rows as parsing in this process; and the worker never imported Prefect, which
+    costs seconds before a first page (the reason for the pool)."""
+    paths = sorted(corpus.glob("*.txt"))[:60]
+    batch = [(str(path), path.stat().st_size, path.stat().st_mtime_ns, None, None) for path in paths]
+    here = parse_batch_here(0, batch, str(tmp_path / "here"), 2**20, read_source)
+    with ParsePool(1) as pool:
+        there = pool.parse(0, batch, str(tmp_path / "there"), 2**20, read_source)
+        assert pool.submit(eval, IMPORTED.format("newswh.parse")).result()
+        assert not pool.submit(eval, IMPORTED.format("prefect")).result()
+    assert "prefect" in sys.modules  # here it is: the check above is not vacuous
+    assert there.summary == here.summary
+    assert there.summary.files == 60
+    for table in ("stage_files", "stage_captures", "stage_related", "stage_rejects"):
+        rows = [duckdb.sql(f"select * from '{tmp_path / side / table}/*.parquet' order by all").fetchall() for side in ("here", "there")]
+        assert rows[0] == rows[1]
+
+
+@pytest.mark.usefixtures("prefect_harness")
+def test_each_batch_is_a_completed_prefect_task_run(corpus, tmp_path):
+    source = tmp_path / "source"
+    shutil.copytree(corpus, source, ignore=shutil.ignore_patterns("truth.jsonl"))
+    state = ingest(source=str(source), data=str(tmp_path / "data"), workers=2, batch_files=100, return_state=True)
+    assert state.is_completed(), state.message
+    with get_client(sync_client=True) as client:
+        runs = client.read_task_runs(
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[state.state_details.flow_run_id]))
+        )
+    parse_runs = {run.name: run.state.type.value for run in runs if run.name.startswith("parse-batch-")}
+    assert parse_runs == {f"parse-batch-{number}": "COMPLETED" for number in range(4)}
+    assert state.result().parse_tasks == 4
