@@ -31,10 +31,8 @@ import pyarrow.parquet as pq
 from newswh.lake import duckdb_path
 from newswh.settings import DUCKDB_MEMORY_LIMIT_FIXED, SQL_DIR
 from newswh.staging import STAGE_SCHEMAS
-from newswh.warehouse import failed_checks, out_of_memory, reattach, run_sql_file, sql_files
+from newswh.warehouse import VECTOR_ROWS, failed_checks, limit_bytes, out_of_memory, reattach, run_sql_file, sql_files
 
-VECTOR_ROWS = 2048
-"""Rows DuckDB holds together when it scans or checkpoints a table (its vector size)."""
 PINNED_SHARE = 3
 """Checkpoint when committed text held in memory passes 1/PINNED_SHARE of the limit."""
 WINDOW_HEADROOM = 1.0
@@ -160,21 +158,6 @@ def make_room(con: duckdb.DuckDBPyConnection, window_bytes: int) -> None:
 
 def _set_limit(con: duckdb.DuckDBPyConnection, limit: int) -> None:
     con.execute(f"set memory_limit = '{-(-limit // 10**6)}MB'")
-
-
-def limit_bytes(con: duckdb.DuckDBPyConnection) -> int:
-    return _parse_size(con.execute("select current_setting('memory_limit')").fetchall()[0][0])
-
-
-_UNITS = {"B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12, "KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40}
-
-
-def _parse_size(text: str) -> int:
-    """Bytes of a size as DuckDB prints it ('366.2 MiB') or takes it ('384MB')."""
-    match = re.fullmatch(r"\s*([\d.]+)\s*([KMGT]?I?B)\s*", text.upper())
-    if match is None:
-        raise ValueError(f"not a size: {text!r}")
-    return int(float(match.group(1)) * _UNITS[match.group(2)])
 
 
 def checkpoint_if_pinned(con: duckdb.DuckDBPyConnection) -> None:

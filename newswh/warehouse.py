@@ -464,3 +464,22 @@ def fsync_path(path: Path) -> None:
         os.fsync(descriptor)
     finally:
         os.close(descriptor)
+
+
+VECTOR_ROWS = 2048
+"""Rows DuckDB holds together when it scans or checkpoints a table (its vector size)."""
+
+
+def limit_bytes(con: duckdb.DuckDBPyConnection) -> int:
+    return _parse_size(con.execute("select current_setting('memory_limit')").fetchall()[0][0])
+
+
+_UNITS = {"B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12, "KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40}
+
+
+def _parse_size(text: str) -> int:
+    """Bytes of a size as DuckDB prints it ('366.2 MiB') or takes it ('384MB')."""
+    match = re.fullmatch(r"\s*([\d.]+)\s*([KMGT]?I?B)\s*", text.upper())
+    if match is None:
+        raise ValueError(f"not a size: {text!r}")
+    return int(float(match.group(1)) * _UNITS[match.group(2)])

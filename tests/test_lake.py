@@ -150,6 +150,30 @@ def test_months_of_large_pages_are_read_in_pieces_and_written_in_row_groups(tmp_
             assert expected[(year, month)] == newswh.lake._fingerprint(count, checksum)
 
 
+def test_page_text_fingerprints_by_one_scan_equal_those_by_pieces(monkeypatch):
+    """Ordinary pages are checksummed in one scan, pages too wide for it a piece at a time:
+    a lake file fingerprinted one way must be current the other way."""
+    import newswh.lake
+
+    monkeypatch.setattr(newswh.lake, "_PIECE_BYTES", 1_000_000)
+    dataset = _pages_dataset(monkeypatch)
+    with duckdb.connect(config={"threads": 2}) as con:
+        con.execute(
+            "create table pages as select range as page, 'page-' || range as source_path, "
+            "timestamp '2015-11-01' + to_hours(range * 10) as published_at, "
+            "repeat(chr((65 + range % 26)::integer), 30_000) as text from range(200)"
+        )
+        con.execute("create table source_files as select source_path, 30_000 as size_bytes from pages")
+        con.execute("set memory_limit = '1GB'")  # 30 kB x 2048 rows x 2 threads x 4 fits
+        assert newswh.lake._one_scan_fits(con, dataset)
+        by_scan = newswh.lake.expected_partitions(con, dataset)
+        con.execute("set memory_limit = '400MB'")
+        assert not newswh.lake._one_scan_fits(con, dataset)
+        assert len(newswh.lake._pieces(con, dataset)) > 3
+        assert newswh.lake.expected_partitions(con, dataset) == by_scan
+        assert set(by_scan) == {(2015, 11), (2015, 12), (2016, 1)}
+
+
 def test_the_last_month_a_timestamp_has_and_undated_pages_are_read_in_pieces_too(tmp_path, monkeypatch):
     """A piece's month is a range of published_at; December 9999 has no next month, and
     undated pages have no month at all."""
