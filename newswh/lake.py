@@ -179,15 +179,16 @@ def _one_scan_fits(con: duckdb.DuckDBPyConnection, dataset: Dataset) -> bool:
 def _expected_by_pieces(con: duckdb.DuckDBPyConnection, dataset: Dataset) -> dict[tuple[object, ...], str]:
     """`expected_partitions` of a page-text dataset, summed over its pieces: a checksum of
     every row of a month at once would hold 2048 of its pages in memory."""
+    keys = ", ".join(dataset.partition_by)
     totals: dict[tuple[object, ...], tuple[int, int]] = {}
     try:
-        for key, low, high, _ in _pieces(con, dataset):
-            where, params = _piece_filter(dataset, key, low, high)
-            [(count, checksum)] = con.execute(
-                f"select count(*), {ROW_CHECKSUM} from ({dataset.query}) as rows where {where}", params
-            ).fetchall()
-            before = totals.get(key, (0, 0))
-            totals[key] = (before[0] + count, before[1] + (checksum or 0))
+        for piece in _pieces(con, dataset):
+            where, params = _piece_filter(dataset, piece)
+            for *key, count, checksum in con.execute(
+                f"select {keys}, count(*), {ROW_CHECKSUM} from ({dataset.query}) as rows where {where} group by all", params
+            ).fetchall():
+                before = totals.get(tuple(key), (0, 0))
+                totals[tuple(key)] = (before[0] + count, before[1] + (checksum or 0))
     except duckdb.Error as error:
         raise out_of_memory(error) or error from None
     return {key: _fingerprint(count, checksum) for key, (count, checksum) in totals.items() if count}
@@ -196,42 +197,83 @@ def _expected_by_pieces(con: duckdb.DuckDBPyConnection, dataset: Dataset) -> dic
 _PIECE_BYTES = 32 * 2**20
 """Page text (by the size of the files it came from) a lake query reads at a time."""
 
-Piece = tuple[tuple[object, ...], object, object, int]
-"""A partition key, the first and last value of the dataset's order column in a piece of
-it, and the size of the piece's largest file (what one row of it may take in memory)."""
+
+@dataclass(frozen=True)
+class Piece:
+    """Consecutive rows of a page-text dataset: part of one month (partition `first`, order
+    column from `low` to `high`), or whole months from `first` to `last` (`low` and `high`
+    None). A month of ordinary pages is far less than a piece, and each piece's query scans
+    the dataset's narrow columns whole, so a piece per month made the lake stage quadratic
+    in months; so small months in a row share a piece. Either way the piece's filter is
+    one DuckDB applies inside its scan, so no other row's page text is read. `widest`: the
+    size of its largest file (what one row may take)."""
+
+    first: tuple[object, ...]
+    last: tuple[object, ...]
+    low: object
+    high: object
+    widest: int
 
 
 def _pieces(con: duckdb.DuckDBPyConnection, dataset: Dataset, where: str = "", params: list[object] | None = None) -> list[Piece]:
-    """Consecutive ranges of a page-text dataset's order column within each partition, each
-    holding about _PIECE_BYTES of page text, in partition order: computed from narrow
-    columns only (the order column, `published_at`, and the file sizes in `source_files`)."""
+    """The dataset cut into pieces of about _PIECE_BYTES of page text each, in partition
+    order, computed from narrow columns only (the order column, `published_at`, and the
+    file sizes in `source_files`): a month is cut by its order column, and months smaller
+    than a piece are gathered whole. Undated rows (no month) are pieces of their own."""
     keys = ", ".join(dataset.partition_by)
     order = dataset.order_by[0]
     rows = con.execute(
-        f"select {keys}, piece, min({order}), max({order}), coalesce(max(size_bytes), 0) from ("
+        f"select *, count(*) over (partition by {keys}) from ("
+        f"select {keys}, piece, min({order}), max({order}), coalesce(max(size_bytes), 0), coalesce(sum(size_bytes), 0) from ("
         f"select {keys}, rows.{order}, f.size_bytes, sum(coalesce(f.size_bytes, 0)) over (partition by {keys} order by rows.{order}) "
         f"// {_PIECE_BYTES} as piece from ({dataset.query}) as rows "
         f"left join (select source_path, size_bytes from source_files) as f using (source_path) {where}"
-        f") group by all order by all",
+        f") group by all) order by all",
         params or [],
     ).fetchall()
     width = len(dataset.partition_by)
-    return [(tuple(row[:width]), row[-3], row[-2], row[-1]) for row in rows]
+    pieces: list[Piece] = []
+    gathered = 0  # bytes in the last piece, when it is whole months
+    for row in rows:
+        key, (low, high, widest, size, pieces_in_month) = tuple(row[:width]), row[width + 1 :]
+        whole_month = pieces_in_month == 1 and key[0] is not None
+        last = pieces[-1] if pieces else None
+        if whole_month and last is not None and last.low is None and gathered + size <= _PIECE_BYTES:
+            pieces[-1] = Piece(last.first, key, None, None, max(last.widest, widest))
+            gathered += size
+        elif whole_month:
+            pieces.append(Piece(key, key, None, None, widest))
+            gathered = size
+        else:
+            pieces.append(Piece(key, key, low, high, widest))
+    return pieces
 
 
-def _piece_filter(dataset: Dataset, key: tuple[object, ...], low: object, high: object) -> tuple[str, list[object]]:
+def _piece_filter(dataset: Dataset, piece: Piece) -> tuple[str, list[object]]:
     """A WHERE clause for one piece that DuckDB applies inside its scan of the table, so it
-    reads the page text of that piece's rows and of no others: the month as a range of
-    `published_at` (a filter on year() and month() would be applied after the scan)."""
+    reads the page text of that piece's rows and of no others: its months as a range of
+    `published_at` (a filter on year() and month() would be applied after the scan), and
+    for part of a month, a range of the order column."""
     order = dataset.order_by[0]
-    year, month = key
+    (year, month), (last_year, last_month) = piece.first, piece.last
     if year is None:
-        return f"published_at is null and {order} between ? and ?", [low, high]
-    start = datetime(year, month, 1)
-    if (year, month) == (datetime.max.year, 12):  # no next month to end it
-        return f"published_at >= ? and {order} between ? and ?", [start, low, high]
-    end = datetime(year + month // 12, month % 12 + 1, 1)
-    return f"published_at >= ? and published_at < ? and {order} between ? and ?", [start, end, low, high]
+        return f"published_at is null and {order} between ? and ?", [piece.low, piece.high]
+    clauses, params = ["published_at >= ?"], [datetime(year, month, 1)]
+    end = _month_after(last_year, last_month)
+    if end is not None:
+        clauses.append("published_at < ?")
+        params.append(end)
+    if piece.low is not None:
+        clauses.append(f"{order} between ? and ?")
+        params += [piece.low, piece.high]
+    return " and ".join(clauses), params
+
+
+def _month_after(year: int, month: int) -> datetime | None:
+    """The first instant after a month; None after December 9999, which has no next month."""
+    if (year, month) == (datetime.max.year, 12):
+        return None
+    return datetime(year + month // 12, month % 12 + 1, 1)
 
 
 def file_fingerprint(con: duckdb.DuckDBPyConnection, dataset: Dataset, key: tuple[object, ...], path: Path) -> str:
@@ -442,20 +484,21 @@ def _sorted_stream(con: duckdb.DuckDBPyConnection, dataset: Dataset, where: str,
 
 
 def _piece_stream(con: duckdb.DuckDBPyConnection, dataset: Dataset, where: str, params: list[object]) -> Stream:
-    """The stale partitions of a page-text dataset a piece at a time, a few rows per batch:
-    sorting a whole month of large pages at once would hold all of them in memory."""
+    """The stale partitions of a page-text dataset a piece at a time, in batches of a few
+    megabytes: sorting a whole month of large pages at once would hold all of them in memory."""
     schema = con.sql(f"select * from ({dataset.query}) as rows limit 0").arrow().schema
+    stale = f" and ({where.removeprefix('where ')})" if where else ""  # a piece may span months that are current
 
     def stream() -> Iterator[tuple[tuple[object, ...], pa.RecordBatch]]:
-        for key, low, high, widest in _pieces(con, dataset, where, params):
-            piece_where, piece_params = _piece_filter(dataset, key, low, high)
-            batch_rows = min(_READ_BATCH_ROWS, max(_PAGE_TEXT_MIN_ROWS, _PAGE_TEXT_BATCH_BYTES // max(widest, 1)))
+        for piece in _pieces(con, dataset, where, params):
+            piece_where, piece_params = _piece_filter(dataset, piece)
+            batch_rows = min(_READ_BATCH_ROWS, max(_PAGE_TEXT_MIN_ROWS, _PAGE_TEXT_BATCH_BYTES // max(piece.widest, 1)))
             reader = con.sql(
-                f"select * from ({dataset.query}) as rows where {piece_where} order by {', '.join(dataset.order_by)}",
-                params=piece_params,
+                f"select * from ({dataset.query}) as rows where {piece_where}{stale} "
+                f"order by {', '.join((*dataset.partition_by, *dataset.order_by))}",
+                params=[*piece_params, *params],
             ).to_arrow_reader(batch_rows)
-            for batch in reader:
-                yield key, batch
+            yield from _partitions(reader, dataset.partition_by)
 
     return schema, stream()
 

@@ -150,6 +150,32 @@ def test_months_of_large_pages_are_read_in_pieces_and_written_in_row_groups(tmp_
             assert expected[(year, month)] == newswh.lake._fingerprint(count, checksum)
 
 
+def test_one_piece_spans_months_of_small_pages_and_writes_only_the_stale_ones(tmp_path, monkeypatch):
+    """Small pages: one piece holds several months (a query per month scanned the whole
+    dataset once per month). When only some months are stale, the piece's query must not
+    hand the writer rows of the current months that lie between them."""
+    import newswh.lake
+
+    dataset = _pages_dataset(monkeypatch)
+    with duckdb.connect() as con:
+        con.execute(
+            "create table pages as select range as page, 'page-' || range as source_path, "
+            "timestamp '2015-11-01' + to_hours(range * 10) as published_at, 'text ' || range as text from range(300)"
+        )
+        con.execute("create table source_files as select source_path, 2_000 as size_bytes from pages")
+        months = [(2015, 11), (2015, 12), (2016, 1), (2016, 2), (2016, 3)]
+        [piece] = newswh.lake._pieces(con, dataset)
+        assert (piece.first, piece.last) == (months[0], months[-1])
+        stale = {months[0]: ("v2:test", tmp_path / "a.parquet"), months[2]: ("v2:test", tmp_path / "b.parquet")}
+        with ThreadPoolExecutor(2) as writers:
+            _write_dataset(con, dataset, stale, every_partition=False, writers=writers)
+        for (year, month), (_, path) in stale.items():
+            pages = [page for (page,) in con.execute(
+                "select page from pages where year(published_at) = ? and month(published_at) = ? order by page", [year, month]
+            ).fetchall()]
+            assert pq.read_table(path)["page"].to_pylist() == pages
+
+
 def test_page_text_fingerprints_by_one_scan_equal_those_by_pieces(monkeypatch):
     """Ordinary pages are checksummed in one scan, pages too wide for it a piece at a time:
     a lake file fingerprinted one way must be current the other way."""
