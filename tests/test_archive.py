@@ -50,18 +50,33 @@ def corpus(tmp_path_factory) -> Path:
     return folder
 
 
-@pytest.fixture
-def archived(corpus, tmp_path) -> tuple[Path, Path, dict]:
-    """A data folder whose warehouse archives 30 files that are gone from the source:
-    only the warehouse and the lake still hold their articles."""
-    source = tmp_path / "source"
+@pytest.fixture(scope="module")
+def archive(corpus, tmp_path_factory) -> tuple[Path, Path, Path, dict]:
+    """Made once for the module: a data folder whose warehouse archives 30 files that are
+    gone from the source, and a copy of that source as the two runs left it (mtimes kept)."""
+    folder = tmp_path_factory.mktemp("archive")
+    source, left, data = folder / "source", folder / "source-as-left", folder / "data"
     shutil.copytree(corpus, source)
-    data = tmp_path / "data"
     run_ingest(source, data)
     for path in sorted(source.glob("*.txt"))[:30]:
         path.unlink()
     run_ingest(source, data)
-    return source, data, table_fingerprints(data)
+    shutil.copytree(source, left)
+    return source, left, data, table_fingerprints(data)
+
+
+@pytest.fixture
+def archived(archive, tmp_path) -> tuple[Path, Path, dict]:
+    """A data folder whose warehouse archives 30 files that are gone from the source:
+    only the warehouse and the lake still hold their articles. The data folder is this
+    test's own copy; the source is put back as the runs left it (its paths are the ones the
+    warehouse holds, so it stays where it is), since a test may add files to it."""
+    source, left, template, fingerprints = archive
+    shutil.rmtree(source)
+    shutil.copytree(left, source)
+    data = tmp_path / "data"
+    shutil.copytree(template, data)
+    return source, data, fingerprints
 
 
 # 1. A deleted warehouse is restored from the lake, never restarted from empty.
