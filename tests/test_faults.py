@@ -50,6 +50,7 @@ def reference(corpus, tmp_path_factory):
     return table_fingerprints(data), summary.seconds["total"]
 
 
+@pytest.mark.isolated  # kill points are times into a run, from a run measured before: other tests would skew both
 def test_sigkill_at_twenty_points_then_rerun_converges(corpus, reference, tmp_path):
     fingerprints, run_seconds = reference
     outcomes = []
