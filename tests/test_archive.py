@@ -25,7 +25,7 @@ from newswh.settings import DataPaths
 from newswh.synth import write_corpus
 from newswh.warehouse import WarehouseChanged, commit, next_warehouse
 from tests.conftest import SEED
-from tests.helpers import NEWSWH, harness_api_env, newswh, query, run_ingest, table_fingerprints
+from tests.helpers import NEWSWH, IngestedFolders, harness_api_env, newswh, query, run_ingest, table_fingerprints
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_harness")]
 
@@ -51,32 +51,25 @@ def corpus(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def archive(corpus, tmp_path_factory) -> tuple[Path, Path, Path, dict]:
+def archive(corpus, tmp_path_factory) -> tuple[IngestedFolders, dict]:
     """Made once for the module: a data folder whose warehouse archives 30 files that are
-    gone from the source, and a copy of that source as the two runs left it (mtimes kept)."""
+    gone from the source, and its table fingerprints."""
     folder = tmp_path_factory.mktemp("archive")
-    source, left, data = folder / "source", folder / "source-as-left", folder / "data"
+    source, data = folder / "source", folder / "data"
     shutil.copytree(corpus, source)
     run_ingest(source, data)
     for path in sorted(source.glob("*.txt"))[:30]:
         path.unlink()
     run_ingest(source, data)
-    shutil.copytree(source, left)
-    return source, left, data, table_fingerprints(data)
+    return IngestedFolders.keep(source, data), table_fingerprints(data)
 
 
 @pytest.fixture
 def archived(archive, tmp_path) -> tuple[Path, Path, dict]:
     """A data folder whose warehouse archives 30 files that are gone from the source:
-    only the warehouse and the lake still hold their articles. The data folder is this
-    test's own copy; the source is put back as the runs left it (its paths are the ones the
-    warehouse holds, so it stays where it is), since a test may add files to it."""
-    source, left, template, fingerprints = archive
-    shutil.rmtree(source)
-    shutil.copytree(left, source)
-    data = tmp_path / "data"
-    shutil.copytree(template, data)
-    return source, data, fingerprints
+    only the warehouse and the lake still hold their articles. The test's own."""
+    folders, fingerprints = archive
+    return *folders.for_test(tmp_path), fingerprints
 
 
 # 1. A deleted warehouse is restored from the lake, never restarted from empty.
