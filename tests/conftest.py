@@ -66,6 +66,18 @@ def example_data(prefect_harness, tmp_path_factory):
 # ------------------------------------------------- tests that must run alone under pytest-xdist
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Files with an `isolated` test first, then files with `slow` tests, then the rest, each
+    file's tests in their order. pytest-xdist hands out files in this order
+    (--no-loadscope-reorder): the test that runs alone does so at the start, and the quick
+    files come last, to even out the two workers' ends."""
+    rank: dict[Path, int] = {}
+    for item in items:
+        kind = 0 if item.get_closest_marker("isolated") else 1 if item.get_closest_marker("slow") else 2
+        rank[item.path] = min(rank.get(item.path, 2), kind)
+    items.sort(key=lambda item: rank[item.path])  # stable: a file's tests stay together, in order
+
+
 @pytest.hookimpl(hookwrapper=True, tryfirst=True)  # outside pytest-timeout's clock: waiting is not running
 def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
     """Under pytest-xdist (`-n 2`, pyproject's addopts), a test marked `isolated` runs while

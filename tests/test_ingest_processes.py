@@ -35,7 +35,7 @@ def start_ingest(source, data, tmp_path, *extra):
     """The real CLI in its own process group, reporting to the session's Prefect server."""
     env = {**os.environ, "PREFECT_API_URL": _api_url()}
     return subprocess.Popen(
-        [NEWSWH, "ingest", str(source), "--data", str(data), "--batch-files", "200", *extra],
+        [NEWSWH, "ingest", str(source), "--data", str(data), *extra],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True,
     )
 
@@ -58,7 +58,7 @@ KILL_POINTS = {
 def test_killed_ingest_converges_on_rerun(big_source, clean_run, tmp_path, point):
     data = tmp_path / "data"
     paths = DataPaths(data)
-    process = start_ingest(big_source, data, tmp_path)
+    process = start_ingest(big_source, data, tmp_path, "--batch-files", "200")  # batches, for the parsing point
     wait_for(lambda: KILL_POINTS[point](paths) or process.poll() is not None, timeout=120)
     os.killpg(process.pid, signal.SIGKILL)  # the CLI, its parse workers and any server it started
     assert process.wait() == -signal.SIGKILL, process.communicate()
