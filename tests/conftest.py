@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -57,3 +61,52 @@ def example_data(prefect_harness, tmp_path_factory):
     data = tmp_path_factory.mktemp("example") / "data"
     run_ingest(EXAMPLE_CORPUS, data)
     return data
+
+
+# ------------------------------------------------- tests that must run alone under pytest-xdist
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Files with an `isolated` test first, then files with `slow` tests, then the rest, each
+    file's tests in their order. pytest-xdist hands out files in this order
+    (--no-loadscope-reorder): the test that runs alone does so at the start, and the quick
+    files come last, to even out the two workers' ends."""
+    rank: dict[Path, int] = {}
+    for item in items:
+        kind = 0 if item.get_closest_marker("isolated") else 1 if item.get_closest_marker("slow") else 2
+        rank[item.path] = min(rank.get(item.path, 2), kind)
+    items.sort(key=lambda item: rank[item.path])  # stable: a file's tests stay together, in order
+
+
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)  # outside pytest-timeout's clock: waiting is not running
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    """Under pytest-xdist (`-n 2`, pyproject's addopts), a test marked `isolated` runs while
+    no other worker runs a test; the others run side by side. Its set-up is inside, so a
+    module fixture it is first to use (a reference run it measures) runs alone too."""
+    with _turn(item, exclusive=item.get_closest_marker("isolated") is not None):
+        yield
+
+
+@contextmanager
+def _turn(item: pytest.Item, exclusive: bool) -> Iterator[None]:
+    """A readers-writer lock over the workers' shared temporary folder, made of two flock()s:
+    every test passes the turnstile to take the main lock shared; an isolated test holds the
+    turnstile until it has the main lock exclusively, so no new test starts meanwhile and the
+    running ones end: it waits for one test per worker at most, and is never starved."""
+    basetemp = item.config.option.basetemp
+    if not os.environ.get("PYTEST_XDIST_WORKER") or not basetemp:
+        yield  # one process: every test runs alone
+        return
+    shared = Path(basetemp).parent
+    with open(shared / "turnstile.lock", "a") as turnstile, open(shared / "tests.lock", "a") as tests:
+        fcntl.flock(turnstile, fcntl.LOCK_EX)
+        if exclusive:
+            fcntl.flock(tests, fcntl.LOCK_EX)
+            fcntl.flock(turnstile, fcntl.LOCK_UN)
+        else:
+            fcntl.flock(turnstile, fcntl.LOCK_UN)
+            fcntl.flock(tests, fcntl.LOCK_SH)
+        try:
+            yield
+        finally:
+            fcntl.flock(tests, fcntl.LOCK_UN)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -22,6 +24,32 @@ def run_ingest(source: Path, data: Path, **options: object) -> RunSummary:
     state = ingest(source=str(source), data=str(data), return_state=True, **options)
     assert state.is_completed(), state.message
     return state.result()
+
+
+@dataclass(frozen=True)
+class IngestedFolders:
+    """A source folder and a data folder ingested from it, made once for a module and handed
+    to each test as its own: see `for_test`."""
+
+    source: Path
+    as_left: Path
+    data: Path
+
+    @classmethod
+    def keep(cls, source: Path, data: Path) -> IngestedFolders:
+        """Keep a copy of `source` as the runs into `data` left it (mtimes kept)."""
+        as_left = source.with_name(f"{source.name}-as-left")
+        shutil.copytree(source, as_left)
+        return cls(source, as_left, data)
+
+    def for_test(self, tmp_path: Path) -> tuple[Path, Path]:
+        """The source, put back as the runs left it (a test may change it; it stays at its
+        path, the one the warehouse holds), and a copy of the data folder in `tmp_path`."""
+        shutil.rmtree(self.source)
+        shutil.copytree(self.as_left, self.source)
+        data = tmp_path / "data"
+        shutil.copytree(self.data, data)
+        return self.source, data
 
 
 def seeded_warehouse(tmp_path: Path) -> tuple[Path, dict[str, tuple[int, int]]]:

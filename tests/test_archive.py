@@ -25,7 +25,7 @@ from newswh.settings import DataPaths
 from newswh.synth import write_corpus
 from newswh.warehouse import WarehouseChanged, commit, next_warehouse
 from tests.conftest import SEED
-from tests.helpers import NEWSWH, harness_api_env, newswh, query, run_ingest, table_fingerprints
+from tests.helpers import NEWSWH, IngestedFolders, harness_api_env, newswh, query, run_ingest, table_fingerprints
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_harness")]
 
@@ -50,18 +50,26 @@ def corpus(tmp_path_factory) -> Path:
     return folder
 
 
-@pytest.fixture
-def archived(corpus, tmp_path) -> tuple[Path, Path, dict]:
-    """A data folder whose warehouse archives 30 files that are gone from the source:
-    only the warehouse and the lake still hold their articles."""
-    source = tmp_path / "source"
+@pytest.fixture(scope="module")
+def archive(corpus, tmp_path_factory) -> tuple[IngestedFolders, dict]:
+    """Made once for the module: a data folder whose warehouse archives 30 files that are
+    gone from the source, and its table fingerprints."""
+    folder = tmp_path_factory.mktemp("archive")
+    source, data = folder / "source", folder / "data"
     shutil.copytree(corpus, source)
-    data = tmp_path / "data"
     run_ingest(source, data)
     for path in sorted(source.glob("*.txt"))[:30]:
         path.unlink()
     run_ingest(source, data)
-    return source, data, table_fingerprints(data)
+    return IngestedFolders.keep(source, data), table_fingerprints(data)
+
+
+@pytest.fixture
+def archived(archive, tmp_path) -> tuple[Path, Path, dict]:
+    """A data folder whose warehouse archives 30 files that are gone from the source:
+    only the warehouse and the lake still hold their articles. The test's own."""
+    folders, fingerprints = archive
+    return *folders.for_test(tmp_path), fingerprints
 
 
 # 1. A deleted warehouse is restored from the lake, never restarted from empty.

@@ -63,7 +63,9 @@ def _port_is_free(port: int) -> bool:
 
 def test_a_killed_ingest_leaves_no_server_or_worker_behind(tmp_path):
     source, data = tmp_path / "source", tmp_path / "data"
-    write_corpus(source, 8000, noise=0.02, seed=17)
+    # Ten batches of 400 on two workers: still parsing when its processes are listed and
+    # killed; and one batch at the default size, which the next run parses in its own process.
+    write_corpus(source, 4000, noise=0.02, seed=17)
     environment = {key: value for key, value in os.environ.items() if key != "PREFECT_API_URL"}  # its own server
     run = subprocess.Popen(
         [NEWSWH, "ingest", str(source), "--data", str(data), "--batch-files", "400", "--workers", "2"],

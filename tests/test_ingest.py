@@ -5,17 +5,19 @@ import shutil
 import threading
 import time
 from collections import Counter
+from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 import pyarrow.dataset as ds
 import pytest
 
+from newswh.ingest import RunSummary
 from newswh.locking import WriterLock
 from newswh.records import PARSER_VERSION
 from newswh.settings import DataPaths
 from tests.conftest import SEED
-from tests.helpers import articles_as_a_table, query, run_ingest, table_fingerprints, truth
+from tests.helpers import IngestedFolders, articles_as_a_table, query, run_ingest, table_fingerprints, truth
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
@@ -25,6 +27,23 @@ def source(tmp_path, corpus):
     folder = tmp_path / "source"
     shutil.copytree(corpus, folder, ignore=shutil.ignore_patterns("truth.jsonl"))
     return folder
+
+
+@pytest.fixture(scope="module")
+def first_run(corpus, tmp_path_factory) -> tuple[IngestedFolders, RunSummary]:
+    """Made once for the module: the corpus ingested at default settings, and the run's summary."""
+    folder = tmp_path_factory.mktemp("first-run")
+    source, data = folder / "source", folder / "data"
+    shutil.copytree(corpus, source, ignore=shutil.ignore_patterns("truth.jsonl"))
+    summary = run_ingest(source, data)
+    return IngestedFolders.keep(source, data), summary
+
+
+@pytest.fixture
+def ingested(first_run, tmp_path) -> tuple[Path, Path]:
+    """The source and a data folder after one ingest of it, both the test's own to change."""
+    folders, _ = first_run
+    return folders.for_test(tmp_path)
 
 
 def test_counts_match_the_corpus_ground_truth(source, corpus, tmp_path):
@@ -44,11 +63,11 @@ def test_counts_match_the_corpus_ground_truth(source, corpus, tmp_path):
     assert titles == {t["title"] for t in articles}
 
 
-def test_every_file_is_accounted_for_exactly_once(source, tmp_path):
-    run_ingest(source, tmp_path / "data")
+def test_every_file_is_accounted_for_exactly_once(ingested):
+    source, data = ingested
     on_disk = sorted(str(path) for path in source.resolve().glob("*.txt"))
     manifest = query(
-        tmp_path / "data",
+        data,
         "select s.source_path, s.outcome, (c.source_path is not null)::int + (r.source_path is not null)::int "
         "from source_files s left join captures c using (source_path) left join rejects r using (source_path) "
         "order by 1",
@@ -57,18 +76,17 @@ def test_every_file_is_accounted_for_exactly_once(source, tmp_path):
     assert all(row[2] == 1 for row in manifest)
 
 
-def test_columns_have_real_types(source, tmp_path):
-    run_ingest(source, tmp_path / "data")
-    types = dict(query(tmp_path / "data", "select column_name, data_type from duckdb_columns() where table_name = 'articles'"))
+def test_columns_have_real_types(ingested):
+    _, data = ingested
+    types = dict(query(data, "select column_name, data_type from duckdb_columns() where table_name = 'articles'"))
     assert types["published_at"] == "TIMESTAMP"
     assert types["word_count"] == "INTEGER"
-    related = dict(query(tmp_path / "data", "select column_name, data_type from duckdb_columns() where table_name = 'news_items'"))
+    related = dict(query(data, "select column_name, data_type from duckdb_columns() where table_name = 'news_items'"))
     assert (related["news_id"], related["pic_date"], related["pic_uploaded_at"]) == ("BIGINT", "DATE", "TIMESTAMP")
 
 
-def test_lake_equals_the_tables_row_for_row(source, tmp_path):
-    data = tmp_path / "data"
-    run_ingest(source, data)
+def test_lake_equals_the_tables_row_for_row(ingested):
+    _, data = ingested
     lake = DataPaths(data).lake
     for name, key in (("articles", "article_id"), ("related_items", "article_id, position"), ("news_items", "news_id"), ("rejects", "source_path")):
         table_rows = query(data, f"select * from {name} order by {key}")
@@ -94,9 +112,8 @@ def test_lake_equals_the_tables_row_for_row(source, tmp_path):
     assert months == query(data, "select distinct year(published_at), month(published_at) from articles order by all")
 
 
-def test_rerun_reads_nothing_and_changes_nothing(source, tmp_path):
-    data = tmp_path / "data"
-    run_ingest(source, data)
+def test_rerun_reads_nothing_and_changes_nothing(ingested):
+    source, data = ingested
     before = table_fingerprints(data)
     lake_files = _dashboard_files(data)
     for path in source.glob("*.txt"):  # same size and mtime, other bytes: only a read would notice
@@ -118,9 +135,8 @@ def _dashboard_files(data):
     return {path: path.stat().st_mtime_ns for path in lake.rglob("*.parquet") if "_warehouse" not in path.parts}
 
 
-def test_changed_and_new_files_are_picked_up(source, tmp_path):
-    data = tmp_path / "data"
-    run_ingest(source, data)
+def test_changed_and_new_files_are_picked_up(ingested):
+    source, data = ingested
     [(path,)] = query(data, "select source_path from articles where capture_count = 1 order by 1 limit 1")
     target = source / os.path.basename(path)
     old_title = query(data, "select title from captures where source_path = ?", [str(target.resolve())])[0][0]
@@ -135,9 +151,8 @@ def test_changed_and_new_files_are_picked_up(source, tmp_path):
     assert old_title not in titles
 
 
-def test_touched_file_with_same_content_changes_no_row(source, tmp_path):
-    data = tmp_path / "data"
-    run_ingest(source, data)
+def test_touched_file_with_same_content_changes_no_row(ingested):
+    source, data = ingested
     before = table_fingerprints(data)
     target = sorted(source.glob("*.txt"))[5]
     os.utime(target, ns=(10**18, 10**18))
@@ -162,9 +177,8 @@ def test_same_story_in_two_files_is_one_article(tmp_path):
     assert query(tmp_path / "data", "select news_id from related_items order by position") == [(1757766,), (1757941,)]
 
 
-def test_vanished_file_keeps_its_data(source, tmp_path):
-    data = tmp_path / "data"
-    run_ingest(source, data)
+def test_vanished_file_keeps_its_data(ingested):
+    source, data = ingested
     before = table_fingerprints(data)
     gone = sorted(source.glob("*.txt"))[3]
     gone.unlink()
@@ -183,9 +197,8 @@ def test_vanished_file_keeps_its_data(source, tmp_path):
     assert query(data, "select count(*) from source_files where not is_present or missing_since_run_id is not null") == [(0,)]
 
 
-def test_a_warehouse_from_before_missing_since_run_id_is_migrated(source, tmp_path):
-    data = tmp_path / "data"
-    run_ingest(source, data)
+def test_a_warehouse_from_before_missing_since_run_id_is_migrated(ingested):
+    source, data = ingested
     with duckdb.connect(str(DataPaths(data).warehouse)) as con:  # the old shape of the manifest
         con.execute("alter table source_files drop column missing_since_run_id")
         con.execute("alter table source_files add column last_seen_run_id bigint not null default 1")
@@ -196,10 +209,9 @@ def test_a_warehouse_from_before_missing_since_run_id_is_migrated(source, tmp_pa
     assert "missing_since_run_id" in columns and "last_seen_run_id" not in columns
 
 
-def test_a_warehouse_from_parser_1_0_is_read_again_and_gets_the_new_columns(source, tmp_path):
+def test_a_warehouse_from_parser_1_0_is_read_again_and_gets_the_new_columns(ingested):
     """Issue 15: parser 1.1.0 adds language, site and dateline; files read by 1.0.0 are re-read."""
-    data = tmp_path / "data"
-    run_ingest(source, data)
+    source, data = ingested
     fresh_columns = _columns(data, "articles"), _columns(data, "captures")
     with duckdb.connect(str(DataPaths(data).warehouse)) as con:  # the shape parser 1.0.0 left behind
         articles_as_a_table(con)
@@ -259,10 +271,10 @@ def test_an_unreadable_file_is_tried_again_next_run(tmp_path):
     assert query(data, "select count(*) from articles") == [(1,)]
 
 
-def test_the_summary_shows_whether_every_file_is_accounted_for(source, tmp_path):
+def test_the_summary_shows_whether_every_file_is_accounted_for(first_run):
     from newswh.ingest import conservation_line
 
-    counts = run_ingest(source, tmp_path / "data").counts
+    counts = first_run[1].counts
     line = conservation_line(counts)
     assert line.endswith(": every file accounted for")
     assert line.startswith(f"{counts['files_seen']:,} files seen = 0 unchanged + {counts['articles_written']:,} articles written")

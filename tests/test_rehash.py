@@ -7,13 +7,14 @@ import os
 import pytest
 
 from newswh.synth import write_corpus
-from tests.helpers import harness_api_env, newswh, query
+from tests.helpers import harness_api_env, newswh, query, run_ingest
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_harness")]
 
 
-def _ingest(source, data, *extra):
-    result = newswh("ingest", str(source), "--data", str(data), *extra, env=harness_api_env())
+def _ingest_rehash(source, data):
+    """`newswh ingest --rehash`, the command under test (the runs before it are in-process)."""
+    result = newswh("ingest", str(source), "--data", str(data), "--rehash", env=harness_api_env())
     assert result.returncode == 0, result.stderr
     return result
 
@@ -21,7 +22,7 @@ def _ingest(source, data, *extra):
 def test_rehash_notices_a_restore_that_kept_size_and_mtime(tmp_path):
     source, data = tmp_path / "source", tmp_path / "data"
     write_corpus(source, 40, noise=0.0, seed=13)
-    _ingest(source, data)
+    run_ingest(source, data)
     (path, title), = query(data, "select source_path, title from articles order by source_path limit 1")
     restored = source / os.path.basename(path)
     before = restored.stat()
@@ -30,11 +31,11 @@ def test_rehash_notices_a_restore_that_kept_size_and_mtime(tmp_path):
     restored.write_bytes(older)
     os.utime(restored, ns=(before.st_atime_ns, before.st_mtime_ns))  # as rsync -t / cp -p leave it
 
-    _ingest(source, data)  # size and mtime say nothing changed: nothing is read
+    run_ingest(source, data)  # size and mtime say nothing changed: nothing is read
     assert query(data, "select title from articles where source_path = ?", [path]) == [(title,)]
     assert query(data, "select files_changed from ingest_runs where run_id = 2") == [(0,)]
 
-    _ingest(source, data, "--rehash")
+    _ingest_rehash(source, data)
     assert query(data, "select title from articles where source_path = ?", [path]) == [(title.upper(),)]
     assert query(
         data, "select files_seen, files_changed, files_unchanged, articles_written from ingest_runs where run_id = 3"
@@ -45,10 +46,10 @@ def test_rehash_notices_a_restore_that_kept_size_and_mtime(tmp_path):
 def test_rehash_of_an_unchanged_folder_rewrites_nothing(tmp_path):
     source, data = tmp_path / "source", tmp_path / "data"
     write_corpus(source, 30, noise=0.1, seed=14)
-    _ingest(source, data)
+    run_ingest(source, data)
     lake = data / "lake"
     files = {path: path.stat().st_mtime_ns for path in lake.rglob("*.parquet") if "_warehouse" not in path.parts}
-    _ingest(source, data, "--rehash")
+    _ingest_rehash(source, data)
     assert query(data, "select files_seen, files_unchanged, articles_written, rejected from ingest_runs where run_id = 2") == [
         (30, 30, 0, 0)
     ]

@@ -52,6 +52,9 @@ def source(tmp_path_factory):
 
 
 def _same_rows(local_data, local_folder, s3_data, url=BUCKET):
+    """The rows of a local reference run (in one batch parsed in this process: the rows do
+    not depend on the batches, and a worker pool would only add its start-up) and of a run
+    over the bucket."""
     local, remote = rows_by_table(local_data, str(local_folder.resolve())), rows_by_table(s3_data, url)
     for table in local:
         assert local[table] == remote[table], table
@@ -66,7 +69,7 @@ def test_s3_on_dask_gives_the_rows_of_a_local_run_through_increments(endpoint, c
     local_data, s3_data = tmp_path / "local", tmp_path / "s3"
 
     def both(expect_read):
-        here = run_ingest(source, local_data, batch_files=60)
+        here = run_ingest(source, local_data)  # the reference: one batch, parsed in this process
         there = run_ingest(url, s3_data, batch_files=60, dask=cluster)
         assert there.counts == here.counts
         assert there.counts["files_seen"] - there.counts["files_unchanged"] == expect_read
@@ -98,7 +101,7 @@ def test_s3_on_dask_gives_the_rows_of_a_local_run_through_increments(endpoint, c
 def test_staging_in_the_bucket_is_used_then_removed(endpoint, cluster, source, tmp_path):
     upload(source, BUCKET)
     reference = tmp_path / "reference"
-    run_ingest(source, reference, batch_files=100)
+    run_ingest(source, reference)
     data = tmp_path / "data"
     summary = run_ingest(BUCKET, data, batch_files=100, dask=cluster, staging="s3://crawl/staging")
     assert summary.counts["files_seen"] == 400
@@ -110,7 +113,7 @@ def test_staging_in_the_bucket_is_used_then_removed(endpoint, cluster, source, t
 def test_staging_in_a_shared_folder_is_used_then_emptied(source, tmp_path):
     """--staging as a folder (one every worker mounts): the same rows, nothing left in it."""
     reference, data, shared = tmp_path / "reference", tmp_path / "data", tmp_path / "shared"
-    run_ingest(source, reference, batch_files=100)
+    run_ingest(source, reference)
     run_ingest(source, data, batch_files=100, staging=str(shared))
     assert table_fingerprints(data) == table_fingerprints(reference)
     assert not list(shared.iterdir())
@@ -120,7 +123,7 @@ def test_scheduler_and_two_worker_processes_and_one_killed_mid_run(source, tmp_p
     """`dask scheduler` + two `dask worker` processes; the CLI ingests on them; one worker is
     killed while batches run: its batch runs again on the other, and the rows are a local run's."""
     reference = tmp_path / "reference"
-    run_ingest(source, reference, batch_files=20)
+    run_ingest(source, reference)
     with dask_processes(2) as (address, workers):
         data = tmp_path / "data"
         run = subprocess.Popen(
