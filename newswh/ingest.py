@@ -41,7 +41,7 @@ from prefect.utilities.annotations import quote
 from newswh.cluster import ClusterError
 from newswh.failures import hide_tracebacks_of, remove_run_files, storage_failure
 from newswh.integrity import NoWarehouseYet, RebuildError, lake_holds_data, rebuild_locked
-from newswh.lake import LakeChanges, prepare_lake
+from newswh.lake import LakeChanges, prepare_lake, touched_months
 from newswh.load import load_staged
 from newswh.locking import IngestAlreadyRunning, WriterLock
 from newswh.manifest import discovered_table, make_plan, rows_table
@@ -213,8 +213,12 @@ def load_warehouse(con: duckdb.DuckDBPyConnection, staging: Path, changed: froze
 
 
 @task(name="write-lake", task_run_name="write-lake", cache_policy=NO_CACHE)
-def write_lake(con: duckdb.DuckDBPyConnection, lake: Path, run_id: int, changed: frozenset[str] | None) -> LakeChanges:
+def write_lake(
+    con: duckdb.DuckDBPyConnection, lake: Path, run_id: int, changed: frozenset[str] | None,
+    months: frozenset[tuple[object, ...]] | None = None,
+) -> LakeChanges:
     """Write the changed partitions beside the current ones; they replace them after the commit.
+    `months`: the publication months this run's files touch; the others are not even read.
 
     The run's `finished_at` is stamped just before the lake's copy of `ingest_runs` is
     written, the last thing a run does but renames: `newswh status` then shows its wall time.
@@ -223,7 +227,7 @@ def write_lake(con: duckdb.DuckDBPyConnection, lake: Path, run_id: int, changed:
     def stamp_finish() -> None:
         con.execute("update ingest_runs set finished_at = ? where run_id = ?", [datetime.now(timezone.utc), run_id])
 
-    return prepare_lake(con, lake, run_id, changed, before_runs=stamp_finish)
+    return prepare_lake(con, lake, run_id, changed, before_runs=stamp_finish, months=months)
 
 
 @flow(name="ingest", log_prints=False)
@@ -341,7 +345,9 @@ def _ingest_locked(
 
         changed = None if to_read or copy.migrated else BOOKKEEPING_TABLES
         mark = time.perf_counter()
+        months_left = None if copy.migrated else touched_months(con)
         load_warehouse(con, staging, changed)
+        months = None if months_left is None else months_left | touched_months(con)
         seconds["load"] = time.perf_counter() - mark
         loaded = con.execute(
             "select articles_written, duplicates, rejected from ingest_runs where run_id = ?", [run_id]
@@ -355,7 +361,7 @@ def _ingest_locked(
         ).fetchall()
 
         mark = time.perf_counter()
-        lake_changes = write_lake(con, paths.lake, run_id, changed)
+        lake_changes = write_lake(con, paths.lake, run_id, changed, months)
         seconds["lake"] = time.perf_counter() - mark
         try:
             mark = time.perf_counter()
