@@ -321,6 +321,7 @@ def prepare_lake(
     mark = _read_sync_mark(root)
     same_run = mark.get("run_id") == run_id - 1 and mark.get("sql") == _sql_version()
     trusted = mark["files"] if (changed is not None or months is not None) and same_run else {}
+    unfinished: list[_LakeFile] = []
     try:
         with ThreadPoolExecutor(workers or os.cpu_count() or 1) as writers:
             for dataset in DATASETS:
@@ -346,13 +347,21 @@ def prepare_lake(
                     changes.staged.append((temporary, path))
                     stale[key] = (fingerprint, temporary)
                 if stale:
+                    _finish(unfinished)  # the previous dataset's files: at most its last few are still open
                     every_partition = only is None and len(stale) == len(expected)
-                    _write_dataset(con, dataset, stale, every_partition=every_partition, writers=writers)
+                    _write_dataset(con, dataset, stale, every_partition, writers, unfinished)
                     changes.report.written += len(stale)
+            _finish(unfinished)
     except BaseException:
         changes.discard()
         raise
     return changes
+
+
+def _finish(files: list[_LakeFile]) -> None:
+    """Wait until each file is written and closed; raises the first writer's error."""
+    while files:
+        files.pop(0).wait()
 
 
 MONTH_PARTITIONS = ("year", "month")
@@ -422,7 +431,11 @@ def _write_dataset(
     stale: dict[tuple[object, ...], tuple[str, Path]],
     every_partition: bool,
     writers: ThreadPoolExecutor,
+    unfinished: list[_LakeFile] | None = None,
 ) -> None:
+    """Write the `stale` partitions of a dataset. With `unfinished`, its last files are left
+    there still being written (the caller waits for them), so that their compression goes
+    on while the caller fingerprints the next dataset; else this waits for every file."""
     keys = dataset.partition_by
     where, params = _keys_filter(keys, stale) if keys and not every_partition else ("", [])
     in_flight: list[_LakeFile] = []
@@ -447,8 +460,11 @@ def _write_dataset(
         written.add(())
     if current is not None:
         in_flight.append(current.finish())
-    for lake_file in in_flight:
-        lake_file.wait()
+    if unfinished is None:
+        for lake_file in in_flight:
+            lake_file.wait()
+    else:
+        unfinished += in_flight
     if written != stale.keys():  # the fingerprints counted rows the query did not return: a bug, not data
         raise RuntimeError(f"lake dataset {dataset.name}: no rows for partitions {sorted(map(str, stale.keys() - written))}")
 

@@ -136,3 +136,25 @@ def test_month_partitions_are_year_and_month():
 
     assert {dataset.folder for dataset in DATASETS if dataset.partition_by} == set(MONTH_DATASETS)
     assert all(dataset.partition_by == MONTH_PARTITIONS for dataset in DATASETS if dataset.partition_by)
+
+
+def test_a_lake_file_that_fails_while_the_next_dataset_is_read_fails_the_run(ingested):
+    """Lake files finish writing while the next dataset is fingerprinted: an error in one
+    still fails the run, and nothing is committed, in the warehouse or in the lake."""
+    from newswh.ingest import ingest
+    from tests.helpers import table_fingerprints
+
+    source, paths = ingested
+    write_corpus(source / "more", 3, noise=0.0, seed=77)
+    before = table_fingerprints(paths.root)
+    lake_before = {path: path.stat().st_mtime_ns for path in paths.lake.rglob("*.parquet")}
+    [(run_id,)] = query(paths.root, "select max(run_id) + 1 from ingest_runs")
+    squatter = paths.lake / "_warehouse" / "source_files" / f".{PART_FILE}.run-{run_id}.tmp"
+    squatter.mkdir()  # where the run writes source_files' new file: opening it fails
+
+    state = ingest(source=str(source), data=str(paths.root), return_state=True)
+
+    assert not state.is_completed()
+    assert "the warehouse is as it was before this run" in state.message
+    assert table_fingerprints(paths.root) == before
+    assert {path: path.stat().st_mtime_ns for path in paths.lake.rglob("*.parquet")} == lake_before
