@@ -18,7 +18,7 @@ alike: `python -c pass` and `python -c "import prefect"` (the baselines: read th
 ratios to them), a no-op run, and a run after 10 fresh files (another seed) appear in a
 new subfolder `added/<tag>-<n>/`. The same two runs follow without PREFECT_API_URL, where
 `newswh ingest` starts its temporary server: the floor that server sets. Each run's flow
-seconds come from the warehouse's own `ingest_runs` (started_at to finished_at).
+seconds are what its own line says (`… in N s`: the flow, commit included).
 
 The added folders stay in the corpus (the next invocation's runs see them as unchanged),
 so a reused corpus grows by 10 files a repeat. Prints a table; writes JSON (default
@@ -31,6 +31,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import statistics
 import subprocess
 import sys
@@ -54,24 +55,31 @@ PREFECT = str(BIN / "prefect")
 SMALL_FILES = 10
 
 
-def timed(command: list[str], env: dict[str, str]) -> float:
-    """Wall seconds of a command from before its process starts to its exit; fails loudly."""
+_FLOW_SECONDS = re.compile(r" in ([\d.]+) s\s*$")
+"""The end of `newswh ingest --quiet`'s one line: the flow's own seconds, commit included."""
+
+
+def timed(command: list[str], env: dict[str, str]) -> tuple[float, str]:
+    """Wall seconds of a command from before its process starts to its exit, and its
+    stdout; fails loudly."""
     started = time.perf_counter()
     done = subprocess.run(command, env=env, capture_output=True, text=True)
     seconds = time.perf_counter() - started
     if done.returncode:
         raise SystemExit(f"{' '.join(command)} failed ({done.returncode}):\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
-    return seconds
+    return seconds, done.stdout
 
 
-def last_run(data: Path) -> dict[str, object]:
-    """The newest run's flow seconds (its own started_at to finished_at) and counts."""
+def last_run(data: Path, stdout: str) -> dict[str, object]:
+    """The newest run's flow seconds (as its line says) and counts (as its ingest_runs row says)."""
+    flow = _FLOW_SECONDS.search(stdout)
+    if flow is None:
+        raise SystemExit(f"no flow seconds in the ingest's line: {stdout!r}")
     with duckdb.connect(str(DataPaths(data).warehouse), read_only=True) as con:
-        flow_seconds, seen, new, written = con.execute(
-            "select epoch(finished_at) - epoch(started_at), files_seen, files_new, articles_written "
-            "from ingest_runs order by run_id desc limit 1"
+        seen, new, written = con.execute(
+            "select files_seen, files_new, articles_written from ingest_runs order by run_id desc limit 1"
         ).fetchone()
-    return {"flow_seconds": flow_seconds, "files_seen": seen, "files_new": new, "articles_written": written}
+    return {"flow_seconds": float(flow.group(1)), "files_seen": seen, "files_new": new, "articles_written": written}
 
 
 def client_env(api: str | None) -> dict[str, str]:
@@ -122,16 +130,18 @@ def measure(corpus: Path, data: Path, api: str | None, repeats: int, tag: str, s
     walls: dict[str, list[float]] = {"python -c pass": [], "import prefect": [], "no-op": [], "10 new": []}
     flows: dict[str, list[float]] = {"no-op": [], "10 new": []}
     for number in range(repeats):
-        walls["python -c pass"].append(timed([sys.executable, "-c", "pass"], env))
-        walls["import prefect"].append(timed([sys.executable, "-c", "import prefect"], env))
-        walls["no-op"].append(timed(ingest, env))
-        run = last_run(data)
+        walls["python -c pass"].append(timed([sys.executable, "-c", "pass"], env)[0])
+        walls["import prefect"].append(timed([sys.executable, "-c", "import prefect"], env)[0])
+        seconds, stdout = timed(ingest, env)
+        walls["no-op"].append(seconds)
+        run = last_run(data, stdout)
         if run["files_new"]:
             raise SystemExit(f"the no-op run found {run['files_new']} new files: is something else writing {corpus}?")
         flows["no-op"].append(run["flow_seconds"])
         add_files(corpus, tag, number, seed + number)
-        walls["10 new"].append(timed(ingest, env))
-        run = last_run(data)
+        seconds, stdout = timed(ingest, env)
+        walls["10 new"].append(seconds)
+        run = last_run(data, stdout)
         if run["files_new"] != SMALL_FILES:
             raise SystemExit(f"the 10-file run found {run['files_new']} new files, not {SMALL_FILES}")
         flows["10 new"].append(run["flow_seconds"])
@@ -171,7 +181,7 @@ def main() -> None:
         write_corpus(corpus, args.files, noise=0.02, seed=11)
     if not DataPaths(data).warehouse.exists():
         print(f"first ingest into {data} …", file=sys.stderr)
-        seconds = timed([NEWSWH, "ingest", str(corpus), "--data", str(data), "--quiet"], client_env(None))
+        seconds, _ = timed([NEWSWH, "ingest", str(corpus), "--data", str(data), "--quiet"], client_env(None))
         print(f"  {seconds:.1f} s", file=sys.stderr)
     tag = f"{datetime.now():%Y%m%d%H%M%S}"
     seed = int(time.time()) % 1_000_000 * 100  # fresh pages each invocation: new stories, not duplicates
