@@ -123,32 +123,43 @@ def load_average() -> float:
     return os.getloadavg()[0]
 
 
-def measure(corpus: Path, data: Path, api: str | None, repeats: int, tag: str, seed: int) -> dict[str, object]:
-    """Interleaved repeats of the baselines, a no-op run and a 10-new-file run."""
+def measure(
+    corpus: Path, data: Path, api: str | None, repeats: int, tag: str, seed: int, other_code: Path | None = None
+) -> dict[str, object]:
+    """Interleaved repeats of the baselines, a no-op run and a 10-new-file run; with
+    `other_code` (a checkout's root, put first on PYTHONPATH), each run is followed by the
+    same run of that code, so two versions meet the same noise."""
     env = client_env(api)
+    variants = {"": env}
+    if other_code is not None:
+        variants[" (other code)"] = env | {"PYTHONPATH": str(other_code)}
     ingest = [NEWSWH, "ingest", str(corpus), "--data", str(data), "--quiet"]
-    walls: dict[str, list[float]] = {"python -c pass": [], "import prefect": [], "no-op": [], "10 new": []}
-    flows: dict[str, list[float]] = {"no-op": [], "10 new": []}
+    walls: dict[str, list[float]] = {"python -c pass": [], "import prefect": []}
+    flows: dict[str, list[float]] = {}
+    seen = 0
     for number in range(repeats):
         walls["python -c pass"].append(timed([sys.executable, "-c", "pass"], env)[0])
         walls["import prefect"].append(timed([sys.executable, "-c", "import prefect"], env)[0])
-        seconds, stdout = timed(ingest, env)
-        walls["no-op"].append(seconds)
-        run = last_run(data, stdout)
-        if run["files_new"]:
-            raise SystemExit(f"the no-op run found {run['files_new']} new files: is something else writing {corpus}?")
-        flows["no-op"].append(run["flow_seconds"])
-        add_files(corpus, tag, number, seed + number)
-        seconds, stdout = timed(ingest, env)
-        walls["10 new"].append(seconds)
-        run = last_run(data, stdout)
-        if run["files_new"] != SMALL_FILES:
-            raise SystemExit(f"the 10-file run found {run['files_new']} new files, not {SMALL_FILES}")
-        flows["10 new"].append(run["flow_seconds"])
+        for label, variant_env in variants.items():
+            seconds, stdout = timed(ingest, variant_env)
+            run = last_run(data, stdout)
+            if run["files_new"]:
+                raise SystemExit(f"the no-op run found {run['files_new']} new files: is something else writing {corpus}?")
+            walls.setdefault(f"no-op{label}", []).append(seconds)
+            flows.setdefault(f"no-op{label}", []).append(run["flow_seconds"])
+        for index, (label, variant_env) in enumerate(variants.items()):
+            add_files(corpus, tag, number * len(variants) + index, seed + number * len(variants) + index)
+            seconds, stdout = timed(ingest, variant_env)
+            run = last_run(data, stdout)
+            if run["files_new"] != SMALL_FILES:
+                raise SystemExit(f"the 10-file run found {run['files_new']} new files, not {SMALL_FILES}")
+            walls.setdefault(f"10 new{label}", []).append(seconds)
+            flows.setdefault(f"10 new{label}", []).append(run["flow_seconds"])
+            seen = run["files_seen"]
     return {
         "wall": {name: stats(values) for name, values in walls.items()},
         "flow": {name: stats(values) for name, values in flows.items()},
-        "files_seen": run["files_seen"],
+        "files_seen": seen,
     }
 
 
@@ -173,6 +184,11 @@ def main() -> None:
     options.add_argument("--repeats", type=int, default=5, help="repeats with a running server")
     options.add_argument("--temporary-repeats", type=int, default=3, help="repeats with the temporary server (0: skip)")
     options.add_argument("--json", type=Path, help="where to write the figures")
+    options.add_argument(
+        "--other-code", type=Path,
+        help="root of another checkout of newswh (e.g. `git worktree add /tmp/base main`): each run is repeated "
+        "with it first on PYTHONPATH, interleaved, for a before/after under the same noise",
+    )
     args = options.parse_args()
     corpus = args.corpus or Path(f"/tmp/small/corpus-{args.files}")
     data = args.data or corpus.with_name(corpus.name + ".data")
@@ -191,10 +207,10 @@ def main() -> None:
         with prefect_server(Path(home) / "home") as api:
             print(f"with a running server at {api} …", file=sys.stderr)
             timed([NEWSWH, "ingest", str(corpus), "--data", str(data), "--quiet"], client_env(api))  # server's first flow
-            results["running server"] = measure(corpus, data, api, args.repeats, f"{tag}-s", seed)
+            results["running server"] = measure(corpus, data, api, args.repeats, f"{tag}-s", seed, args.other_code)
     if args.temporary_repeats:
         print("with the temporary server …", file=sys.stderr)
-        results["temporary server"] = measure(corpus, data, None, args.temporary_repeats, f"{tag}-t", seed + 50)
+        results["temporary server"] = measure(corpus, data, None, args.temporary_repeats, f"{tag}-t", seed + 50, args.other_code)
     print_table(results)
     load_after = load_average()
     print(f"\nload average (1 min): {load_before:.2f} before, {load_after:.2f} after; {os.cpu_count()} cpus")
@@ -202,6 +218,7 @@ def main() -> None:
         "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
         "corpus": str(corpus), "data": str(data), "load_average": [load_before, load_after],
+        "other_code": str(args.other_code) if args.other_code else None,
         "results": results,
     }
     out = args.json or BENCH / "results" / f"small-run-{datetime.now():%Y%m%d-%H%M%S}.json"
