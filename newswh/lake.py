@@ -6,7 +6,8 @@ publication month (`__HIVE_DEFAULT_PARTITION__` where the date is unknown), and
 rows in its Parquet metadata; a sync rewrites exactly the partitions whose fingerprint
 differs from the warehouse's, so it is cheap when little changed and repairs whatever a
 crash or a person left behind. A run that changed no data table skips even that for the
-datasets it did not touch, if the lake is as the previous run left it (SYNC_MARK). Files
+datasets it did not touch, and a run that read files for the months their stories are not
+in, if the lake is as the previous run left it (SYNC_MARK). Files
 are written under a temporary name and flushed before the warehouse commits, and renamed
 into place after: a reader never sees half a file, nor a run the warehouse did not commit.
 Tables dashboards do not need but a rebuild does live under `lake/_warehouse/`.
@@ -181,9 +182,9 @@ def _expected_by_pieces(
     totals: dict[tuple[object, ...], tuple[int, int]] = {}
     try:
         for key, low, high in _pieces(con, dataset, where, params):
-            where, params = _piece_filter(dataset, key, low, high)
+            piece_where, piece_params = _piece_filter(dataset, key, low, high)
             [(count, checksum)] = con.execute(
-                f"select count(*), {ROW_CHECKSUM} from ({dataset.query}) as rows where {where}", params
+                f"select count(*), {ROW_CHECKSUM} from ({dataset.query}) as rows where {piece_where}", piece_params
             ).fetchall()
             before = totals.get(key, (0, 0))
             totals[key] = (before[0] + count, before[1] + (checksum or 0))
