@@ -6,7 +6,8 @@ publication month (`__HIVE_DEFAULT_PARTITION__` where the date is unknown), and
 rows in its Parquet metadata; a sync rewrites exactly the partitions whose fingerprint
 differs from the warehouse's, so it is cheap when little changed and repairs whatever a
 crash or a person left behind. A run that changed no data table skips even that for the
-datasets it did not touch, if the lake is as the previous run left it (SYNC_MARK). Files
+datasets it did not touch, and a run that read files for the months their stories are not
+in, if the lake is as the previous run left it (SYNC_MARK). Files
 are written under a temporary name and flushed before the warehouse commits, and renamed
 into place after: a reader never sees half a file, nor a run the warehouse did not commit.
 Tables dashboards do not need but a rebuild does live under `lake/_warehouse/`.
@@ -17,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -141,16 +142,20 @@ FINGERPRINT_VERSION = "2"
 """Bump when the checksum changes, so no lake file written with the old one is trusted."""
 
 
-def expected_partitions(con: duckdb.DuckDBPyConnection, dataset: Dataset) -> dict[tuple[object, ...], str]:
-    """Partition key -> fingerprint (row count and a checksum of every row) per the warehouse."""
-    if dataset.page_text and not _one_scan_fits(con, dataset):
-        return _expected_by_pieces(con, dataset)
+def expected_partitions(
+    con: duckdb.DuckDBPyConnection, dataset: Dataset, only: frozenset[tuple[object, ...]] | None = None
+) -> dict[tuple[object, ...], str]:
+    """Partition key -> fingerprint (row count and a checksum of every row) per the warehouse;
+    with `only`, of those partitions alone (a page-text dataset then reads no other month's text)."""
+    where, params = ("", []) if only is None else _keys_filter(dataset.partition_by, only)
+    if dataset.page_text and (only is not None or not _one_scan_fits(con, dataset)):
+        return _expected_by_pieces(con, dataset, where, params)
     keys = ", ".join(dataset.partition_by)
     select_keys = f"{keys}, " if keys else ""
     group = "group by all" if keys else ""
     try:
         rows = con.execute(
-            f"select {select_keys}count(*), {ROW_CHECKSUM} from ({dataset.query}) as rows {group}"
+            f"select {select_keys}count(*), {ROW_CHECKSUM} from ({dataset.query}) as rows {where} {group}", params
         ).fetchall()
     except duckdb.Error as error:
         raise out_of_memory(error) or error from None
@@ -176,16 +181,29 @@ def _one_scan_fits(con: duckdb.DuckDBPyConnection, dataset: Dataset) -> bool:
     return widest * VECTOR_ROWS * int(threads) * SCAN_SHARE <= limit_bytes(con)
 
 
-def _expected_by_pieces(con: duckdb.DuckDBPyConnection, dataset: Dataset) -> dict[tuple[object, ...], str]:
+def _keys_filter(columns: tuple[str, ...], keys: Iterable[tuple[object, ...]]) -> tuple[str, list[object]]:
+    """A WHERE clause that keeps the rows of the given partitions (a null key is a partition too)."""
+    one_key = " and ".join(f"{column} is not distinct from ?" for column in columns)
+    keys = list(keys)
+    if not keys:
+        return "where false", []
+    return "where " + " or ".join(f"({one_key})" for _ in keys), [value for key in keys for value in key]
+
+
+def _expected_by_pieces(
+    con: duckdb.DuckDBPyConnection, dataset: Dataset, where: str = "", params: list[object] | None = None
+) -> dict[tuple[object, ...], str]:
     """`expected_partitions` of a page-text dataset, summed over its pieces: a checksum of
     every row of a month at once would hold 2048 of its pages in memory."""
     keys = ", ".join(dataset.partition_by)
     totals: dict[tuple[object, ...], tuple[int, int]] = {}
     try:
-        for piece in _pieces(con, dataset):
-            where, params = _piece_filter(dataset, piece)
+        for piece in _pieces(con, dataset, where, params):
+            piece_where, piece_params = _piece_filter(dataset, piece)
+            only = f" and ({where.removeprefix('where ')})" if where else ""  # a piece may span months not asked for
             for *key, count, checksum in con.execute(
-                f"select {keys}, count(*), {ROW_CHECKSUM} from ({dataset.query}) as rows where {where} group by all", params
+                f"select {keys}, count(*), {ROW_CHECKSUM} from ({dataset.query}) as rows where {piece_where}{only} group by all",
+                [*piece_params, *(params or [])],
             ).fetchall():
                 before = totals.get(tuple(key), (0, 0))
                 totals[tuple(key)] = (before[0] + count, before[1] + (checksum or 0))
@@ -219,7 +237,9 @@ def _pieces(con: duckdb.DuckDBPyConnection, dataset: Dataset, where: str = "", p
     """The dataset cut into pieces of about _PIECE_BYTES of page text each, in partition
     order, computed from narrow columns only (the order column, `published_at`, and the
     file sizes in `source_files`): a month is cut by its order column, and months smaller
-    than a piece are gathered whole. Undated rows (no month) are pieces of their own."""
+    than a piece are gathered whole, unless `where` picks some months only (the months
+    between them, unpicked and unweighed, would be read too). Undated rows (no month) are
+    pieces of their own."""
     keys = ", ".join(dataset.partition_by)
     order = dataset.order_by[0]
     rows = con.execute(
@@ -238,7 +258,7 @@ def _pieces(con: duckdb.DuckDBPyConnection, dataset: Dataset, where: str = "", p
         key, (low, high, widest, size, pieces_in_month) = tuple(row[:width]), row[width + 1 :]
         whole_month = pieces_in_month == 1 and key[0] is not None
         last = pieces[-1] if pieces else None
-        if whole_month and last is not None and last.low is None and gathered + size <= _PIECE_BYTES:
+        if whole_month and not where and last is not None and last.low is None and gathered + size <= _PIECE_BYTES:
             pieces[-1] = Piece(last.first, key, None, None, max(last.widest, widest))
             gathered += size
         elif whole_month:
@@ -337,12 +357,17 @@ def prepare_lake(
     workers: int | None = None,
     check_content: bool = False,
     before_runs: Callable[[], None] | None = None,
+    months: frozenset[tuple[object, ...]] | None = None,
 ) -> LakeChanges:
     """Write the partitions whose content differs from the warehouse, under temporary names.
 
     With `changed` (the tables this run wrote), a dataset built from none of them is not
     even fingerprinted, provided the lake matched the warehouse after the previous run
     and its files are as that run left them; otherwise every partition is compared.
+    `months` (the (year, month) partitions this run may have changed: `touched_months`)
+    narrows the month-partitioned datasets the same way, on the same proviso: only those
+    months are fingerprinted (and a month's page text read), the others are kept as they
+    are. So a run that reads ten files costs the months those ten touch, not the lake.
     Each dataset's stale partitions come from one query sorted by partition, streamed to
     `workers` writer threads (compression is the slow part, and pyarrow does it without
     the GIL) a row group at a time. A query per partition would scan the whole table once
@@ -359,18 +384,22 @@ def prepare_lake(
     digests = recorded_digests(root) if check_content else None
     mark = _read_sync_mark(root)
     same_run = mark.get("run_id") == run_id - 1 and mark.get("sql") == _sql_version()
-    trusted = mark["files"] if changed is not None and same_run else {}
+    trusted = mark["files"] if (changed is not None or months is not None) and same_run else {}
+    unfinished: list[_LakeFile] = []
     try:
         with ThreadPoolExecutor(workers or os.cpu_count() or 1) as writers:
             for dataset in DATASETS:
                 if dataset.name == "ingest_runs" and before_runs is not None:
                     before_runs()  # the last dataset: the run's own row can now say when it finished
-                if dataset.folder in trusted and not dataset.tables & (changed or frozenset()):
-                    if trusted[dataset.folder] == _listing(root, dataset):
-                        changes.report.unchanged += len(trusted[dataset.folder])
-                        continue
-                expected = expected_partitions(con, dataset)
+                as_left = dataset.folder in trusted and trusted[dataset.folder] == _listing(root, dataset)
+                if as_left and changed is not None and not dataset.tables & changed:
+                    changes.report.unchanged += len(trusted[dataset.folder])
+                    continue
+                only = months if as_left and dataset.partition_by == MONTH_PARTITIONS else None
+                expected = expected_partitions(con, dataset, only)
                 wanted = changes.wanted.setdefault(root / dataset.folder, set())
+                if only is not None:
+                    changes.report.unchanged += _keep_other_months(root, dataset, only, trusted[dataset.folder], wanted)
                 stale: dict[tuple[object, ...], tuple[str, Path]] = {}
                 for key, fingerprint in sorted(expected.items(), key=lambda item: str(item[0])):
                     path = partition_folder(root, dataset, key) / PART_FILE
@@ -382,12 +411,48 @@ def prepare_lake(
                     changes.staged.append((temporary, path))
                     stale[key] = (fingerprint, temporary)
                 if stale:
-                    _write_dataset(con, dataset, stale, every_partition=len(stale) == len(expected), writers=writers)
+                    _finish(unfinished)  # the previous dataset's files: at most its last few are still open
+                    every_partition = only is None and len(stale) == len(expected)
+                    _write_dataset(con, dataset, stale, every_partition, writers, unfinished)
                     changes.report.written += len(stale)
+            _finish(unfinished)
     except BaseException:
         changes.discard()
         raise
     return changes
+
+
+def _finish(files: list[_LakeFile]) -> None:
+    """Wait until each file is written and closed; raises the first writer's error."""
+    while files:
+        files.pop(0).wait()
+
+
+MONTH_PARTITIONS = ("year", "month")
+
+
+def touched_months(con: duckdb.DuckDBPyConnection) -> frozenset[tuple[object, ...]]:
+    """The (year, month) partitions the files of this run's plan touch (sql/lake_months.sql).
+
+    Call it before the load and after, and pass the union to `prepare_lake`: before, it
+    finds the months the run's old captures leave; after, those its new captures join."""
+    query = (SQL_DIR / "lake_months.sql").read_text(encoding="utf-8")
+    return frozenset(tuple(row) for row in con.execute(query).fetchall())
+
+
+def _keep_other_months(
+    root: Path, dataset: Dataset, months: frozenset[tuple[object, ...]], left: dict[str, list[int]], wanted: set[Path]
+) -> int:
+    """Keep the partition files of a month-partitioned dataset outside `months` as the last
+    run `left` them (wanted, so not removed); returns how many."""
+    touched = {partition_folder(root, dataset, key) / PART_FILE for key in months}
+    kept = 0
+    for name in left:
+        path = root / dataset.folder / name
+        if path.name == PART_FILE and path not in touched:
+            wanted.add(path)
+            kept += 1
+    return kept
 
 
 def _current(
@@ -433,13 +498,13 @@ def _write_dataset(
     stale: dict[tuple[object, ...], tuple[str, Path]],
     every_partition: bool,
     writers: ThreadPoolExecutor,
+    unfinished: list[_LakeFile] | None = None,
 ) -> None:
+    """Write the `stale` partitions of a dataset. With `unfinished`, its last files are left
+    there still being written (the caller waits for them), so that their compression goes
+    on while the caller fingerprints the next dataset; else this waits for every file."""
     keys = dataset.partition_by
-    where, params = "", []
-    if keys and not every_partition:
-        one_key = " and ".join(f"{column} is not distinct from ?" for column in keys)
-        where = "where " + " or ".join(f"({one_key})" for _ in stale)
-        params = [value for key in stale for value in key]
+    where, params = _keys_filter(keys, stale) if keys and not every_partition else ("", [])
     in_flight: list[_LakeFile] = []
     written: set[tuple[object, ...]] = set()
     current: _LakeFile | None = None
@@ -462,8 +527,11 @@ def _write_dataset(
         written.add(())
     if current is not None:
         in_flight.append(current.finish())
-    for lake_file in in_flight:
-        lake_file.wait()
+    if unfinished is None:
+        for lake_file in in_flight:
+            lake_file.wait()
+    else:
+        unfinished += in_flight
     if written != stale.keys():  # the fingerprints counted rows the query did not return: a bug, not data
         raise RuntimeError(f"lake dataset {dataset.name}: no rows for partitions {sorted(map(str, stale.keys() - written))}")
 

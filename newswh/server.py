@@ -57,7 +57,7 @@ def temporary_server() -> Iterator[str]:
         start_new_session=True,
     )
     try:
-        _wait_until_healthy(server, url)
+        wait_until_healthy(server, url)
         yield url
     finally:
         stop_process(server, timeout=5)
@@ -76,8 +76,10 @@ def stop_process(process: subprocess.Popen[Any], timeout: float) -> None:
             stream.close()
 
 
-def _wait_until_healthy(server: subprocess.Popen[bytes], url: str) -> None:
-    deadline = time.monotonic() + STARTUP_SECONDS
+def wait_until_healthy(server: subprocess.Popen[bytes], url: str, seconds: float = STARTUP_SECONDS) -> None:
+    """Return once the Prefect API at `url` answers its health check; fail plainly if the
+    server exits first, or does not answer within `seconds`."""
+    deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if server.poll() is not None:
             detail = server.stderr.read().decode(errors="replace").strip().splitlines() if server.stderr else []
@@ -92,7 +94,7 @@ def _wait_until_healthy(server: subprocess.Popen[bytes], url: str) -> None:
         except OSError:
             pass
         time.sleep(0.1)
-    raise ServerDidNotStart(f"the temporary Prefect server did not answer at {url} within {STARTUP_SECONDS:.0f} s")
+    raise ServerDidNotStart(f"the temporary Prefect server did not answer at {url} within {seconds:.0f} s")
 
 
 def _site_packages_of(package: str) -> str:

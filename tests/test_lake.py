@@ -29,11 +29,11 @@ def paths(example_data, tmp_path) -> DataPaths:
     return DataPaths(copy)
 
 
-def _prepare(paths: DataPaths, changed: frozenset[str] | None) -> set[str]:
-    """The datasets a run that wrote `changed` would rewrite (nothing is published)."""
+def _prepare(paths: DataPaths, changed: frozenset[str] | None, months: frozenset[tuple[object, ...]] | None = None) -> set[str]:
+    """The datasets a run that wrote `changed` (in `months`) would rewrite (nothing is published)."""
     with duckdb.connect(str(paths.warehouse)) as con:
         run_id = con.execute("select max(run_id) + 1 from ingest_runs").fetchall()[0][0]
-        changes: LakeChanges = prepare_lake(con, paths.lake, run_id, changed)
+        changes: LakeChanges = prepare_lake(con, paths.lake, run_id, changed, months=months)
     changes.discard()
     return {path.relative_to(paths.lake).parts[0] for _, path in changes.staged}
 
@@ -41,6 +41,24 @@ def _prepare(paths: DataPaths, changed: frozenset[str] | None) -> set[str]:
 def test_a_run_that_wrote_no_data_trusts_the_lake_the_last_run_left(paths):
     assert "articles" not in _prepare(paths, BOOKKEEPING)
     assert "articles" in _prepare(paths, None)  # a run that read files compares everything
+
+
+def test_a_run_that_read_files_compares_only_the_months_they_touch(paths):
+    """The fixture's warehouse lost an article behind the lake's back: a run whose files
+    touch other months leaves that month's partition alone (it never reads it); one whose
+    files touch that month rewrites it. Unpartitioned datasets are compared whole."""
+    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+        [lost] = con.execute(
+            "select year(published_at), month(published_at) from captures "
+            "where article_id not in (select article_id from best_captures)"
+        ).fetchall()
+    elsewhere = frozenset({(1999, 1)})
+    assert "articles" not in _prepare(paths, None, elsewhere)
+    assert "articles" in _prepare(paths, None, elsewhere | {lost})
+    stray = paths.lake / "articles" / "year=1999" / "month=1" / "part-0.parquet"
+    stray.parent.mkdir(parents=True)
+    stray.write_bytes(b"")  # the lake is no longer as the last run left it
+    assert "articles" in _prepare(paths, None, elsewhere)
 
 
 def test_a_lake_file_touched_since_the_last_run_is_compared_again(paths):

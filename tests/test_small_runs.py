@@ -1,0 +1,160 @@
+"""Small runs (issue 18): a run that reads a few files costs what those files touch.
+
+Each test runs the real flow on a generated corpus, changes a few raw files, runs again,
+and holds the result to the full check (`newswh verify`'s: every lake file against the
+warehouse), besides what the shortcut under test must and must not do.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from newswh.integrity import verify
+from newswh.lake import MONTH_PARTITIONS, PART_FILE
+from newswh.settings import DataPaths
+from newswh.synth import write_corpus
+from tests.helpers import query, run_ingest, truth
+
+MONTH_DATASETS = ("articles", "related_items", "_warehouse/duplicate_captures", "_warehouse/capture_related")
+_DATE_LINE = re.compile(rb"^(\w{3} \w{3} \d{1,2}, )(\d{4})( \d\d:\d\d:\d\d)$", re.M)
+
+
+def _month_files(lake: Path) -> dict[str, tuple[int, int]]:
+    """Each partition file of the month-partitioned datasets, with its inode and mtime."""
+    files = {}
+    for dataset in MONTH_DATASETS:
+        for path in (lake / dataset).rglob(PART_FILE):
+            stat = path.stat()
+            files[str(path.relative_to(lake))] = (stat.st_ino, stat.st_mtime_ns)
+    return files
+
+
+def _month_of(relative: str) -> tuple[str, str]:
+    year, month = (part.split("=", 1)[1] for part in Path(relative).parent.parts[-2:])
+    return year, month
+
+
+@pytest.fixture
+def ingested(prefect_harness, tmp_path) -> tuple[Path, DataPaths]:
+    """A corpus spread over six years (the generator's clock covers a few days per hundred
+    pages, so each file's date line is moved on by 0-5 years), ingested once."""
+    source = tmp_path / "raw"
+    write_corpus(source, 120, noise=0.0, seed=18)
+    for number, path in enumerate(sorted(source.glob("*.txt"))):
+        _move_years(path, number % 6)
+    paths = DataPaths(tmp_path / "data")
+    run_ingest(source, paths.root)
+    return source, paths
+
+
+def _move_years(path: Path, years: int) -> None:
+    """Move the page's date line on by `years` (the parser ignores the weekday)."""
+    page, replaced = _DATE_LINE.subn(lambda match: match[1] + str(int(match[2]) + years).encode() + match[3], path.read_bytes(), count=1)
+    assert replaced == 1, path
+    path.write_bytes(page)
+
+
+def _assert_lake_matches(paths: DataPaths) -> None:
+    result = verify(paths)
+    assert result.problems == [], result.problems
+
+
+def test_a_run_rewrites_only_the_months_its_files_touch(ingested):
+    source, paths = ingested
+    before = _month_files(paths.lake)
+    months = {_month_of(name) for name in before}
+    assert len(months) > 3, months  # else the test would not tell a month's rewrite from the lake's
+    # A second capture of an existing story: its month's articles (capture_count), duplicates
+    # and capture_related change; no other month's.
+    original = next(row["file"] for row in truth(source) if row["status"] == "article")
+    (source / "again").mkdir()
+    shutil.copyfile(source / original, source / "again" / original)
+    [(year, month)] = query(
+        paths.root, "select year(published_at), month(published_at) from captures where source_path like ?", [f"%/{original}"]
+    )
+
+    summary = run_ingest(source, paths.root)
+
+    assert summary.counts["duplicates"] == 1
+    after = _month_files(paths.lake)
+    touched = {name for name in after if _month_of(name) == (str(year), str(month))}
+    assert touched, after
+    assert {name: after[name] for name in after.keys() - touched} == {name: before[name] for name in after.keys() - touched}
+    assert all(after[name] != before.get(name) for name in touched if name.startswith("articles/"))
+    _assert_lake_matches(paths)
+
+
+def test_a_story_moved_to_another_month_leaves_its_old_month(ingested):
+    """The month a re-read file's old capture was in changes too, though no row of this run lands in it."""
+    source, paths = ingested
+    original = next(row["file"] for row in truth(source) if row["status"] == "article")
+    path = source / original
+    [(old_year, old_month)] = query(
+        paths.root, "select year(published_at), month(published_at) from captures where source_path = ?", [str(path.resolve())]
+    )
+    _move_years(path, 7)
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))  # same size: the mtime says it changed
+
+    summary = run_ingest(source, paths.root)
+
+    assert summary.counts["files_changed"] == 1
+    assert query(paths.root, "select year(published_at) from articles where source_path = ?", [str(path.resolve())]) == [
+        (old_year + 7,)
+    ]
+    old_partition = paths.lake / "articles" / f"year={old_year}" / f"month={old_month}" / PART_FILE
+    if old_partition.exists():  # else the story was its month's only one
+        assert str(path.resolve()) not in pq.read_table(old_partition, columns=["source_path"])["source_path"].to_pylist()
+    _assert_lake_matches(paths)
+
+
+def test_a_lake_changed_behind_the_runs_back_is_compared_whole(ingested):
+    """The months shortcut trusts the lake only as the last run left it: a month file
+    removed since is written again, though this run's files do not touch its month."""
+    source, paths = ingested
+    victim = sorted((paths.lake / "articles").rglob(PART_FILE))[0]
+    victim.unlink()
+    (source / "again").mkdir()
+    write_corpus(source / "again", 1, noise=0.0, seed=99)
+
+    run_ingest(source, paths.root)
+
+    assert victim.exists()
+    _assert_lake_matches(paths)
+
+
+def test_month_partitions_are_year_and_month():
+    """touched_months answers in the lake's month partitions; a dataset partitioned otherwise
+    would need its own query."""
+    from newswh.lake import DATASETS
+
+    assert {dataset.folder for dataset in DATASETS if dataset.partition_by} == set(MONTH_DATASETS)
+    assert all(dataset.partition_by == MONTH_PARTITIONS for dataset in DATASETS if dataset.partition_by)
+
+
+def test_a_lake_file_that_fails_while_the_next_dataset_is_read_fails_the_run(ingested):
+    """Lake files finish writing while the next dataset is fingerprinted: an error in one
+    still fails the run, and nothing is committed, in the warehouse or in the lake."""
+    from newswh.ingest import ingest
+    from tests.helpers import table_fingerprints
+
+    source, paths = ingested
+    write_corpus(source / "more", 3, noise=0.0, seed=77)
+    before = table_fingerprints(paths.root)
+    lake_before = {path: path.stat().st_mtime_ns for path in paths.lake.rglob("*.parquet")}
+    [(run_id,)] = query(paths.root, "select max(run_id) + 1 from ingest_runs")
+    squatter = paths.lake / "_warehouse" / "source_files" / f".{PART_FILE}.run-{run_id}.tmp"
+    squatter.mkdir()  # where the run writes source_files' new file: opening it fails
+
+    state = ingest(source=str(source), data=str(paths.root), return_state=True)
+
+    assert not state.is_completed()
+    assert "the warehouse is as it was before this run" in state.message
+    assert table_fingerprints(paths.root) == before
+    assert {path: path.stat().st_mtime_ns for path in paths.lake.rglob("*.parquet")} == lake_before
