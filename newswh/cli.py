@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import signal
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -161,6 +162,10 @@ def ingest(
                     return_state=True,
                 )
     except KeyboardInterrupt:
+        # Stopped: a further Ctrl-C has nothing left to stop. Python restores SIGINT's
+        # default action late in its shutdown, so one landing then killed the process by
+        # signal instead of letting it exit 130 (CI saw it: a second Ctrl-C 0.3 s in).
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         committed = file_state(DataPaths(data).warehouse) != before
         typer.echo(
             "newswh ingest: interrupted; "
