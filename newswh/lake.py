@@ -190,6 +190,12 @@ def _keys_filter(columns: tuple[str, ...], keys: Iterable[tuple[object, ...]]) -
     return "where " + " or ".join(f"({one_key})" for _ in keys), [value for key in keys for value in key]
 
 
+def _also(where: str) -> str:
+    """A `where` clause (from `_keys_filter`) as a further condition on a piece's filter, so
+    a piece's query never returns rows of partitions the caller did not pick."""
+    return f" and ({where.removeprefix('where ')})" if where else ""
+
+
 def _expected_by_pieces(
     con: duckdb.DuckDBPyConnection, dataset: Dataset, where: str = "", params: list[object] | None = None
 ) -> dict[tuple[object, ...], str]:
@@ -200,9 +206,8 @@ def _expected_by_pieces(
     try:
         for piece in _pieces(con, dataset, where, params):
             piece_where, piece_params = _piece_filter(dataset, piece)
-            only = f" and ({where.removeprefix('where ')})" if where else ""  # a piece may span months not asked for
             for *key, count, checksum in con.execute(
-                f"select {keys}, count(*), {ROW_CHECKSUM} from ({dataset.query}) as rows where {piece_where}{only} group by all",
+                f"select {keys}, count(*), {ROW_CHECKSUM} from ({dataset.query}) as rows where {piece_where}{_also(where)} group by all",
                 [*piece_params, *(params or [])],
             ).fetchall():
                 before = totals.get(tuple(key), (0, 0))
@@ -555,14 +560,13 @@ def _piece_stream(con: duckdb.DuckDBPyConnection, dataset: Dataset, where: str, 
     """The stale partitions of a page-text dataset a piece at a time, in batches of a few
     megabytes: sorting a whole month of large pages at once would hold all of them in memory."""
     schema = con.sql(f"select * from ({dataset.query}) as rows limit 0").arrow().schema
-    stale = f" and ({where.removeprefix('where ')})" if where else ""  # a piece may span months that are current
 
     def stream() -> Iterator[tuple[tuple[object, ...], pa.RecordBatch]]:
         for piece in _pieces(con, dataset, where, params):
             piece_where, piece_params = _piece_filter(dataset, piece)
             batch_rows = min(_READ_BATCH_ROWS, max(_PAGE_TEXT_MIN_ROWS, _PAGE_TEXT_BATCH_BYTES // max(piece.widest, 1)))
             reader = con.sql(
-                f"select * from ({dataset.query}) as rows where {piece_where}{stale} "
+                f"select * from ({dataset.query}) as rows where {piece_where}{_also(where)} "
                 f"order by {', '.join((*dataset.partition_by, *dataset.order_by))}",
                 params=[*piece_params, *params],
             ).to_arrow_reader(batch_rows)
