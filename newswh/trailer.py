@@ -13,6 +13,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from collections.abc import Mapping
 from functools import lru_cache
 
 from newswh.records import MediaKind, RelatedItem, RelatedStatus
@@ -200,7 +201,7 @@ def _replace_escape(match: re.Match[str]) -> str:
     return _SIMPLE_ESCAPES[code]
 
 
-def _values_from_entry(entry: dict[str, object]) -> RelatedValues | None:
+def _values_from_entry(entry: Mapping[str, object]) -> RelatedValues | None:
     values = tuple(entry.get(key) for key in ("id", "sort", "contenttypeid", "pic", "title"))
     if all(value.__class__ is str for value in values):
         return _values_from_strings(*values)  # type: ignore[arg-type]

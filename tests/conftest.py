@@ -19,6 +19,17 @@ SEED = PROJECT / "seeds" / "000_d0dfd935ff761f50.txt"
 PAGES = TESTS / "fixtures" / "pages"
 GOLDEN = TESTS / "fixtures" / "golden"
 
+if os.environ.get("NEWSWH_EXPECT_COMPILED"):
+    # tests/test_compiled_parser.py runs the parser's tests again on a compiled build:
+    # they must import that build, not the source tree beside them.
+    import sys
+    from importlib.machinery import EXTENSION_SUFFIXES
+
+    _pure = [name for name in ("newswh.records", "newswh.decode", "newswh.trailer", "newswh.parse")
+             if not sys.modules[name].__file__.endswith(tuple(EXTENSION_SUFFIXES))]
+    if _pure:
+        raise pytest.UsageError(f"NEWSWH_EXPECT_COMPILED is set, but these modules are pure Python: {_pure}")
+
 
 def parse_fixture(name: str) -> ParseResult:
     path = PAGES / name

@@ -1,0 +1,67 @@
+"""The parser, compiled with mypyc when it can be; pure Python when it cannot.
+
+Everything else about the package is in pyproject.toml. The parser's modules (bytes in,
+records out: the work of every parse worker) compile to C extension modules with mypyc and
+the machine's C compiler, which makes parsing about a fifth faster (bench/parser.py). The
+`.py` files ship beside them and are what runs whenever the extension is absent:
+
+- an editable install (`pip install -e .`) stays pure Python, so an edit to the parser takes
+  effect at once instead of hiding behind a stale compiled module;
+- NEWSWH_PURE_PYTHON=1 at install time skips compiling;
+- a machine without a C compiler (or Python headers) gets a warning and the pure modules.
+
+tests/test_compiled_parser.py builds a wheel this way and runs the parser's tests on it.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from setuptools import setup
+from setuptools.command.build_ext import build_ext
+
+COMPILED_MODULES = ["newswh/records.py", "newswh/decode.py", "newswh/trailer.py", "newswh/parse.py"]
+"""The parser: pure, typed, and the hot path of a parse worker. Nothing else is worth it."""
+
+
+class OptionalBuildExt(build_ext):
+    """Compiles the parser if it can, and installs the pure modules if it cannot."""
+
+    def run(self) -> None:
+        if self.editable_mode:
+            self.extensions = []  # editable: the source files are what runs
+            return
+        try:
+            super().run()
+        except Exception as error:  # noqa: BLE001 - no compiler, no headers: fall back, loudly
+            self._fall_back(error)
+
+    def build_extension(self, ext) -> None:  # type: ignore[no-untyped-def]
+        try:
+            super().build_extension(ext)
+        except Exception as error:  # noqa: BLE001
+            self._fall_back(error)
+
+    def _fall_back(self, error: BaseException) -> None:
+        if self.extensions:
+            print(f"newswh: the parser stays pure Python (compiling it failed: {error})", file=sys.stderr)
+        self.extensions = []
+
+
+def compiled_parser() -> list:  # type: ignore[type-arg]
+    if os.environ.get("NEWSWH_PURE_PYTHON") or "editable_wheel" in sys.argv:
+        return []
+    try:
+        from mypyc.build import mypycify
+    except ImportError:
+        print("newswh: mypyc is not installed; the parser stays pure Python", file=sys.stderr)
+        return []
+    try:
+        return mypycify(COMPILED_MODULES, opt_level="3", group_name="newswh.parser")
+    except (Exception, SystemExit) as error:  # noqa: BLE001 - mypy found a type error: say so, stay pure
+        print(f"newswh: the parser stays pure Python (mypyc: {error})", file=sys.stderr)
+        return []
+
+
+setup(ext_modules=compiled_parser(), cmdclass={"build_ext": OptionalBuildExt})
