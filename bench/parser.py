@@ -15,6 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from newswh import parser_build
 from newswh.parse import parse_page
 from newswh.synth import write_corpus
 
@@ -46,13 +47,14 @@ def report(timings: dict[str, tuple[float, float]], files: int, **extra: object)
         }
         for name, (wall, cpu) in timings.items()
     }
+    print(f"parser: {parser_build()}")
     print(f"{'measure':32} {'files/s':>10} {'vs read':>8} {'files/cpu-s':>12} {'vs read':>8}")
     for name, row in rows.items():
         print(
             f"{name:32} {row['files_per_s']:>10,} {row['x_read_baseline']:>7}x"
             f" {row['files_per_cpu_s']:>12,} {row['x_read_baseline_cpu']:>7}x"
         )
-    print(json.dumps({"files": files, **extra, "results": rows}))
+    print(json.dumps({"files": files, "parser": parser_build(), **extra, "results": rows}))
 
 
 def main() -> None:

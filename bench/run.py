@@ -26,6 +26,10 @@ dicts into dlt's DuckDB destination; `pip install -e '.[bench]'`) on the same co
 the cold ingest, and reports newswh's speed as a multiple of the peer's, on each side's own
 pipeline time (imports and Prefect's start-up excluded) and on wall time.
 Prints one table and writes the same figures as JSON (default bench/results/).
+
+Release figures are for newswh as users install it, `pip install '.[bench]'` (not `-e`), whose
+parser is compiled (setup.py); an editable install runs the pure-Python parser, and the
+table's title says which one ran.
 """
 
 from __future__ import annotations
@@ -141,6 +145,7 @@ def main() -> None:
     if args.compare and subprocess.run([sys.executable, "-c", "import dlt"], capture_output=True).returncode:
         raise SystemExit("--compare runs the dlt peer pipeline: pip install -e '.[bench]' first")
 
+    from newswh import parser_build
     from newswh.synth import write_corpus
 
     with tempfile.TemporaryDirectory(prefix="newswh-bench-") as temp:
@@ -167,6 +172,7 @@ def main() -> None:
     common = {
         "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+        "parser": parser_build(),
         "files": args.files, "noise": args.noise, "large_pages": args.large_pages, "increment_files": increment_files,
         "baseline_read_seconds": baseline,
     }
@@ -215,7 +221,8 @@ def _print_table(results: dict[str, object]) -> None:
     cold_seconds = results["cold"]["seconds"]["total"]
     large = f", {results['large_pages']:.0%} large pages" if results.get("large_pages") else ""
     table = Table(
-        title=f"newswh pipeline, {files:,} files{large} ({results['machine']['cpus']} cores), runner {results.get('runner', 'process')}"
+        title=f"newswh pipeline, {files:,} files{large} ({results['machine']['cpus']} cores), runner {results.get('runner', 'process')}, "
+        f"parser {results.get('parser', '?')}"
     )
     for column in ("run", "files", "seconds", "files/s", "vs baseline", "start-up s", "peak RSS MB (tree)", *STAGES):
         table.add_column(column, justify="right" if column != "run" else "left")

@@ -61,7 +61,9 @@ def _version(value: bool) -> None:
     if value:
         from importlib.metadata import version
 
-        typer.echo(f"newswh {version('newswh')}")
+        from newswh import parser_build
+
+        typer.echo(f"newswh {version('newswh')} (parser: {parser_build()})")
         raise typer.Exit()
 
 

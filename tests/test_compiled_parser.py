@@ -69,6 +69,8 @@ def test_the_compiled_parser_passes_the_parser_tests(tmp_path):
     )
     assert tested.returncode == 0, tested.stdout[-5000:] + tested.stderr[-2000:]
     assert " passed" in tested.stdout
+    said = subprocess.run([sys.executable, "-m", "newswh.cli", "--version"], capture_output=True, text=True, cwd=tmp_path, env=env)
+    assert said.stdout.strip().endswith("(parser: compiled)"), said
 
 
 @pytest.mark.slow

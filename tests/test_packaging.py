@@ -64,4 +64,4 @@ def test_the_installed_wheel_ingests_the_seed_outside_the_checkout(wheel, tmp_pa
     assert "Russia Deputy FM: 160 Russians Fighting for ISIS Killed in Syria" in query.stdout
     assert (work / "data" / "warehouse.duckdb").is_file()
     version = subprocess.run([*run, "--version"], cwd=work, env=env, capture_output=True, text=True)
-    assert version.stdout.startswith("newswh ")
+    assert version.stdout.startswith("newswh ") and version.stdout.strip().endswith("(parser: pure Python)")
