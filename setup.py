@@ -2,7 +2,7 @@
 
 Everything else about the package is in pyproject.toml. The parser's modules (bytes in,
 records out: the work of every parse worker) compile to C extension modules with mypyc and
-the machine's C compiler, which makes parsing about a fifth faster (bench/parser.py). The
+the machine's C compiler, which makes parsing faster (README: bench/parser.py's figures). The
 `.py` files ship beside them and are what runs whenever the extension is absent:
 
 - an editable install (`pip install -e .`) stays pure Python, so an edit to the parser takes

@@ -15,7 +15,7 @@ except PackageNotFoundError:  # imported from a checkout that was never installe
 def parser_build() -> str:
     """How the parser runs here: `compiled` (mypyc's C extension, which `pip install .` builds
     where a C compiler is) or `pure Python` (an editable install, or no compiler). Both give the
-    same records; the compiled one parses about a fifth faster, so benchmarks say which ran."""
+    same records; the compiled one is faster, so benchmarks say which ran."""
     from newswh import parse
 
     return "pure Python" if parse.__file__.endswith(".py") else "compiled"

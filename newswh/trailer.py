@@ -11,9 +11,9 @@ from __future__ import annotations
 import html
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from collections.abc import Mapping
 from functools import lru_cache
 
 from newswh.records import MediaKind, RelatedItem, RelatedStatus
