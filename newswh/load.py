@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from newswh.lake import duckdb_path
@@ -75,7 +76,9 @@ def stage_views(con: duckdb.DuckDBPyConnection, staging: Path) -> None:
         if files:
             con.execute(f"create or replace temp view {name} as select * from read_parquet([{_listed(files)}])")
         else:
-            con.register("empty_stage", schema.empty_table())
+            # Not schema.empty_table(): it converts an empty list per column, and pyarrow's first
+            # conversion imports pandas where installed (newswh.manifest.rows_table says why not).
+            con.register("empty_stage", pa.Table.from_batches([], schema=schema))
             con.execute(f"create or replace temp table {name} as select * from empty_stage")
             con.unregister("empty_stage")
 

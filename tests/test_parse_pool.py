@@ -36,23 +36,6 @@ def test_a_batch_parsed_on_a_worker_is_the_batch_parsed_here_without_prefect(cor
         assert rows[0] == rows[1]
 
 
-def test_a_worker_parses_without_importing_pandas(corpus, tmp_path):
-    """pyarrow imports pandas on its first list conversion if it can (0.36 s, 44 MB a worker):
-    the worker refuses it and still writes the same staged rows."""
-    pytest.importorskip("pandas")  # installed with the dashboard extra, as in CI
-    import pyarrow as pa
-
-    pa.array(["x"])
-    assert "pandas" in sys.modules  # here, where nothing refuses it, that conversion imports it
-    paths = sorted(corpus.glob("*.txt"))[:20]
-    batch = [(str(path), path.stat().st_size, path.stat().st_mtime_ns, None, None) for path in paths]
-    with ParsePool(1) as pool:
-        parsed = pool.parse(0, batch, str(tmp_path), 2**20, read_source)
-        assert not pool.submit(eval, IMPORTED.format("pandas")).result()
-    assert parsed.summary.files == 20
-    assert duckdb.sql(f"select count(*) from '{tmp_path}/stage_files/*.parquet'").fetchall() == [(20,)]
-
-
 @pytest.mark.usefixtures("prefect_harness")
 def test_each_batch_is_a_completed_prefect_task_run(corpus, tmp_path):
     source = tmp_path / "source"

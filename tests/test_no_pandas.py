@@ -1,0 +1,58 @@
+"""pandas stays out of an ingest's processes, where it is installed (the dashboard extra).
+
+pyarrow imports pandas the first time it converts a Python list, only to ask whether the
+list is a pandas object: 0.4 s and 45 MB in every process that does, for nothing. A parse
+worker refuses it (newswh.parse_pool); the flow process converts no list on the way of a
+run that parses nothing (newswh.manifest.rows_table, newswh.load.stage_views).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import duckdb
+import pytest
+
+from newswh.parse_pool import ParsePool
+from newswh.sources import read_source
+from tests.test_parse_pool import IMPORTED
+
+pytest.importorskip("pandas")  # without it there is nothing to keep out
+
+DISCOVER_AND_PLAN_AND_LOAD_NOTHING = """
+import sys, tempfile
+from pathlib import Path
+import duckdb
+from newswh.load import stage_views
+from newswh.manifest import discovered_table, make_plan
+from newswh.warehouse import apply_schema
+con = duckdb.connect()
+apply_schema(con)
+plan = make_plan(con, discovered_table(Path(sys.argv[1])), "test")
+with tempfile.TemporaryDirectory() as staging:
+    stage_views(con, Path(staging))
+print(plan["new"], con.execute("select count(*) from stage_captures").fetchall()[0][0], "pandas" in sys.modules)
+"""
+
+
+def test_discovering_planning_and_staging_nothing_import_no_pandas(corpus):
+    """What a run does in the flow process before and around parsing, in a fresh process."""
+    ran = subprocess.run([sys.executable, "-c", DISCOVER_AND_PLAN_AND_LOAD_NOTHING, str(corpus)], capture_output=True, text=True)
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.split() == [str(len(list(corpus.glob("*.txt")))), "0", "False"]
+
+
+def test_a_worker_parses_without_importing_pandas(corpus, tmp_path):
+    """The worker refuses pandas and still writes its staged rows."""
+    import pyarrow as pa
+
+    pa.array(["x"])
+    assert "pandas" in sys.modules  # here, where nothing refuses it, that conversion imports it
+    paths = sorted(corpus.glob("*.txt"))[:20]
+    batch = [(str(path), path.stat().st_size, path.stat().st_mtime_ns, None, None) for path in paths]
+    with ParsePool(1) as pool:
+        parsed = pool.parse(0, batch, str(tmp_path), 2**20, read_source)
+        assert not pool.submit(eval, IMPORTED.format("pandas")).result()
+    assert parsed.summary.files == 20
+    assert duckdb.sql(f"select count(*) from '{tmp_path}/stage_files/*.parquet'").fetchall() == [(20,)]
