@@ -68,17 +68,6 @@ def parse_batch_here(
     return ParsedBatch(summary, time.perf_counter() - started)
 
 
-def start_parse_worker(parent_pid: int) -> None:
-    """A parse worker's initializer: it ends with its parent and leaves Ctrl-C to it
-    (`become_a_worker`), and Arrow allocates from the C heap, where Python's freed memory
-    and Arrow's are one pool: a batch then peaks about 8 MB lower per worker than with
-    mimalloc, pyarrow's default here (bench at 300,000 files; CPU time the same)."""
-    import pyarrow as pa
-
-    become_a_worker(parent_pid)
-    pa.set_memory_pool(pa.system_memory_pool())
-
-
 class ParsePool:
     """`workers` parse processes, started when entered and gone when left."""
 
@@ -90,7 +79,7 @@ class ParsePool:
         # spawn: a fork of the flow process would copy its threads' locks (Prefect's, DuckDB's).
         self._executor = ProcessPoolExecutor(
             self.workers, mp_context=multiprocessing.get_context("spawn"),
-            initializer=start_parse_worker, initargs=(os.getpid(),),
+            initializer=become_a_worker, initargs=(os.getpid(),),
         )
         with children_deaf_to_ctrl_c():  # a spawned pool starts a worker per submit while none is idle
             for _ in range(self.workers):

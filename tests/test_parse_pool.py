@@ -28,8 +28,6 @@ def test_a_batch_parsed_on_a_worker_is_the_batch_parsed_here_without_prefect(cor
         there = pool.parse(0, batch, str(tmp_path / "there"), 2**20, read_source)
         assert pool.submit(eval, IMPORTED.format("newswh.parse")).result()
         assert not pool.submit(eval, IMPORTED.format("prefect")).result()
-        # Arrow's allocator there is the C heap (issue 18: a worker's peak memory).
-        assert pool.submit(eval, "__import__('pyarrow').default_memory_pool().backend_name").result() == "system"
     assert "prefect" in sys.modules  # here it is: the check above is not vacuous
     assert there.summary == here.summary
     assert there.summary.files == 60
