@@ -20,6 +20,7 @@ import json
 import os
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -30,8 +31,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from newswh.settings import SQL_DIR
-from newswh.warehouse import VECTOR_ROWS, fsync_path, limit_bytes, out_of_memory, tables_read
+from newswh.settings import DUCKDB_MEMORY_LIMIT_FIXED, LAKE_MEMORY_LIMIT_BYTES, SQL_DIR
+from newswh.warehouse import VECTOR_ROWS, fsync_path, limit_bytes, out_of_memory, set_limit_bytes, tables_read
 
 FINGERPRINT_KEY = b"newswh.fingerprint"
 PART_FILE = "part-0.parquet"
@@ -392,7 +393,7 @@ def prepare_lake(
     trusted = mark["files"] if (changed is not None or months is not None) and same_run else {}
     unfinished: list[_LakeFile] = []
     try:
-        with ThreadPoolExecutor(workers or os.cpu_count() or 1) as writers:
+        with memory_for_lake(con), ThreadPoolExecutor(workers or os.cpu_count() or 1) as writers:
             for dataset in DATASETS:
                 if dataset.name == "ingest_runs" and before_runs is not None:
                     before_runs()  # the last dataset: the run's own row can now say when it finished
@@ -425,6 +426,21 @@ def prepare_lake(
         changes.discard()
         raise
     return changes
+
+
+@contextmanager
+def memory_for_lake(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """DuckDB's limit lowered to LAKE_MEMORY_LIMIT_BYTES for the block, and as it was after
+    (the commit's checkpoint writes what the load left); a limit the user fixed is kept."""
+    before = limit_bytes(con)
+    if DUCKDB_MEMORY_LIMIT_FIXED or before <= LAKE_MEMORY_LIMIT_BYTES:
+        yield
+        return
+    set_limit_bytes(con, LAKE_MEMORY_LIMIT_BYTES)
+    try:
+        yield
+    finally:
+        set_limit_bytes(con, before)
 
 
 def _finish(files: list[_LakeFile]) -> None:

@@ -32,7 +32,9 @@ import pyarrow.parquet as pq
 from newswh.lake import duckdb_path
 from newswh.settings import DUCKDB_MEMORY_LIMIT_FIXED, SQL_DIR
 from newswh.staging import STAGE_SCHEMAS
-from newswh.warehouse import VECTOR_ROWS, failed_checks, limit_bytes, out_of_memory, reattach, run_sql_file, sql_files
+from newswh.warehouse import (
+    VECTOR_ROWS, failed_checks, limit_bytes, out_of_memory, reattach, run_sql_file, set_limit_bytes, sql_files,
+)
 
 PINNED_SHARE = 3
 """Checkpoint when committed text held in memory passes 1/PINNED_SHARE of the limit."""
@@ -64,7 +66,7 @@ def load_staged(con: duckdb.DuckDBPyConnection, staging: Path, changed: frozense
             checkpoint_if_pinned(con)
         checkpoint(con)
         reattach(con)  # so that what follows reads this table's page text a piece at a time
-        _set_limit(con, limit)  # and so needs no more than before
+        set_limit_bytes(con, limit)  # and so needs no more than before
     return failed_checks(con, changed=changed)
 
 
@@ -156,11 +158,7 @@ def make_room(con: duckdb.DuckDBPyConnection, window_bytes: int) -> None:
     if DUCKDB_MEMORY_LIMIT_FIXED or needed <= limit_bytes(con):
         return
     ceiling = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2
-    _set_limit(con, min(needed, ceiling))
-
-
-def _set_limit(con: duckdb.DuckDBPyConnection, limit: int) -> None:
-    con.execute(f"set memory_limit = '{-(-limit // 10**6)}MB'")
+    set_limit_bytes(con, min(needed, ceiling))
 
 
 def checkpoint_if_pinned(con: duckdb.DuckDBPyConnection) -> None:

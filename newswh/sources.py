@@ -111,7 +111,7 @@ def _walk(root: str, real_root: Path) -> Iterator[DiscoveredRow]:
             row = _misnamed(entry, kind, stand_in)
         elif kind == "file":
             try:
-                info = entry.stat(follow_symlinks=False)
+                info = os.lstat(entry.path)  # not entry.stat(): each entry would keep its result
             except OSError:
                 row = entry.path, 0, 0, None  # the read says what became of it
             else:

@@ -474,6 +474,10 @@ def limit_bytes(con: duckdb.DuckDBPyConnection) -> int:
     return _parse_size(con.execute("select current_setting('memory_limit')").fetchall()[0][0])
 
 
+def set_limit_bytes(con: duckdb.DuckDBPyConnection, limit: int) -> None:
+    con.execute(f"set memory_limit = '{-(-limit // 10**6)}MB'")
+
+
 _UNITS = {"B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12, "KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40}
 
 

@@ -12,8 +12,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from newswh import lake
 from newswh.lake import DATASETS, FINGERPRINT_KEY, SYNC_MARK, Dataset, LakeChanges, _partitions, _write_dataset, prepare_lake
-from newswh.settings import DataPaths
+from newswh.settings import LAKE_MEMORY_LIMIT_BYTES, DataPaths
+from newswh.warehouse import limit_bytes
 
 BOOKKEEPING = frozenset({"source_files", "ingest_runs"})
 
@@ -36,6 +38,24 @@ def _prepare(paths: DataPaths, changed: frozenset[str] | None, months: frozenset
         changes: LakeChanges = prepare_lake(con, paths.lake, run_id, changed, months=months)
     changes.discard()
     return {path.relative_to(paths.lake).parts[0] for _, path in changes.staged}
+
+
+@pytest.mark.parametrize("fixed", [False, True])
+def test_the_lake_is_written_under_its_own_lower_memory_limit_then_the_limit_is_restored(paths, monkeypatch, fixed):
+    """The lake stage was an ingest's peak of memory (issue 18): DuckDB fills its limit, so
+    the lake's lower limit is what bounds it. A limit the user fixed is left alone."""
+    monkeypatch.setattr(lake, "DUCKDB_MEMORY_LIMIT_FIXED", fixed)
+    during = []
+    with duckdb.connect(str(paths.warehouse), config={"memory_limit": "384MB"}) as con:
+        run_id = con.execute("select max(run_id) + 1 from ingest_runs").fetchall()[0][0]
+        before = limit_bytes(con)
+        prepare_lake(con, paths.lake, run_id, before_runs=lambda: during.append(limit_bytes(con))).discard()
+        after = limit_bytes(con)
+    assert after == before
+    if fixed:
+        assert during == [before]
+    else:
+        assert during and LAKE_MEMORY_LIMIT_BYTES * 0.9 < during[0] <= LAKE_MEMORY_LIMIT_BYTES < before
 
 
 def test_a_run_that_wrote_no_data_trusts_the_lake_the_last_run_left(paths):
