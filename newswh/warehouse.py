@@ -15,6 +15,7 @@ A damaged file is named as damaged, with the way back: `newswh rebuild`.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import shutil
@@ -135,15 +136,82 @@ def run_sql_file(con: duckdb.DuckDBPyConnection, path: Path, params: dict[str, o
 
 
 SCHEMA_FOLDERS = ("schema", "views")
-"""Applied in this order on every run, so a new release's tables, views and comments reach old warehouses."""
+"""Applied in this order, after `migrate/`, whenever the warehouse was not built with the
+`sql/` of this release, so a new release's tables, views and comments reach old warehouses."""
+DIGEST_FOLDERS = ("migrate", *SCHEMA_FOLDERS)
+"""The folders whose files decide what `apply_schema` does: their digest is recorded."""
+DIGEST_MACRO = "newswh_sql_digest"
+"""A macro in the warehouse returning the digest of the `sql/` it was last brought up to
+date with. A macro, not a table: it stays out of the tables and views that the lake, the
+data dictionary and readers list."""
 
 
 def apply_schema(con: duckdb.DuckDBPyConnection) -> tuple[str, ...]:
-    """Bring the warehouse to this release's tables and views; return the migrations it took."""
+    """Bring the warehouse to this release's tables and views; return the migrations it took.
+
+    Re-running every file costs a run a few tenths of a second (mostly replacing views and
+    their comments), so it is skipped when the warehouse records the digest of the very
+    files it would run and still holds every table and view they create. A changed,
+    added or removed file, a missing record (a warehouse of an earlier release) or a
+    missing object runs them all, migrations first, and records the new digest in the
+    same copy, which only a successful run commits.
+    """
+    digest = sql_digest()
+    if applied_digest(con) == digest and not missing_objects(con):
+        return ()
     migrated = migrate(con)
     for folder in SCHEMA_FOLDERS:
         run_sql_folder(con, SQL_DIR / folder)
+    con.execute(f"create or replace macro {DIGEST_MACRO}() as '{digest}'")
+    con.execute(
+        f"comment on macro {DIGEST_MACRO} is 'Digest of the sql/ files (migrate, schema, views) this warehouse was last "
+        "brought up to date with: an ingest runs them all again when its own differ.'"
+    )
     return migrated
+
+
+def sql_digest() -> str:
+    """SHA-256 over the name and bytes of every file `apply_schema` runs, in order."""
+    digest = hashlib.sha256()
+    for folder in DIGEST_FOLDERS:
+        for path in sql_files(SQL_DIR / folder):
+            digest.update(f"{folder}/{path.name}\0".encode())
+            digest.update(path.read_bytes())
+            digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def applied_digest(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The digest the warehouse recorded when its schema was last applied, or None."""
+    recorded = con.execute(
+        "select count(*) from duckdb_functions() where function_name = ? and database_name = current_database()",
+        [DIGEST_MACRO],
+    ).fetchall()[0][0]
+    return con.execute(f"select {DIGEST_MACRO}()").fetchall()[0][0] if recorded else None
+
+
+_CREATES = re.compile(r"^create\s+(?:or\s+replace\s+)?(?:table|view|macro)\s+(?:if\s+not\s+exists\s+)?(\w+)", re.M | re.I)
+
+
+def missing_objects(con: duckdb.DuckDBPyConnection) -> frozenset[str]:
+    """The tables, views and macros `sql/schema/` and `sql/views/` create that the
+    warehouse lacks (someone dropped one): a recorded digest alone would not bring them back."""
+    expected = {
+        name.lower()
+        for folder in SCHEMA_FOLDERS
+        for path in sql_files(SQL_DIR / folder)
+        for name in _CREATES.findall(_LINE_COMMENT.sub("", path.read_text(encoding="utf-8")))
+    }
+    present = {
+        name.lower()
+        for (name,) in con.execute(
+            "select table_name from duckdb_tables() where database_name = current_database() "
+            "union all select view_name from duckdb_views() where database_name = current_database() and not internal "
+            "union all select function_name from duckdb_functions() where database_name = current_database() "
+            "and function_type like '%macro'"
+        ).fetchall()
+    }
+    return frozenset(expected - present)
 
 
 _APPLIES_WHEN = re.compile(r"^-- applies when: (.+)$", re.M)

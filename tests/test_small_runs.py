@@ -12,6 +12,7 @@ import re
 import shutil
 from pathlib import Path
 
+import duckdb
 import pyarrow.parquet as pq
 import pytest
 
@@ -158,3 +159,41 @@ def test_a_lake_file_that_fails_while_the_next_dataset_is_read_fails_the_run(ing
     assert "the warehouse is as it was before this run" in state.message
     assert table_fingerprints(paths.root) == before
     assert {path: path.stat().st_mtime_ns for path in paths.lake.rglob("*.parquet")} == lake_before
+
+
+def _outlets_comment(paths: DataPaths) -> str:
+    return query(paths.root, "select comment from duckdb_views() where view_name = 'outlets'")[0][0]
+
+
+def test_the_schema_is_applied_again_only_when_its_sql_changed(ingested, tmp_path, monkeypatch):
+    """A run records the digest of the sql/ it applied and skips applying it again while
+    that digest holds; a changed file is applied by the next run."""
+    from newswh import warehouse
+
+    source, paths = ingested
+    assert query(paths.root, f"select {warehouse.DIGEST_MACRO}()") == [(warehouse.sql_digest(),)]
+    with duckdb.connect(str(paths.warehouse)) as con:  # what a re-application would undo
+        con.execute("comment on view outlets is 'set by hand'")
+    write_corpus(source / "more", 2, noise=0.0, seed=31)
+    run_ingest(source, paths.root)
+    assert _outlets_comment(paths) == "set by hand"
+
+    sql = tmp_path / "sql"
+    shutil.copytree(warehouse.SQL_DIR, sql)
+    view = sql / "views" / "70_outlets.sql"
+    text, replaced = re.subn(r"comment on view outlets is '.*?';", "comment on view outlets is 'changed in sql';", view.read_text())
+    assert replaced == 1
+    view.write_text(text)
+    monkeypatch.setattr(warehouse, "SQL_DIR", sql)
+    run_ingest(source, paths.root)  # reads no file: only the changed sql/ changes the warehouse
+    assert _outlets_comment(paths) == "changed in sql"
+    assert query(paths.root, f"select {warehouse.DIGEST_MACRO}()") == [(warehouse.sql_digest(),)]
+    _assert_lake_matches(paths)
+
+
+def test_a_view_dropped_by_hand_comes_back_though_the_sql_is_unchanged(ingested):
+    source, paths = ingested
+    with duckdb.connect(str(paths.warehouse)) as con:
+        con.execute("drop view outlets")
+    run_ingest(source, paths.root)
+    assert _outlets_comment(paths).startswith("The outlets")
