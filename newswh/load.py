@@ -31,7 +31,7 @@ import pyarrow.parquet as pq
 from newswh.lake import duckdb_path
 from newswh.settings import DUCKDB_MEMORY_LIMIT_FIXED, SQL_DIR
 from newswh.staging import STAGE_SCHEMAS
-from newswh.warehouse import VECTOR_ROWS, failed_checks, limit_bytes, out_of_memory, reattach, run_sql_file, sql_files
+from newswh.warehouse import VECTOR_ROWS, CheckScope, failed_checks, limit_bytes, out_of_memory, reattach, run_sql_file, sql_files
 
 PINNED_SHARE = 3
 """Checkpoint when committed text held in memory passes 1/PINNED_SHARE of the limit."""
@@ -45,8 +45,10 @@ PINNED_TAGS = ("OVERFLOW_STRINGS",)
 _PIECEWISE = re.compile(r"\.per_piece\.sql$")
 
 
-def load_staged(con: duckdb.DuckDBPyConnection, staging: Path, changed: frozenset[str] | None) -> dict[str, list[tuple[object, ...]]]:
-    """Apply `sql/load/` to the staged records; return the data checks that failed.
+def load_staged(
+    con: duckdb.DuckDBPyConnection, staging: Path, changed: frozenset[str] | None, scope: CheckScope = "whole"
+) -> dict[str, list[tuple[object, ...]]]:
+    """Apply `sql/load/` to the staged records; return the data checks (over `scope`) that failed.
 
     A file named `*.per_piece.sql` runs once per piece (see PIECES), the others once.
     """
@@ -64,7 +66,7 @@ def load_staged(con: duckdb.DuckDBPyConnection, staging: Path, changed: frozense
         checkpoint(con)
         reattach(con)  # so that what follows reads this table's page text a piece at a time
         _set_limit(con, limit)  # and so needs no more than before
-    return failed_checks(con, changed=changed)
+    return failed_checks(con, changed=changed, scope=scope)
 
 
 def stage_views(con: duckdb.DuckDBPyConnection, staging: Path) -> None:

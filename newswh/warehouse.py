@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from pathlib import Path
+from typing import Literal
 
 import duckdb
 
@@ -254,28 +255,40 @@ def _names_read(query: str) -> frozenset[str]:
     return frozenset(name.lower() for name in _TABLE_REFERENCE.findall(_LINE_COMMENT.sub("", query)))
 
 
-_SCHEMA_VIEW = re.compile(r"^create or replace view (\w+) as\b(.*?);", re.M | re.S | re.I)
+_VIEW = re.compile(r"^create or replace (?:temp )?view (\w+) as\b(.*?);", re.M | re.S | re.I)
 
 
 @cache
 def schema_views() -> dict[str, frozenset[str]]:
-    """Each view `sql/schema/` creates (views over tables, not `sql/views/`' reports), and
-    the tables it reads."""
+    """Each view `sql/schema/` creates (views over tables, not `sql/views/`' reports) and
+    each view the data checks read rows through (sql/checks/scope/), and the tables it reads."""
     views: dict[str, frozenset[str]] = {}
-    for path in sql_files(SQL_DIR / "schema"):
-        for name, body in _SCHEMA_VIEW.findall(_LINE_COMMENT.sub("", path.read_text(encoding="utf-8"))):
+    for path in (*sql_files(SQL_DIR / "schema"), check_scope_file("whole")):
+        for name, body in _VIEW.findall(_LINE_COMMENT.sub("", path.read_text(encoding="utf-8"))):
             views[name.lower()] = _names_read(body)
     return views
 
 
+CheckScope = Literal["whole", "run"]
+
+
+def check_scope_file(scope: CheckScope) -> Path:
+    return SQL_DIR / "checks" / "scope" / f"{scope}.sql"
+
+
 def failed_checks(
-    con: duckdb.DuckDBPyConnection, limit: int = 5, changed: frozenset[str] | None = None
+    con: duckdb.DuckDBPyConnection, limit: int = 5, changed: frozenset[str] | None = None, scope: CheckScope = "whole"
 ) -> dict[str, list[tuple[object, ...]]]:
     """Each data check in `sql/checks/` whose query returns rows, with the first offenders.
 
     With `changed`, only the checks that read one of those tables run: the others held
     when the warehouse was last committed, and their tables are as they were then.
+    `scope="run"` (right after a run's load, whose temp tables it reads) looks only at the
+    rows that load can have changed, and at what they are checked against: a run of ten
+    files checks those files' stories, not every story (sql/checks/scope/run.sql says why
+    that is enough, given a warehouse that passed every check when it was committed).
     """
+    run_sql_file(con, check_scope_file(scope))
     failures = {}
     for path in sql_files(SQL_DIR / "checks"):
         query = path.read_text(encoding="utf-8")

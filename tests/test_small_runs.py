@@ -197,3 +197,69 @@ def test_a_view_dropped_by_hand_comes_back_though_the_sql_is_unchanged(ingested)
         con.execute("drop view outlets")
     run_ingest(source, paths.root)
     assert _outlets_comment(paths).startswith("The outlets")
+
+
+def _second_capture_of_a_story(source: Path, paths: DataPaths, skip: int = 0) -> tuple[str, str]:
+    """Copy a page of a story with related items into a new folder, so that the next run
+    touches that story (a duplicate capture); return the story and the original's path."""
+    articles = [row["file"] for row in truth(source) if row["status"] == "article"]
+    original = next(
+        path for name in articles[skip:]
+        for path in [str((source / name).resolve())]
+        if query(paths.root, "select related_count > 0 from captures where source_path = ?", [path]) == [(True,)]
+    )
+    (source / "again").mkdir(exist_ok=True)
+    shutil.copyfile(original, source / "again" / Path(original).name)
+    [(story,)] = query(paths.root, "select article_id from captures where source_path = ?", [original])
+    return story, original
+
+
+def test_a_load_that_breaks_a_story_the_run_touched_fails_the_small_run(ingested, tmp_path, monkeypatch):
+    """The checks of a small run look at the stories it touched: a load that doubles a
+    touched story's related items is caught, and nothing is committed."""
+    from newswh import load
+    from newswh.ingest import ingest
+    from tests.helpers import table_fingerprints
+
+    source, paths = ingested
+    _second_capture_of_a_story(source, paths)
+    sql = tmp_path / "sql"
+    shutil.copytree(load.SQL_DIR, sql)
+    related = sql / "load" / "40_related_items.sql"
+    insert = re.search(r"insert into related_items .*?;\n", related.read_text(), re.S)[0]
+    related.write_text(insert + related.read_text())
+    monkeypatch.setattr(load, "SQL_DIR", sql)
+    before = table_fingerprints(paths.root)
+
+    state = ingest(source=str(source), data=str(paths.root), return_state=True)
+
+    assert not state.is_completed()
+    assert "related_items_match_best_capture" in state.message
+    assert table_fingerprints(paths.root) == before
+
+
+def test_a_small_run_checks_the_stories_it_touched_and_verify_checks_all(ingested):
+    """A row planted behind the runs' back (a capture stored twice) in a story the run does
+    not touch is not looked at by its checks (they trust the last commit for what the run
+    cannot have changed), and `newswh verify` finds it; in a story the next run touches, it
+    fails that run."""
+    from newswh.ingest import ingest
+
+    source, paths = ingested
+
+    def plant(path: str) -> None:
+        with duckdb.connect(str(paths.warehouse)) as con:
+            con.execute("insert into captures select * from captures where source_path = ?", [path])
+
+    touched, touched_path = _second_capture_of_a_story(source, paths)
+    [(untouched_path,)] = query(paths.root, "select min(source_path) from captures where article_id <> ?", [touched])
+    plant(untouched_path)
+    run_ingest(source, paths.root)
+    assert any(problem.startswith("data check keys_are_unique fails") for problem in verify(paths).problems)
+
+    second, touched_path = _second_capture_of_a_story(source, paths, skip=10)
+    assert second not in query(paths.root, "select article_id from captures where source_path = ?", [untouched_path])[0]
+    plant(touched_path)
+    state = ingest(source=str(source), data=str(paths.root), return_state=True)
+    assert not state.is_completed() and "keys_are_unique" in state.message, state.message
+    assert touched_path in state.message and untouched_path not in state.message
