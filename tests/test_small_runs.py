@@ -263,3 +263,20 @@ def test_a_small_run_checks_the_stories_it_touched_and_verify_checks_all(ingeste
     state = ingest(source=str(source), data=str(paths.root), return_state=True)
     assert not state.is_completed() and "keys_are_unique" in state.message, state.message
     assert touched_path in state.message and untouched_path not in state.message
+
+
+def test_a_one_shot_ingest_sends_no_heartbeats_unless_asked():
+    """`newswh ingest` runs its flow without heartbeats (stopping their thread costs up to
+    a second at exit) unless PREFECT_FLOWS_HEARTBEAT_FREQUENCY says otherwise."""
+    from prefect.flow_engine import FlowRunEngine
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
+    from newswh.cli import one_shot_flow_settings
+    from newswh.ingest import ingest
+
+    engine = FlowRunEngine(flow=ingest)  # what decides whether a run starts the heartbeat thread
+    assert engine.heartbeat_seconds is not None  # Prefect's default: heartbeats on
+    with one_shot_flow_settings():
+        assert engine.heartbeat_seconds is None
+    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: 60}), one_shot_flow_settings():
+        assert engine.heartbeat_seconds == 60
