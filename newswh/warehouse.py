@@ -15,7 +15,6 @@ A damaged file is named as damaged, with the way back: `newswh rebuild`.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import shutil
@@ -152,18 +151,18 @@ def apply_schema(con: duckdb.DuckDBPyConnection) -> tuple[str, ...]:
 
     Re-running every file costs a run a few tenths of a second (mostly replacing views and
     their comments), so it is skipped when the warehouse records the digest of the very
-    files it would run and still holds every table and view they create. A changed,
+    files it would run and still holds every table, view and macro they create. A changed,
     added or removed file, a missing record (a warehouse of an earlier release) or a
     missing object runs them all, migrations first, and records the new digest in the
     same copy, which only a successful run commits.
     """
-    digest = sql_digest()
-    if applied_digest(con) == digest and not missing_objects(con):
+    state = schema_state(con)
+    if state.current:
         return ()
     migrated = migrate(con)
     for folder in SCHEMA_FOLDERS:
         run_sql_folder(con, SQL_DIR / folder)
-    con.execute(f"create or replace macro {DIGEST_MACRO}() as '{digest}'")
+    con.execute(f"create or replace macro {DIGEST_MACRO}() as '{state.digest}'")
     con.execute(
         f"comment on macro {DIGEST_MACRO} is 'Digest of the sql/ files (migrate, schema, views) this warehouse was last "
         "brought up to date with: an ingest runs them all again when its own differ.'"
@@ -171,48 +170,27 @@ def apply_schema(con: duckdb.DuckDBPyConnection) -> tuple[str, ...]:
     return migrated
 
 
-def sql_digest() -> str:
-    """SHA-256 over the name and bytes of every file `apply_schema` runs, in order."""
-    digest = hashlib.sha256()
-    for folder in DIGEST_FOLDERS:
-        for path in sql_files(SQL_DIR / folder):
-            digest.update(f"{folder}/{path.name}\0".encode())
-            digest.update(path.read_bytes())
-            digest.update(b"\0")
-    return digest.hexdigest()
+@dataclass(frozen=True)
+class SchemaState:
+    """The digest of this release's `sql/` files that apply_schema runs, the one the
+    warehouse recorded (None: none), and the objects those files create that it lacks."""
+
+    digest: str
+    recorded: str | None
+    missing: tuple[str, ...]
+
+    @property
+    def current(self) -> bool:
+        return self.recorded == self.digest and not self.missing
 
 
-def applied_digest(con: duckdb.DuckDBPyConnection) -> str | None:
-    """The digest the warehouse recorded when its schema was last applied, or None."""
-    recorded = con.execute(
-        "select count(*) from duckdb_functions() where function_name = ? and database_name = current_database()",
-        [DIGEST_MACRO],
-    ).fetchall()[0][0]
-    return con.execute(f"select {DIGEST_MACRO}()").fetchall()[0][0] if recorded else None
-
-
-_CREATES = re.compile(r"^create\s+(?:or\s+replace\s+)?(?:table|view|macro)\s+(?:if\s+not\s+exists\s+)?(\w+)", re.M | re.I)
-
-
-def missing_objects(con: duckdb.DuckDBPyConnection) -> frozenset[str]:
-    """The tables, views and macros `sql/schema/` and `sql/views/` create that the
-    warehouse lacks (someone dropped one): a recorded digest alone would not bring them back."""
-    expected = {
-        name.lower()
-        for folder in SCHEMA_FOLDERS
-        for path in sql_files(SQL_DIR / folder)
-        for name in _CREATES.findall(_LINE_COMMENT.sub("", path.read_text(encoding="utf-8")))
-    }
-    present = {
-        name.lower()
-        for (name,) in con.execute(
-            "select table_name from duckdb_tables() where database_name = current_database() "
-            "union all select view_name from duckdb_views() where database_name = current_database() and not internal "
-            "union all select function_name from duckdb_functions() where database_name = current_database() "
-            "and function_type like '%macro'"
-        ).fetchall()
-    }
-    return frozenset(expected - present)
+def schema_state(con: duckdb.DuckDBPyConnection) -> SchemaState:
+    """Where the warehouse stands against this release's `sql/` (sql/schema_state.sql)."""
+    files = [str(SQL_DIR / folder / "*.sql") for folder in DIGEST_FOLDERS]
+    query = (SQL_DIR / "schema_state.sql").read_text(encoding="utf-8")
+    digest, definition, missing = con.execute(query, {"files": files, "macro": DIGEST_MACRO}).fetchone()
+    recorded = definition.strip("'") if definition else None  # the macro's text: the digest, quoted
+    return SchemaState(digest, recorded, tuple(missing))
 
 
 _APPLIES_WHEN = re.compile(r"^-- applies when: (.+)$", re.M)
