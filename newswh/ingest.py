@@ -344,8 +344,8 @@ def _ingest_locked(
 
         changed = None if to_read or copy.migrated else BOOKKEEPING_TABLES
         # The checks look at what this run's load can have changed, the rest having passed
-        # them at the last commit; a first run or a migrated warehouse is checked whole.
-        scope: CheckScope = "whole" if copy.migrated or copy.original is None else "run"
+        # them at the last commit; a first run, or one with a new release's sql/, checks all.
+        scope: CheckScope = "whole" if copy.schema_ran else "run"
         mark = time.perf_counter()
         months_left = None if copy.migrated else touched_months(con)
         load_warehouse(con, staging, changed, scope)

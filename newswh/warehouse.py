@@ -138,16 +138,30 @@ def run_sql_file(con: duckdb.DuckDBPyConnection, path: Path, params: dict[str, o
 SCHEMA_FOLDERS = ("schema", "views")
 """Applied in this order, after `migrate/`, whenever the warehouse was not built with the
 `sql/` of this release, so a new release's tables, views and comments reach old warehouses."""
-DIGEST_FOLDERS = ("migrate", *SCHEMA_FOLDERS)
-"""The folders whose files decide what `apply_schema` does: their digest is recorded."""
+DIGEST_FOLDERS = ("migrate", *SCHEMA_FOLDERS, "load", "checks", "checks/scope")
+"""The folders whose files decide what the warehouse holds and what it must satisfy: the
+files `apply_schema` runs, and the load and the data checks, whose scoping to what a run
+touched (sql/checks/scope/run.sql) holds only for a warehouse that passed the same checks
+after the same load. Their digest is recorded; a change runs the schema's files again and
+the next run's checks over every row."""
 DIGEST_MACRO = "newswh_sql_digest"
 """A macro in the warehouse returning the digest of the `sql/` it was last brought up to
 date with. A macro, not a table: it stays out of the tables and views that the lake, the
 data dictionary and readers list."""
 
 
-def apply_schema(con: duckdb.DuckDBPyConnection) -> tuple[str, ...]:
-    """Bring the warehouse to this release's tables and views; return the migrations it took.
+@dataclass(frozen=True)
+class SchemaApplied:
+    """Whether apply_schema ran the files (else the warehouse was current), and the
+    migrations among them that converted it."""
+
+    ran: bool
+    migrated: tuple[str, ...] = ()
+
+
+def apply_schema(con: duckdb.DuckDBPyConnection) -> SchemaApplied:
+    """Bring the warehouse to this release's tables and views; say whether that took any
+    work, and which migrations.
 
     Re-running every file costs a run a few tenths of a second (mostly replacing views and
     their comments), so it is skipped when the warehouse records the digest of the very
@@ -158,16 +172,17 @@ def apply_schema(con: duckdb.DuckDBPyConnection) -> tuple[str, ...]:
     """
     state = schema_state(con)
     if state.current:
-        return ()
+        return SchemaApplied(ran=False)
     migrated = migrate(con)
     for folder in SCHEMA_FOLDERS:
         run_sql_folder(con, SQL_DIR / folder)
     con.execute(f"create or replace macro {DIGEST_MACRO}() as '{state.digest}'")
     con.execute(
-        f"comment on macro {DIGEST_MACRO} is 'Digest of the sql/ files (migrate, schema, views) this warehouse was last "
-        "brought up to date with: an ingest runs them all again when its own differ.'"
+        f"comment on macro {DIGEST_MACRO} is 'Digest of the sql/ files (migrate, schema, views, load, checks) this "
+        "warehouse was last brought up to date with: an ingest applies the schema again, and checks every row, when "
+        "its own differ.'"
     )
-    return migrated
+    return SchemaApplied(ran=True, migrated=migrated)
 
 
 @dataclass(frozen=True)
@@ -357,6 +372,9 @@ class WarehouseCopy:
     migrated: tuple[str, ...] = ()
     """The files of `sql/migrate/` that converted this copy: its tables changed, even in a
     run that reads no file, so every data check must run on it."""
+    schema_ran: bool = True
+    """Whether the schema's files ran on this copy (a new release's `sql/`, or a first run):
+    the last commit's checks then vouch for nothing, so this run checks every row."""
 
 
 @contextmanager
@@ -393,8 +411,8 @@ def next_warehouse(paths: DataPaths, copy_current: bool = True) -> Iterator[Ware
         _discard_next(paths)
         raise
     try:
-        migrated = apply_schema(con)
-        yield WarehouseCopy(con, paths, original, replaces_damaged, migrated)
+        applied = apply_schema(con)
+        yield WarehouseCopy(con, paths, original, replaces_damaged, applied.migrated, applied.ran)
     except BaseException:
         con.close()
         _discard_next(paths)  # a failed run must not leave a warehouse-sized file on a full disk

@@ -1,6 +1,6 @@
 -- What apply_schema (newswh/warehouse.py) needs to know to skip its work, in one query:
--- the digest of the files it would run (sql/migrate, sql/schema, sql/views: each file's
--- folder, name and text), the digest the warehouse recorded when they last ran (the text
+-- the digest of the files it would run and of those it vouches for (DIGEST_FOLDERS: each
+-- file's folder, name and text), the digest the warehouse recorded when they last ran (the text
 -- of the macro newswh_sql_digest), and the tables, views and macros those files create
 -- that the warehouse lacks. DuckDB reads the files: a run reads them while discovery walks
 -- the source on another thread, and a file read from Python would wait for that thread's
@@ -14,7 +14,7 @@ expected as (
         content, '(?im)^create\s+(?:or\s+replace\s+)?(?:table|view|macro)\s+(?:if\s+not\s+exists\s+)?(\w+)', 1
     ))) as name
     from files
-    where name not like 'migrate/%'
+    where split_part(name, '/', 1) in ('schema', 'views')
 ),
 present as (
     select lower(table_name) as name from duckdb_tables() where database_name = current_database()

@@ -285,3 +285,26 @@ def test_a_one_shot_ingest_sends_no_heartbeats_unless_asked():
         assert engine.heartbeat_seconds is None
     with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: 60}), one_shot_flow_settings():
         assert engine.heartbeat_seconds == 60
+
+
+def test_after_a_change_to_sql_the_next_run_checks_every_row(ingested, tmp_path, monkeypatch):
+    """The checks of a run trust the last commit only if it was checked with the same
+    sql/: with a check changed (here only its comment), a run touching another story still
+    finds a row planted in a story it does not touch."""
+    from newswh import warehouse
+    from newswh.ingest import ingest
+
+    source, paths = ingested
+    touched, _ = _second_capture_of_a_story(source, paths)
+    [(untouched_path,)] = query(paths.root, "select min(source_path) from captures where article_id <> ?", [touched])
+    with duckdb.connect(str(paths.warehouse)) as con:
+        con.execute("insert into captures select * from captures where source_path = ?", [untouched_path])
+    sql = tmp_path / "sql"
+    shutil.copytree(warehouse.SQL_DIR, sql)
+    check = sql / "checks" / "keys_are_unique.sql"
+    check.write_text("-- reworded\n" + check.read_text())
+    monkeypatch.setattr(warehouse, "SQL_DIR", sql)
+
+    state = ingest(source=str(source), data=str(paths.root), return_state=True)
+
+    assert not state.is_completed() and untouched_path in state.message, state.message
