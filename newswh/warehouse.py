@@ -138,10 +138,10 @@ def run_sql_file(con: duckdb.DuckDBPyConnection, path: Path, params: dict[str, o
 SCHEMA_FOLDERS = ("schema", "views")
 """Applied in this order, after `migrate/`, whenever the warehouse was not built with the
 `sql/` of this release, so a new release's tables, views and comments reach old warehouses."""
-DIGEST_FOLDERS = ("migrate", *SCHEMA_FOLDERS, "load", "checks", "checks/scope")
+DIGEST_FOLDERS = ("migrate", *SCHEMA_FOLDERS, "load", "checks", "check_scope")
 """The folders whose files decide what the warehouse holds and what it must satisfy: the
 files `apply_schema` runs, and the load and the data checks, whose scoping to what a run
-touched (sql/checks/scope/run.sql) holds only for a warehouse that passed the same checks
+touched (sql/check_scope/run.sql) holds only for a warehouse that passed the same checks
 after the same load. Their digest is recorded; a change runs the schema's files again and
 the next run's checks over every row."""
 DIGEST_MACRO = "newswh_sql_digest"
@@ -254,7 +254,7 @@ _VIEW = re.compile(r"^create or replace (?:temp )?view (\w+) as\b(.*?);", re.M |
 @cache
 def schema_views() -> dict[str, frozenset[str]]:
     """Each view `sql/schema/` creates (views over tables, not `sql/views/`' reports) and
-    each view the data checks read rows through (sql/checks/scope/), and the tables it reads."""
+    each view the data checks read rows through (sql/check_scope/), and the tables it reads."""
     views: dict[str, frozenset[str]] = {}
     for path in (*sql_files(SQL_DIR / "schema"), check_scope_file("whole")):
         for name, body in _VIEW.findall(_LINE_COMMENT.sub("", path.read_text(encoding="utf-8"))):
@@ -266,7 +266,7 @@ CheckScope = Literal["whole", "run"]
 
 
 def check_scope_file(scope: CheckScope) -> Path:
-    return SQL_DIR / "checks" / "scope" / f"{scope}.sql"
+    return SQL_DIR / "check_scope" / f"{scope}.sql"
 
 
 def failed_checks(
@@ -278,7 +278,7 @@ def failed_checks(
     when the warehouse was last committed, and their tables are as they were then.
     `scope="run"` (right after a run's load, whose temp tables it reads) looks only at the
     rows that load can have changed, and at what they are checked against: a run of ten
-    files checks those files' stories, not every story (sql/checks/scope/run.sql says why
+    files checks those files' stories, not every story (sql/check_scope/run.sql says why
     that is enough, given a warehouse that passed every check when it was committed).
     """
     run_sql_file(con, check_scope_file(scope))

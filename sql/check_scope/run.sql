@@ -11,7 +11,7 @@
 -- So a row outside these sets is as it was, and so is every row it is checked against:
 -- a capture at an unchanged path keeps its story, and that story, if its best capture or
 -- related list changed, is in affected_articles. Views keep each check's SQL the same as
--- for the whole warehouse (sql/checks/scope/whole.sql).
+-- for the whole warehouse (sql/check_scope/whole.sql).
 create or replace temp table check_paths as
 select source_path from parsed_paths
 union select source_path from stage_captures

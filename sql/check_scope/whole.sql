@@ -1,6 +1,6 @@
 -- The rows each data check looks at: every row. `newswh verify`, a rebuild, and any run
 -- whose warehouse did not pass the checks as a whole before it (a first run, a migration).
--- Each view is named for what the checks drive from it (sql/checks/scope/run.sql says why
+-- Each view is named for what the checks drive from it (sql/check_scope/run.sql says why
 -- a run may look at fewer rows of the same views).
 create or replace temp view checked_captures as select * from captures;
 create or replace temp view checked_best_captures as select * from best_captures;
