@@ -149,7 +149,7 @@ def ingest(
             from newswh.ingest import ingest as ingest_flow
 
             verbosity = Verbosity.quiet if quiet else Verbosity.verbose if verbose else Verbosity.normal
-            with ingest_display(verbosity):
+            with ingest_display(verbosity), one_shot_flow_settings():
                 state = ingest_flow(
                     source=str(source),
                     data=str(data),
@@ -414,6 +414,23 @@ def _prefect_api(command: str = "ingest") -> Iterator[None]:
     finally:
         del os.environ["PREFECT_API_URL"]
         server.__exit__(None, None, None)
+
+
+@contextmanager
+def one_shot_flow_settings() -> Iterator[None]:
+    """Prefect settings for a flow run that is this process's only work: no heartbeats,
+    unless the user set PREFECT_FLOWS_HEARTBEAT_FREQUENCY.
+
+    A heartbeat (every 180 s by default) lets an automation mark a run whose process died
+    as crashed; a run of `newswh ingest` ends with its process, which a terminal or cron
+    sees. Stopping the heartbeat thread costs every run up to a second at its end (it
+    sleeps in steps of a second: PrefectHQ/prefect#19641), a third of a small run's
+    budget. Runs of a deployment (`newswh serve`, a worker) keep Prefect's default.
+    """
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
+    with temporary_settings(set_defaults={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+        yield
 
 
 def _drain_prefect_workers(timeout: float) -> None:

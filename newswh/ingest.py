@@ -52,6 +52,7 @@ from newswh.settings import BATCH_FILES, DEFAULT_DATA, DEFAULT_SOURCE, LOCK_WAIT
 from newswh.sources import is_utf8, read_source
 from newswh.staging import Reader
 from newswh.warehouse import (
+    CheckScope,
     UnusableDataFolder,
     WarehouseBusy,
     WarehouseChanged,
@@ -201,12 +202,15 @@ BOOKKEEPING_TABLES = frozenset({"source_files", "ingest_runs"})
 
 
 @task(name="load-warehouse", task_run_name="load-warehouse", cache_policy=NO_CACHE)
-def load_warehouse(con: duckdb.DuckDBPyConnection, staging: Path, changed: frozenset[str] | None) -> None:
+def load_warehouse(
+    con: duckdb.DuckDBPyConnection, staging: Path, changed: frozenset[str] | None, scope: CheckScope = "whole"
+) -> None:
     """Apply the staged records to the run's copy of the warehouse, then the data checks on
-    `changed` tables. The load commits piece by piece (DuckDB must write committed page text
-    out before it can let go of it: see newswh/load.py); a failure still commits nothing,
-    since the copy becomes the warehouse only once the whole run has succeeded."""
-    failures = load_staged(con, staging, changed)
+    `changed` tables, over `scope`. The load commits piece by piece (DuckDB must write
+    committed page text out before it can let go of it: see newswh/load.py); a failure
+    still commits nothing, since the copy becomes the warehouse only once the whole run
+    has succeeded."""
+    failures = load_staged(con, staging, changed, scope)
     if failures:
         raise IngestError(f"data checks failed, nothing was committed: {failures}")
 
@@ -347,9 +351,12 @@ def _ingest_locked(
         logger.info("parse: %s files in %.2f s", f"{to_read:,}", seconds["parse"], extra={"stage": "parse"})
 
         changed = None if to_read or copy.migrated else BOOKKEEPING_TABLES
+        # The checks look at what this run's load can have changed, the rest having passed
+        # them at the last commit; a first run, or one with a new release's sql/, checks all.
+        scope: CheckScope = "whole" if copy.schema_ran else "run"
         mark = time.perf_counter()
         months_left = None if copy.migrated else touched_months(con)
-        load_warehouse(con, staging, changed)
+        load_warehouse(con, staging, changed, scope)
         months = None if months_left is None else months_left | touched_months(con)
         seconds["load"] = time.perf_counter() - mark
         loaded = con.execute(

@@ -33,7 +33,7 @@ from newswh.lake import duckdb_path
 from newswh.settings import DUCKDB_MEMORY_LIMIT_FIXED, SQL_DIR
 from newswh.staging import STAGE_SCHEMAS
 from newswh.warehouse import (
-    VECTOR_ROWS, failed_checks, limit_bytes, out_of_memory, reattach, run_sql_file, set_limit_bytes, sql_files,
+    VECTOR_ROWS, CheckScope, failed_checks, limit_bytes, out_of_memory, reattach, run_sql_file, set_limit_bytes, sql_files,
 )
 
 PINNED_SHARE = 3
@@ -48,8 +48,10 @@ PINNED_TAGS = ("OVERFLOW_STRINGS",)
 _PIECEWISE = re.compile(r"\.per_piece\.sql$")
 
 
-def load_staged(con: duckdb.DuckDBPyConnection, staging: Path, changed: frozenset[str] | None) -> dict[str, list[tuple[object, ...]]]:
-    """Apply `sql/load/` to the staged records; return the data checks that failed.
+def load_staged(
+    con: duckdb.DuckDBPyConnection, staging: Path, changed: frozenset[str] | None, scope: CheckScope = "whole"
+) -> dict[str, list[tuple[object, ...]]]:
+    """Apply `sql/load/` to the staged records; return the data checks (over `scope`) that failed.
 
     A file named `*.per_piece.sql` runs once per piece (see PIECES), the others once.
     """
@@ -67,7 +69,7 @@ def load_staged(con: duckdb.DuckDBPyConnection, staging: Path, changed: frozense
         checkpoint(con)
         reattach(con)  # so that what follows reads this table's page text a piece at a time
         set_limit_bytes(con, limit)  # and so needs no more than before
-    return failed_checks(con, changed=changed)
+    return failed_checks(con, changed=changed, scope=scope)
 
 
 def stage_views(con: duckdb.DuckDBPyConnection, staging: Path) -> None:

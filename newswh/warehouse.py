@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from pathlib import Path
+from typing import Literal
 
 import duckdb
 
@@ -135,15 +136,76 @@ def run_sql_file(con: duckdb.DuckDBPyConnection, path: Path, params: dict[str, o
 
 
 SCHEMA_FOLDERS = ("schema", "views")
-"""Applied in this order on every run, so a new release's tables, views and comments reach old warehouses."""
+"""Applied in this order, after `migrate/`, whenever the warehouse was not built with the
+`sql/` of this release, so a new release's tables, views and comments reach old warehouses."""
+DIGEST_FOLDERS = ("migrate", *SCHEMA_FOLDERS, "load", "checks", "check_scope")
+"""The folders whose files decide what the warehouse holds and what it must satisfy: the
+files `apply_schema` runs, and the load and the data checks, whose scoping to what a run
+touched (sql/check_scope/run.sql) holds only for a warehouse that passed the same checks
+after the same load. Their digest is recorded; a change runs the schema's files again and
+the next run's checks over every row."""
+DIGEST_MACRO = "newswh_sql_digest"
+"""A macro in the warehouse returning the digest of the `sql/` it was last brought up to
+date with. A macro, not a table: it stays out of the tables and views that the lake, the
+data dictionary and readers list."""
 
 
-def apply_schema(con: duckdb.DuckDBPyConnection) -> tuple[str, ...]:
-    """Bring the warehouse to this release's tables and views; return the migrations it took."""
+@dataclass(frozen=True)
+class SchemaApplied:
+    """Whether apply_schema ran the files (else the warehouse was current), and the
+    migrations among them that converted it."""
+
+    ran: bool
+    migrated: tuple[str, ...] = ()
+
+
+def apply_schema(con: duckdb.DuckDBPyConnection) -> SchemaApplied:
+    """Bring the warehouse to this release's tables and views; say whether that took any
+    work, and which migrations.
+
+    Re-running every file costs a run a few tenths of a second (mostly replacing views and
+    their comments), so it is skipped when the warehouse records the digest of the very
+    files it would run and still holds every table, view and macro they create. A changed,
+    added or removed file, a missing record (a warehouse of an earlier release) or a
+    missing object runs them all, migrations first, and records the new digest in the
+    same copy, which only a successful run commits.
+    """
+    state = schema_state(con)
+    if state.current:
+        return SchemaApplied(ran=False)
     migrated = migrate(con)
     for folder in SCHEMA_FOLDERS:
         run_sql_folder(con, SQL_DIR / folder)
-    return migrated
+    con.execute(f"create or replace macro {DIGEST_MACRO}() as '{state.digest}'")
+    con.execute(
+        f"comment on macro {DIGEST_MACRO} is 'Digest of the sql/ files (migrate, schema, views, load, checks) this "
+        "warehouse was last brought up to date with: an ingest applies the schema again, and checks every row, when "
+        "its own differ.'"
+    )
+    return SchemaApplied(ran=True, migrated=migrated)
+
+
+@dataclass(frozen=True)
+class SchemaState:
+    """The digest of this release's `sql/` files that apply_schema runs, the one the
+    warehouse recorded (None: none), and the objects those files create that it lacks."""
+
+    digest: str
+    recorded: str | None
+    missing: tuple[str, ...]
+
+    @property
+    def current(self) -> bool:
+        return self.recorded == self.digest and not self.missing
+
+
+def schema_state(con: duckdb.DuckDBPyConnection) -> SchemaState:
+    """Where the warehouse stands against this release's `sql/` (sql/schema_state.sql)."""
+    files = [str(SQL_DIR / folder / "*.sql") for folder in DIGEST_FOLDERS]
+    query = (SQL_DIR / "schema_state.sql").read_text(encoding="utf-8")
+    digest, definition, missing = con.execute(query, {"files": files, "macro": DIGEST_MACRO}).fetchone()
+    recorded = definition.strip("'") if definition else None  # the macro's text: the digest, quoted
+    return SchemaState(digest, recorded, tuple(missing))
 
 
 _APPLIES_WHEN = re.compile(r"^-- applies when: (.+)$", re.M)
@@ -186,28 +248,40 @@ def _names_read(query: str) -> frozenset[str]:
     return frozenset(name.lower() for name in _TABLE_REFERENCE.findall(_LINE_COMMENT.sub("", query)))
 
 
-_SCHEMA_VIEW = re.compile(r"^create or replace view (\w+) as\b(.*?);", re.M | re.S | re.I)
+_VIEW = re.compile(r"^create or replace (?:temp )?view (\w+) as\b(.*?);", re.M | re.S | re.I)
 
 
 @cache
 def schema_views() -> dict[str, frozenset[str]]:
-    """Each view `sql/schema/` creates (views over tables, not `sql/views/`' reports), and
-    the tables it reads."""
+    """Each view `sql/schema/` creates (views over tables, not `sql/views/`' reports) and
+    each view the data checks read rows through (sql/check_scope/), and the tables it reads."""
     views: dict[str, frozenset[str]] = {}
-    for path in sql_files(SQL_DIR / "schema"):
-        for name, body in _SCHEMA_VIEW.findall(_LINE_COMMENT.sub("", path.read_text(encoding="utf-8"))):
+    for path in (*sql_files(SQL_DIR / "schema"), check_scope_file("whole")):
+        for name, body in _VIEW.findall(_LINE_COMMENT.sub("", path.read_text(encoding="utf-8"))):
             views[name.lower()] = _names_read(body)
     return views
 
 
+CheckScope = Literal["whole", "run"]
+
+
+def check_scope_file(scope: CheckScope) -> Path:
+    return SQL_DIR / "check_scope" / f"{scope}.sql"
+
+
 def failed_checks(
-    con: duckdb.DuckDBPyConnection, limit: int = 5, changed: frozenset[str] | None = None
+    con: duckdb.DuckDBPyConnection, limit: int = 5, changed: frozenset[str] | None = None, scope: CheckScope = "whole"
 ) -> dict[str, list[tuple[object, ...]]]:
     """Each data check in `sql/checks/` whose query returns rows, with the first offenders.
 
     With `changed`, only the checks that read one of those tables run: the others held
     when the warehouse was last committed, and their tables are as they were then.
+    `scope="run"` (right after a run's load, whose temp tables it reads) looks only at the
+    rows that load can have changed, and at what they are checked against: a run of ten
+    files checks those files' stories, not every story (sql/check_scope/run.sql says why
+    that is enough, given a warehouse that passed every check when it was committed).
     """
+    run_sql_file(con, check_scope_file(scope))
     failures = {}
     for path in sql_files(SQL_DIR / "checks"):
         query = path.read_text(encoding="utf-8")
@@ -298,6 +372,9 @@ class WarehouseCopy:
     migrated: tuple[str, ...] = ()
     """The files of `sql/migrate/` that converted this copy: its tables changed, even in a
     run that reads no file, so every data check must run on it."""
+    schema_ran: bool = True
+    """Whether the schema's files ran on this copy (a new release's `sql/`, or a first run):
+    the last commit's checks then vouch for nothing, so this run checks every row."""
 
 
 @contextmanager
@@ -334,8 +411,8 @@ def next_warehouse(paths: DataPaths, copy_current: bool = True) -> Iterator[Ware
         _discard_next(paths)
         raise
     try:
-        migrated = apply_schema(con)
-        yield WarehouseCopy(con, paths, original, replaces_damaged, migrated)
+        applied = apply_schema(con)
+        yield WarehouseCopy(con, paths, original, replaces_damaged, applied.migrated, applied.ran)
     except BaseException:
         con.close()
         _discard_next(paths)  # a failed run must not leave a warehouse-sized file on a full disk

@@ -17,7 +17,7 @@ from newswh.locking import WriterLock
 from newswh.records import PARSER_VERSION
 from newswh.settings import DataPaths
 from tests.conftest import SEED
-from tests.helpers import IngestedFolders, articles_as_a_table, query, run_ingest, table_fingerprints, truth
+from tests.helpers import IngestedFolders, articles_as_a_table, as_built_before_the_digest, query, run_ingest, table_fingerprints, truth
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
@@ -202,6 +202,7 @@ def test_a_warehouse_from_before_missing_since_run_id_is_migrated(ingested):
     with duckdb.connect(str(DataPaths(data).warehouse)) as con:  # the old shape of the manifest
         con.execute("alter table source_files drop column missing_since_run_id")
         con.execute("alter table source_files add column last_seen_run_id bigint not null default 1")
+        as_built_before_the_digest(con)
     (source / "new.txt").write_bytes((sorted(source.glob("*.txt"))[0]).read_bytes() + b"\n")
     summary = run_ingest(source, data)
     assert summary.counts["files_new"] == 1

@@ -12,6 +12,7 @@ import re
 import shutil
 from pathlib import Path
 
+import duckdb
 import pyarrow.parquet as pq
 import pytest
 
@@ -158,3 +159,152 @@ def test_a_lake_file_that_fails_while_the_next_dataset_is_read_fails_the_run(ing
     assert "the warehouse is as it was before this run" in state.message
     assert table_fingerprints(paths.root) == before
     assert {path: path.stat().st_mtime_ns for path in paths.lake.rglob("*.parquet")} == lake_before
+
+
+def _outlets_comment(paths: DataPaths) -> str:
+    return query(paths.root, "select comment from duckdb_views() where view_name = 'outlets'")[0][0]
+
+
+def test_the_schema_is_applied_again_only_when_its_sql_changed(ingested, tmp_path, monkeypatch):
+    """A run records the digest of the sql/ it applied and skips applying it again while
+    that digest holds; a changed file is applied by the next run."""
+    from newswh import warehouse
+
+    def state() -> warehouse.SchemaState:
+        with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+            return warehouse.schema_state(con)
+
+    source, paths = ingested
+    first = state()
+    assert first.current and first.recorded == first.digest
+    with duckdb.connect(str(paths.warehouse)) as con:  # what a re-application would undo
+        con.execute("comment on view outlets is 'set by hand'")
+    write_corpus(source / "more", 2, noise=0.0, seed=31)
+    run_ingest(source, paths.root)
+    assert _outlets_comment(paths) == "set by hand"
+
+    sql = tmp_path / "sql"
+    shutil.copytree(warehouse.SQL_DIR, sql)
+    view = sql / "views" / "70_outlets.sql"
+    text, replaced = re.subn(r"comment on view outlets is '.*?';", "comment on view outlets is 'changed in sql';", view.read_text())
+    assert replaced == 1
+    view.write_text(text)
+    monkeypatch.setattr(warehouse, "SQL_DIR", sql)
+    run_ingest(source, paths.root)  # reads no file: only the changed sql/ changes the warehouse
+    assert _outlets_comment(paths) == "changed in sql"
+    assert state().current and state().digest != first.digest
+    _assert_lake_matches(paths)
+
+
+def test_a_view_dropped_by_hand_comes_back_though_the_sql_is_unchanged(ingested):
+    source, paths = ingested
+    with duckdb.connect(str(paths.warehouse)) as con:
+        con.execute("drop view outlets")
+    run_ingest(source, paths.root)
+    assert _outlets_comment(paths).startswith("The outlets")
+
+
+def _second_capture_of_a_story(source: Path, paths: DataPaths, skip: int = 0) -> tuple[str, str]:
+    """Copy a page of a story with related items into a new folder, so that the next run
+    touches that story (a duplicate capture); return the story and the original's path."""
+    articles = [row["file"] for row in truth(source) if row["status"] == "article"]
+    original = next(
+        path for name in articles[skip:]
+        for path in [str((source / name).resolve())]
+        if query(paths.root, "select related_count > 0 from captures where source_path = ?", [path]) == [(True,)]
+    )
+    (source / "again").mkdir(exist_ok=True)
+    shutil.copyfile(original, source / "again" / Path(original).name)
+    [(story,)] = query(paths.root, "select article_id from captures where source_path = ?", [original])
+    return story, original
+
+
+def test_a_load_that_breaks_a_story_the_run_touched_fails_the_small_run(ingested, tmp_path, monkeypatch):
+    """The checks of a small run look at the stories it touched: a load that doubles a
+    touched story's related items is caught, and nothing is committed."""
+    from newswh import load
+    from newswh.ingest import ingest
+    from tests.helpers import table_fingerprints
+
+    source, paths = ingested
+    _second_capture_of_a_story(source, paths)
+    sql = tmp_path / "sql"
+    shutil.copytree(load.SQL_DIR, sql)
+    related = sql / "load" / "40_related_items.sql"
+    insert = re.search(r"insert into related_items .*?;\n", related.read_text(), re.S)[0]
+    related.write_text(insert + related.read_text())
+    monkeypatch.setattr(load, "SQL_DIR", sql)
+    before = table_fingerprints(paths.root)
+
+    state = ingest(source=str(source), data=str(paths.root), return_state=True)
+
+    assert not state.is_completed()
+    assert "related_items_match_best_capture" in state.message
+    assert table_fingerprints(paths.root) == before
+
+
+def test_a_small_run_checks_the_stories_it_touched_and_verify_checks_all(ingested):
+    """A row planted behind the runs' back (a capture stored twice) in a story the run does
+    not touch is not looked at by its checks (they trust the last commit for what the run
+    cannot have changed), and `newswh verify` finds it; in a story the next run touches, it
+    fails that run."""
+    from newswh.ingest import ingest
+
+    source, paths = ingested
+
+    def plant(path: str) -> None:
+        with duckdb.connect(str(paths.warehouse)) as con:
+            con.execute("insert into captures select * from captures where source_path = ?", [path])
+
+    touched, touched_path = _second_capture_of_a_story(source, paths)
+    [(untouched_path,)] = query(paths.root, "select min(source_path) from captures where article_id <> ?", [touched])
+    plant(untouched_path)
+    run_ingest(source, paths.root)
+    assert any(problem.startswith("data check keys_are_unique fails") for problem in verify(paths).problems)
+
+    second, touched_path = _second_capture_of_a_story(source, paths, skip=10)
+    assert second not in query(paths.root, "select article_id from captures where source_path = ?", [untouched_path])[0]
+    plant(touched_path)
+    state = ingest(source=str(source), data=str(paths.root), return_state=True)
+    assert not state.is_completed() and "keys_are_unique" in state.message, state.message
+    assert touched_path in state.message and untouched_path not in state.message
+
+
+def test_a_one_shot_ingest_sends_no_heartbeats_unless_asked():
+    """`newswh ingest` runs its flow without heartbeats (stopping their thread costs up to
+    a second at exit) unless PREFECT_FLOWS_HEARTBEAT_FREQUENCY says otherwise."""
+    from prefect.flow_engine import FlowRunEngine
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
+    from newswh.cli import one_shot_flow_settings
+    from newswh.ingest import ingest
+
+    engine = FlowRunEngine(flow=ingest)  # what decides whether a run starts the heartbeat thread
+    assert engine.heartbeat_seconds is not None  # Prefect's default: heartbeats on
+    with one_shot_flow_settings():
+        assert engine.heartbeat_seconds is None
+    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: 60}), one_shot_flow_settings():
+        assert engine.heartbeat_seconds == 60
+
+
+def test_after_a_change_to_sql_the_next_run_checks_every_row(ingested, tmp_path, monkeypatch):
+    """The checks of a run trust the last commit only if it was checked with the same
+    sql/: with a check changed (here only its comment), a run touching another story still
+    finds a row planted in a story it does not touch."""
+    from newswh import warehouse
+    from newswh.ingest import ingest
+
+    source, paths = ingested
+    touched, _ = _second_capture_of_a_story(source, paths)
+    [(untouched_path,)] = query(paths.root, "select min(source_path) from captures where article_id <> ?", [touched])
+    with duckdb.connect(str(paths.warehouse)) as con:
+        con.execute("insert into captures select * from captures where source_path = ?", [untouched_path])
+    sql = tmp_path / "sql"
+    shutil.copytree(warehouse.SQL_DIR, sql)
+    check = sql / "checks" / "keys_are_unique.sql"
+    check.write_text("-- reworded\n" + check.read_text())
+    monkeypatch.setattr(warehouse, "SQL_DIR", sql)
+
+    state = ingest(source=str(source), data=str(paths.root), return_state=True)
+
+    assert not state.is_completed() and untouched_path in state.message, state.message

@@ -7,13 +7,13 @@
 -- best_captures' (one chosen capture per story), and `captures` has each path once, so
 -- checking these two checks articles.
 select 'captures' as table_name, source_path as duplicated_key
-from captures group by source_path having count(*) > 1
+from checked_captures group by source_path having count(*) > 1
 union all
 select 'best_captures', article_id
-from best_captures group by article_id having count(*) > 1
+from checked_best_captures group by article_id having count(*) > 1
 union all
 select 'capture_related', source_path || ' #' || position
-from capture_related group by source_path, position having count(*) > 1
+from checked_capture_related group by source_path, position having count(*) > 1
 union all
 select 'rejects', source_path
-from rejects group by source_path having count(*) > 1;
+from checked_rejects group by source_path having count(*) > 1;

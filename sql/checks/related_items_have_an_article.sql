@@ -1,4 +1,4 @@
 -- No orphan links: every related item belongs to an article.
 select r.article_id, r.position
-from related_items as r
+from checked_related_items as r
 anti join best_captures as b using (article_id);

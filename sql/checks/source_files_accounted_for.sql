@@ -1,6 +1,6 @@
 -- Every file in the manifest is an article capture or a reject, exactly one of them.
 select s.source_path, s.outcome
-from source_files as s
+from checked_source_files as s
 left join captures as c using (source_path)
 left join rejects as j using (source_path)
 where (s.outcome = 'article') <> (c.source_path is not null)
