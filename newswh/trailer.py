@@ -50,7 +50,9 @@ _PLAUSIBLE_DAY_NUMBERS = range(date(_PLAUSIBLE_YEARS[0], 1, 1).toordinal(), date
 _DAY_MICROSECONDS = 86_400_000_000
 _TICKS_EPOCH_ORDINAL = _TICKS_EPOCH.toordinal()
 _SIMPLE_ESCAPES = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
-_MEMO_SIZE = 1 << 16
+_MEMO_SIZE = 1 << 12
+"""Entries per memo: as many hits as 65,536 over a 40,000-page corpus (181,231 of 316,453),
+and a worker holds 4,096 entries' values, not the 52 MB that 65,536 came to."""
 _MAX_DECLARED_DIGITS = 9  # a declared length beyond 999,999,999 bytes is damage, not a length
 
 RelatedValues = tuple[int, "int | None", "int | None", str, "str | None", MediaKind, "date | None", "datetime | None"]
