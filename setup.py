@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import sys
 
-from setuptools import setup
+from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
 COMPILED_MODULES = ["newswh/records.py", "newswh/decode.py", "newswh/trailer.py", "newswh/parse.py"]
@@ -26,12 +26,20 @@ COMPILED_MODULES = ["newswh/records.py", "newswh/decode.py", "newswh/trailer.py"
 
 
 class OptionalBuildExt(build_ext):
-    """Compiles the parser if it can, and installs the pure modules if it cannot."""
+    """Compiles the parser if it can, and installs the pure modules if it cannot.
+
+    mypyc runs here, when extensions are built, not as setup.py is read: setup.py is read
+    for every step of an install (the metadata first), and mypyc takes seconds each time."""
+
+    def finalize_options(self) -> None:
+        compiled = [] if self.editable_mode else compiled_parser()  # editable: the source files run
+        if compiled:
+            self.distribution.ext_modules = compiled
+        super().finalize_options()
+        if not compiled:
+            self.extensions = []  # the stand-in stays declared, so the wheel's layout does not change
 
     def run(self) -> None:
-        if self.editable_mode:
-            self.extensions = []  # editable: the source files are what runs
-            return
         try:
             super().run()
         except Exception as error:  # noqa: BLE001 - no compiler, no headers: fall back, loudly
@@ -49,9 +57,7 @@ class OptionalBuildExt(build_ext):
         self.extensions = []
 
 
-def compiled_parser() -> list:  # type: ignore[type-arg]
-    if os.environ.get("NEWSWH_PURE_PYTHON") or "editable_wheel" in sys.argv:
-        return []
+def compiled_parser() -> list[Extension]:
     try:
         from mypyc.build import mypycify
     except ImportError:
@@ -64,4 +70,7 @@ def compiled_parser() -> list:  # type: ignore[type-arg]
         return []
 
 
-setup(ext_modules=compiled_parser(), cmdclass={"build_ext": OptionalBuildExt})
+# A stand-in until build_ext knows what it builds: with no extension at all, setuptools
+# would not run build_ext. NEWSWH_PURE_PYTHON=1 declares none: a pure wheel.
+STAND_IN = [] if os.environ.get("NEWSWH_PURE_PYTHON") else [Extension("newswh.parser__mypyc", [])]
+setup(ext_modules=STAND_IN, cmdclass={"build_ext": OptionalBuildExt})
