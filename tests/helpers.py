@@ -17,6 +17,10 @@ from newswh.settings import DataPaths
 from newswh.warehouse import DIGEST_MACRO
 from tests.conftest import SEED
 
+IMPORTED = "'{}' in __import__('sys').modules"
+"""Whether a parse worker imported a module, asked through eval, a builtin: a function of
+a test module would make the worker import that module, and Prefect with it."""
+
 DATA_TABLES = ("articles", "related_items", "news_items", "rejects", "captures", "capture_related")
 NEWSWH = str(Path(sys.executable).with_name("newswh"))
 

@@ -16,7 +16,7 @@ import pytest
 
 from newswh.parse_pool import ParsePool
 from newswh.sources import read_source
-from tests.test_parse_pool import IMPORTED
+from tests.helpers import IMPORTED
 
 pytest.importorskip("pandas")  # without it there is nothing to keep out
 

@@ -11,11 +11,7 @@ from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 from newswh.ingest import ingest
 from newswh.parse_pool import ParsePool, parse_batch_here
 from newswh.sources import read_source
-
-
-IMPORTED = "'{}' in __import__('sys').modules"
-"""Asked of a worker through eval, a builtin: a function of this module would make the
-worker import this module, and Prefect with it."""
+from tests.helpers import IMPORTED
 
 
 def test_a_batch_parsed_on_a_worker_is_the_batch_parsed_here_without_prefect(corpus, tmp_path):
