@@ -4,6 +4,7 @@ what each page shows must be what SQL over the same lake answers."""
 from __future__ import annotations
 
 import shutil
+import sys
 from datetime import date
 
 import pytest
@@ -23,6 +24,10 @@ APP = PACKAGE_DIR / "dashboard" / "app.py"
 
 @pytest.fixture
 def dashboard(monkeypatch):
+    # AppTest leaves the app script as sys.modules["__main__"]; a process spawned later in this
+    # pytest process (a parse pool) would run the dashboard again on start-up, pandas and all.
+    monkeypatch.setitem(sys.modules, "__main__", sys.modules["__main__"])
+
     def start(data) -> AppTest:
         monkeypatch.setenv(DATA_ENV, str(data))
         app = AppTest.from_file(str(APP), default_timeout=60).run()
