@@ -55,6 +55,11 @@ class Dataset:
     """Whether its rows carry page text (up to --max-bytes each). Such a dataset is read a
     piece at a time (see `_pieces`): its year and month must come from its `published_at`,
     and it must have the `source_path` whose file size weighs its rows."""
+    months_are_publication: bool = True
+    """Whether a month-partitioned dataset's (year, month) is its article's publication
+    month, so a run changes only the months `touched_months` names. news_items's is the
+    month a story was first linked: a new article linking an old story changes that
+    story's month, whatever month the article is of."""
 
     @property
     def table_name(self) -> str:
@@ -77,7 +82,8 @@ class Dataset:
 DATASETS = (
     Dataset("articles", ("year", "month"), ("article_id",), page_text=True),
     Dataset("related_items", ("year", "month"), ("article_id", "position")),
-    Dataset("news_items", (), ("news_id",)),
+    # By first link, so a run that links recent stories rewrites their months, not every story.
+    Dataset("news_items", ("year", "month"), ("news_id",), months_are_publication=False),
     Dataset("rejects", (), ("source_path",)),
     # With these the lake holds the whole warehouse, so it can be rebuilt from the lake alone.
     Dataset("duplicate_captures", ("year", "month"), ("source_path",), internal=True, table="captures", page_text=True),
@@ -401,7 +407,8 @@ def prepare_lake(
                 if as_left and changed is not None and not dataset.tables & changed:
                     changes.report.unchanged += len(trusted[dataset.folder])
                     continue
-                only = months if as_left and dataset.partition_by == MONTH_PARTITIONS else None
+                narrow = as_left and dataset.partition_by == MONTH_PARTITIONS and dataset.months_are_publication
+                only = months if narrow else None
                 expected = expected_partitions(con, dataset, only)
                 wanted = changes.wanted.setdefault(root / dataset.folder, set())
                 if only is not None:

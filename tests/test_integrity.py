@@ -52,8 +52,9 @@ def test_a_damaged_lake_file_is_named_and_the_next_ingest_repairs_it(data):
     truncated.write_bytes(truncated.read_bytes()[:200])
     deleted = lake / "rejects" / "part-0.parquet"
     deleted.unlink()
-    stray = lake / "news_items" / "part-1.parquet"
-    shutil.copy(lake / "news_items" / "part-0.parquet", stray)
+    news_items = sorted((lake / "news_items").rglob("part-0.parquet"))[0]
+    stray = news_items.with_name("part-1.parquet")
+    shutil.copy(news_items, stray)
 
     result = newswh("verify", "--data", str(data))
     assert result.returncode == 1

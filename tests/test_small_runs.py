@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from newswh.integrity import verify
-from newswh.lake import MONTH_PARTITIONS, PART_FILE
+from newswh.lake import MONTH_PARTITIONS, NULL_PARTITION, PART_FILE
 from newswh.settings import DataPaths
 from newswh.synth import write_corpus
 from tests.helpers import query, run_ingest, truth
@@ -26,10 +26,10 @@ MONTH_DATASETS = ("articles", "related_items", "_warehouse/duplicate_captures", 
 _DATE_LINE = re.compile(rb"^(\w{3} \w{3} \d{1,2}, )(\d{4})( \d\d:\d\d:\d\d)$", re.M)
 
 
-def _month_files(lake: Path) -> dict[str, tuple[int, int]]:
+def _month_files(lake: Path, datasets: tuple[str, ...] = MONTH_DATASETS) -> dict[str, tuple[int, int]]:
     """Each partition file of the month-partitioned datasets, with its inode and mtime."""
     files = {}
-    for dataset in MONTH_DATASETS:
+    for dataset in datasets:
         for path in (lake / dataset).rglob(PART_FILE):
             stat = path.stat()
             files[str(path.relative_to(lake))] = (stat.st_ino, stat.st_mtime_ns)
@@ -131,12 +131,44 @@ def test_a_lake_changed_behind_the_runs_back_is_compared_whole(ingested):
 
 
 def test_month_partitions_are_year_and_month():
-    """touched_months answers in the lake's month partitions; a dataset partitioned otherwise
-    would need its own query."""
+    """touched_months answers in the lake's publication-month partitions; a dataset
+    partitioned otherwise would need its own query."""
     from newswh.lake import DATASETS
 
-    assert {dataset.folder for dataset in DATASETS if dataset.partition_by} == set(MONTH_DATASETS)
+    by_publication = {dataset.folder for dataset in DATASETS if dataset.partition_by and dataset.months_are_publication}
+    assert by_publication == set(MONTH_DATASETS)
     assert all(dataset.partition_by == MONTH_PARTITIONS for dataset in DATASETS if dataset.partition_by)
+
+
+def test_a_run_rewrites_the_news_items_months_of_the_stories_it_links_and_no_other(ingested):
+    """news_items is partitioned by the month a story was first linked: a new article
+    changes the rows of the stories it links, in whatever month they were first linked."""
+    source, paths = ingested
+    rows = "select coalesce(year(first_linked_at)::varchar, ?), month(first_linked_at)::varchar, * from news_items"
+    before_rows = set(query(paths.root, rows, [NULL_PARTITION]))
+    before = _month_files(paths.lake, ("news_items",))
+    [(linking,)] = query(
+        paths.root,
+        "select any_value(a.source_path) from related_items join articles as a using (article_id) "
+        "group by article_id order by count(*) desc, article_id limit 1",
+    )
+    (source / "again").mkdir()
+    added = source / "again" / Path(linking).name
+    shutil.copyfile(linking, added)
+    _move_years(added, 7)  # a new article, published after every story it links was first linked
+
+    run_ingest(source, paths.root)
+
+    changed = before_rows ^ set(query(paths.root, rows, [NULL_PARTITION]))
+    assert changed  # the new article links stories
+    months = {(year, month or NULL_PARTITION) for year, month, *_ in changed}
+    after = _month_files(paths.lake, ("news_items",))
+    kept = {name for name in after if _month_of(name) not in months}
+    assert kept, months  # else the test would not tell a month's rewrite from the dataset's
+    assert len(months) > 1, months  # months before the article's own
+    assert {name: after[name] for name in kept} == {name: before[name] for name in kept}
+    assert all(after[name] != before.get(name) for name in after.keys() - kept)
+    _assert_lake_matches(paths)
 
 
 def test_a_lake_file_that_fails_while_the_next_dataset_is_read_fails_the_run(ingested):
