@@ -138,6 +138,10 @@ def ingest(
     except StorageError as error:
         _refuse("ingest", str(error))
     _refuse("ingest", (None if is_url(source) else source_problem(Path(source))) or data_problem(data))
+    if not is_url(source):
+        from newswh import walk_ahead
+
+        walk_ahead.start(Path(source).resolve())  # on the other core, while Prefect is imported
     quiet_ephemeral_prefect()
     from newswh.settings import DataPaths
     from newswh.warehouse import file_state

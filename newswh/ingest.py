@@ -37,6 +37,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.tasks import exponential_backoff
 from prefect.utilities.annotations import quote
 
+from newswh import walk_ahead
 from newswh.cluster import ClusterError
 from newswh.failures import hide_tracebacks_of, remove_run_files, storage_failure
 from newswh.integrity import NoWarehouseYet, RebuildError, lake_holds_data, rebuild_locked
@@ -144,6 +145,8 @@ class Discovered:
 
     table: pa.Table | None
     seconds: float
+    walked_ahead: bool = False
+    """Walked by a child while `newswh ingest` started up (newswh.walk_ahead)."""
 
     def take(self) -> pa.Table:
         """The table, which this then forgets: Prefect keeps a task's result and parameters
@@ -163,6 +166,9 @@ def discover_files(source: Path | Storage) -> Discovered:
         from newswh import remote
 
         return Discovered(rows_table(remote.discover_rows(source)), time.perf_counter() - started)
+    ahead = walk_ahead.take(source)
+    if ahead is not None:
+        return Discovered(*ahead, walked_ahead=True)
     return Discovered(discovered_table(source), time.perf_counter() - started)
 
 
@@ -326,8 +332,9 @@ def _ingest_locked(
         found = discovering.result()
         seconds["discover"] = time.perf_counter() - mark
         logger.info(
-            "discover: %s raw files under %s in %.2f s (%.2f s of it after the warehouse was open)",
-            f"{found.table.num_rows:,}", source, found.seconds, seconds["discover"], extra={"stage": "discover"},
+            "discover: %s raw files under %s in %.2f s (%s%.2f s of it after the warehouse was open)",
+            f"{found.table.num_rows:,}", source, found.seconds, "walked while newswh started; " if found.walked_ahead else "",
+            seconds["discover"], extra={"stage": "discover"},
         )
 
         mark = time.perf_counter()
