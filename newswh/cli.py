@@ -5,6 +5,8 @@ Prefect takes about two seconds to import, so only the commands that run flows i
 
 from __future__ import annotations
 
+import atexit
+import gc
 import json
 import shutil
 import signal
@@ -34,6 +36,11 @@ def main() -> None:
     Click prints usage errors over several lines (and typer in a box); a script reading
     stderr, or a person, wants the one line that says what is wrong.
     """
+    # Registered first, so it runs last: the interpreter's shutdown then skips its garbage
+    # collections over the ~150,000 objects Prefect, pydantic and DuckDB leave (0.25 s of
+    # every `newswh ingest`). Memory goes back to the system either way; atexit handlers
+    # and the deallocation of every object not in a cycle still run.
+    atexit.register(gc.freeze)
     try:
         from typer._click import exceptions  # typer vendors click from 0.2x on
     except ImportError:  # pragma: no cover - older typer
