@@ -359,10 +359,12 @@ def _ingest_locked(
         mark = time.perf_counter()
         found = discovering.result()
         seconds["discover"] = time.perf_counter() - mark
+        overlap = (
+            ", walked while newswh started" if found.walked_ahead else f" ({seconds['discover']:.2f} s of it after the warehouse was open)"
+        )
         logger.info(
-            "discover: %s raw files under %s in %.2f s (%s%.2f s of it after the warehouse was open)",
-            f"{found.table.num_rows:,}", source, found.seconds, "walked while newswh started; " if found.walked_ahead else "",
-            seconds["discover"], extra={"stage": "discover"},
+            "discover: %s raw files under %s in %.2f s%s",
+            f"{found.table.num_rows:,}", source, found.seconds, overlap, extra={"stage": "discover"},
         )
 
         mark = time.perf_counter()

@@ -27,6 +27,10 @@ import pyarrow as pa
 from newswh.children import PARENT_VARIABLE, become_a_worker, children_deaf_to_ctrl_c
 
 _SECONDS_KEY = b"newswh.walk_seconds"
+_STARTED_KEY = b"newswh.walk_started"
+MAX_AGE_SECONDS = 10.0
+"""A walk older than this when the flow asks for it is not used: a run that waited for
+another run's lock (`--wait`) walks again, so it plans against the folder as it is then."""
 _walks: dict[Path, subprocess.Popen[bytes]] = {}
 
 
@@ -58,9 +62,12 @@ def take(source: Path) -> tuple[pa.Table, float] | None:
         child.kill()
         child.wait()
         return None
-    if child.wait() != 0 or table.schema.metadata is None or _SECONDS_KEY not in table.schema.metadata:
+    metadata = table.schema.metadata or {}
+    if child.wait() != 0 or _SECONDS_KEY not in metadata or _STARTED_KEY not in metadata:
         return None
-    return table.replace_schema_metadata(None), float(table.schema.metadata[_SECONDS_KEY])
+    if time.time() - float(metadata[_STARTED_KEY]) > MAX_AGE_SECONDS:
+        return None
+    return table.replace_schema_metadata(None), float(metadata[_SECONDS_KEY])
 
 
 def _stop_untaken() -> None:
@@ -74,9 +81,10 @@ def _stop_untaken() -> None:
 def _walk(source: str) -> None:
     from newswh.manifest import discovered_table
 
-    started = time.perf_counter()
+    started_at, started = time.time(), time.perf_counter()
     table = discovered_table(Path(source))
-    table = table.replace_schema_metadata({_SECONDS_KEY: str(time.perf_counter() - started).encode()})
+    seconds = time.perf_counter() - started
+    table = table.replace_schema_metadata({_SECONDS_KEY: str(seconds).encode(), _STARTED_KEY: str(started_at).encode()})
     with pa.ipc.new_stream(sys.stdout.buffer, table.schema) as writer:
         writer.write_table(table)
 

@@ -53,11 +53,19 @@ def test_a_walk_that_did_not_finish_is_done_again_by_the_flow(tmp_path):
     assert walk_ahead._walks == {}
 
 
+def test_a_walk_too_old_for_the_run_is_done_again_by_the_flow(awkward_folder, monkeypatch):
+    """A run that waited for another's lock plans against the folder as it is then."""
+    walk_ahead.start(awkward_folder)
+    monkeypatch.setattr(walk_ahead, "MAX_AGE_SECONDS", 0.0)
+
+    assert walk_ahead.take(awkward_folder) is None
+
+
 def test_the_cli_ingests_what_its_child_walked(prefect_harness, corpus, tmp_path):
     ran = newswh("ingest", str(corpus), "--data", str(tmp_path / "data"), env=harness_api_env())
 
     assert ran.returncode == 0, ran.stderr
     output = " ".join((ran.stderr + ran.stdout).split())
     assert f"discover: {len(truth(corpus))} raw files" in output
-    assert "walked while newswh started" in output
+    assert "s, walked while newswh started" in output
     assert "every file accounted for" in output
