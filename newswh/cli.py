@@ -11,7 +11,7 @@ import json
 import shutil
 import signal
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Optional
@@ -155,9 +155,11 @@ def ingest(
 
     before = file_state(DataPaths(data).warehouse)
     try:
-        with _prefect_api():
+        with _prefect_api() as api_ready:
             from newswh.display import Verbosity, ingest_display
             from newswh.ingest import ingest as ingest_flow
+
+            api_ready()  # a temporary server starts up on the other core while Prefect is imported
 
             verbosity = Verbosity.quiet if quiet else Verbosity.verbose if verbose else Verbosity.normal
             with ingest_display(verbosity), one_shot_flow_settings():
@@ -393,29 +395,38 @@ def _refuse(command: str, problem: str | None, code: int = 1) -> None:
 
 
 @contextmanager
-def _prefect_api(command: str = "ingest") -> Iterator[None]:
+def _prefect_api(command: str = "ingest") -> Iterator[Callable[[], None]]:
     """The Prefect API the flow reports to: PREFECT_API_URL's server when one is set (and
     answers), else a temporary one that exits with this process, however it ends (see
-    newswh.server)."""
+    newswh.server). Yields what to call, after importing Prefect, before the first flow:
+    it returns once the API answers."""
     import os
 
     from newswh.paths_check import api_problem
 
     if os.environ.get("PREFECT_API_URL"):
         _refuse(command, api_problem(os.environ["PREFECT_API_URL"]))
-        yield
+        yield lambda: None
         return
-    from newswh.server import ServerDidNotStart, temporary_server
+    from newswh.server import ServerDidNotStart, starting_server
 
+    starting = starting_server()
     try:
-        server = temporary_server()
-        url = server.__enter__()
+        server = starting.__enter__()
     except ServerDidNotStart as error:
         typer.echo(f"newswh ingest: {error}", err=True)
         raise typer.Exit(1) from None
-    os.environ["PREFECT_API_URL"] = url
+
+    def ready() -> None:
+        try:
+            server.ready()
+        except ServerDidNotStart as error:
+            typer.echo(f"newswh ingest: {error}", err=True)
+            raise typer.Exit(1) from None
+
+    os.environ["PREFECT_API_URL"] = server.url
     try:
-        yield
+        yield ready
     except KeyboardInterrupt:
         _second_interrupt_exits_at_once()
         _drain_prefect_workers(timeout=2)
@@ -424,7 +435,7 @@ def _prefect_api(command: str = "ingest") -> Iterator[None]:
         _drain_prefect_workers(timeout=5)  # logs and events still in flight go before their server does
     finally:
         del os.environ["PREFECT_API_URL"]
-        server.__exit__(None, None, None)
+        starting.__exit__(None, None, None)
 
 
 @contextmanager

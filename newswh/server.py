@@ -17,6 +17,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,10 +30,31 @@ class ServerDidNotStart(RuntimeError):
     """The temporary server never answered its health check."""
 
 
+@dataclass(frozen=True)
+class StartingServer:
+    """A temporary server on its way up: its URL is known at once (set PREFECT_API_URL to
+    it before importing Prefect, which reads it then), `ready` waits for its health check."""
+
+    url: str
+    process: subprocess.Popen[bytes]
+
+    def ready(self) -> str:
+        wait_until_healthy(self.process, self.url)
+        return self.url
+
+
 @contextmanager
 def temporary_server() -> Iterator[str]:
     """Run a Prefect API server on a free loopback port for the block; yields its API URL,
-    which the block's flows must use (set PREFECT_API_URL before importing Prefect)."""
+    once it answers, which the block's flows must use."""
+    with starting_server() as server:
+        yield server.ready()
+
+
+@contextmanager
+def starting_server() -> Iterator[StartingServer]:
+    """`temporary_server`, yielded as soon as it is started: the caller imports Prefect
+    (about a second on one core) while the server starts up on another."""
     port = free_port()
     url = f"http://127.0.0.1:{port}/api"
     command = [
@@ -57,8 +79,7 @@ def temporary_server() -> Iterator[str]:
         start_new_session=True,
     )
     try:
-        wait_until_healthy(server, url)
-        yield url
+        yield StartingServer(url, server)
     finally:
         stop_process(server, timeout=5)
 

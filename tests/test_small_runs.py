@@ -12,6 +12,7 @@ import re
 import shutil
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 import duckdb
@@ -397,3 +398,16 @@ def test_a_cli_run_imports_no_fastapi_and_the_api_has_its_parameters(prefect_har
         [run] = client.read_flow_runs(sort=FlowRunSort.START_TIME_DESC, limit=1)
     assert run.parameters["source"] == str(corpus) and run.parameters["data"] == str(data)
     assert run.parameters["workers"] == 1 and run.parameters["storage_options"] is None
+
+
+def test_a_temporary_server_is_handed_over_while_it_starts_and_used_once_ready():
+    """`newswh ingest` without a server imports Prefect while its temporary server starts up
+    (about a second of the 4-5 s that server takes): the URL comes at once, `ready` waits."""
+    from newswh.server import starting_server
+
+    with starting_server() as server:
+        assert server.url.startswith("http://127.0.0.1:") and server.process.poll() is None
+        assert server.ready() == server.url
+        with urllib.request.urlopen(f"{server.url}/health", timeout=5) as response:
+            assert response.status == 200
+    assert server.process.poll() is not None  # stopped with the block
