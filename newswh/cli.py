@@ -414,15 +414,13 @@ def _prefect_api(command: str = "ingest") -> Iterator[Callable[[], None]]:
     try:
         server = starting.__enter__()
     except ServerDidNotStart as error:
-        typer.echo(f"newswh ingest: {error}", err=True)
-        raise typer.Exit(1) from None
+        _refuse(command, str(error))
 
     def ready() -> None:
         try:
             server.ready()
         except ServerDidNotStart as error:
-            typer.echo(f"newswh ingest: {error}", err=True)
-            raise typer.Exit(1) from None
+            _refuse(command, str(error))
 
     os.environ["PREFECT_API_URL"] = server.url
     try:

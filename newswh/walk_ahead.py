@@ -38,8 +38,6 @@ def start(source: Path) -> None:
     """Start walking `source` (resolved, as the flow resolves it) in a child process."""
     if source in _walks:
         return
-    if not _walks:
-        atexit.register(_stop_untaken)
     env = {**os.environ, PARENT_VARIABLE: str(os.getpid())}
     with children_deaf_to_ctrl_c():
         _walks[source] = subprocess.Popen(
@@ -76,6 +74,9 @@ def _stop_untaken() -> None:
         child.kill()
         child.wait()
     _walks.clear()
+
+
+atexit.register(_stop_untaken)
 
 
 def _walk(source: str) -> None:
