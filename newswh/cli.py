@@ -150,8 +150,11 @@ def ingest(
 
         walk_ahead.start(Path(source).resolve())  # on the other core, while Prefect is imported
     quiet_ephemeral_prefect()
+    from newswh import copy_ahead
     from newswh.settings import DataPaths
     from newswh.warehouse import file_state
+
+    copy_ahead.start(DataPaths(data))  # likewise: the run's copy of the warehouse, if still current when it is taken
 
     before = file_state(DataPaths(data).warehouse)
     try:

@@ -38,7 +38,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.tasks import exponential_backoff
 from prefect.utilities.annotations import quote
 
-from newswh import walk_ahead
+from newswh import copy_ahead, walk_ahead
 from newswh.cluster import ClusterError
 from newswh.failures import hide_tracebacks_of, remove_run_files, storage_failure
 from newswh.integrity import NoWarehouseYet, RebuildError, lake_holds_data, rebuild_locked
@@ -58,6 +58,7 @@ from newswh.warehouse import (
     UnusableDataFolder,
     WarehouseBusy,
     WarehouseChanged,
+    WarehouseCopy,
     WarehouseDamaged,
     commit,
     ensure_not_written_elsewhere,
@@ -336,13 +337,15 @@ def _ingest_locked(
     started = time.perf_counter()
     started_at = datetime.now(timezone.utc)
     shutil.rmtree(paths.staging, ignore_errors=True)  # only a killed run leaves one; we hold the lock
+    copy_ahead.remove_left_behind(paths)  # likewise
     # The walk (mostly stat calls) runs on the flow's thread pool while this thread copies
     # the warehouse (sendfile) and applies the schema (DuckDB): neither holds the GIL for
     # long, so on a big corpus the walk costs a run little beyond the opening.
     discovering = discover_files.submit(source)
     if not paths.warehouse.exists() and lake_holds_data(paths.lake):
         _restore_from_lake(paths)
-    with next_warehouse(paths) as copy:
+    # The claim has just made sure nobody writes the warehouse; the CLI may have copied it already.
+    with next_warehouse(paths, ahead=copy_ahead.take(paths), checked=True) as copy:
         con = copy.con
         run_id = con.execute("select coalesce(max(run_id), 0) + 1 from ingest_runs").fetchone()[0]
         con.execute(
@@ -355,6 +358,10 @@ def _ingest_locked(
             [run_id, flow_run.get_id(), str(source), started_at, PARSER_VERSION],
         )
         seconds["open"] = time.perf_counter() - started
+        logger.info(
+            "open: run %s on %s in %.2f s%s", run_id, _copy_of(copy), seconds["open"],
+            ", copied while newswh started" if copy.copied_ahead else "", extra={"stage": "open"},
+        )
 
         mark = time.perf_counter()
         found = discovering.result()
@@ -436,6 +443,10 @@ def _ingest_locked(
     return RunSummary(
         run_id, str(source), str(paths.root), counts, rejects, seconds, asdict(lake_report), run_rejects, batches, in_tasks
     )
+
+
+def _copy_of(copy: WarehouseCopy) -> str:
+    return "a new warehouse" if copy.original is None else f"a copy of the {copy.original[1] / 1e6:,.0f} MB warehouse"
 
 
 def _restore_from_lake(paths: DataPaths) -> None:

@@ -66,6 +66,13 @@ class DataPaths:
         """The copy an ingest writes to; renamed over `warehouse` to commit."""
         return self.root / "warehouse.duckdb.next"
 
+    def copied_ahead(self, pid: int) -> Path:
+        """The copy process `pid` made while starting up, before it held the lock
+        (newswh.copy_ahead); it becomes `next_warehouse` when the run takes it."""
+        return self.root / f"warehouse.duckdb.ahead-{pid}"
+
+    copied_ahead_glob = "warehouse.duckdb.ahead-*"
+
     @property
     def lake(self) -> Path:
         return self.root / "lake"

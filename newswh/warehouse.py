@@ -25,11 +25,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import duckdb
 
 from newswh.settings import DUCKDB_MEMORY_LIMIT, SQL_DIR, DataPaths
+
+if TYPE_CHECKING:
+    from newswh.copy_ahead import CopiedAhead
 
 _LOCK_HOLDER = re.compile(r"Conflicting lock is held in (.+?) \(PID (\d+)\)")
 
@@ -375,14 +378,21 @@ class WarehouseCopy:
     schema_ran: bool = True
     """Whether the schema's files ran on this copy (a new release's `sql/`, or a first run):
     the last commit's checks then vouch for nothing, so this run checks every row."""
+    copied_ahead: bool = False
+    """Whether the copy is one made before the run held the lock (newswh.copy_ahead)."""
 
 
 @contextmanager
-def next_warehouse(paths: DataPaths, copy_current: bool = True) -> Iterator[WarehouseCopy]:
+def next_warehouse(
+    paths: DataPaths, copy_current: bool = True, ahead: CopiedAhead | None = None, checked: bool = False
+) -> Iterator[WarehouseCopy]:
     """A read-write connection to a fresh copy of the warehouse, with the schema applied.
 
     `copy_current=False` starts from empty tables instead (a rebuild, which may replace a
-    damaged file). Leaving the block without error does not commit: call `commit` for that.
+    damaged file). `ahead` is a copy made before the caller held the lock (newswh.copy_ahead):
+    used if the warehouse is still what it copied, else removed. `checked`: the caller has
+    just made sure nobody writes the warehouse (ensure_not_written_elsewhere), holding the
+    lock. Leaving the block without error does not commit: call `commit` for that.
     """
     if "?" in str(paths.root.resolve()):
         # DuckDB splits a database path at "?" (what follows are options) and then looks
@@ -393,14 +403,21 @@ def next_warehouse(paths: DataPaths, copy_current: bool = True) -> Iterator[Ware
         )
     paths.root.mkdir(parents=True, exist_ok=True)
     _discard_next(paths)
-    ensure_not_written_elsewhere(paths.warehouse, damaged_ok=not copy_current)
+    if not checked:
+        ensure_not_written_elsewhere(paths.warehouse, damaged_ok=not copy_current)
     replaces_damaged = False
     try:
         if copy_current and paths.warehouse.exists():
             _fold_in_wal(paths.warehouse)
         original = file_state(paths.warehouse)
-        if copy_current and original is not None:
-            _copy_file(paths.warehouse, paths.next_warehouse)
+        if ahead is not None and not (copy_current and original is not None and ahead.state == original):
+            ahead.path.unlink(missing_ok=True)  # the warehouse changed since it was copied
+            ahead = None
+        copied_ahead = ahead is not None
+        if ahead is not None:
+            os.replace(ahead.path, paths.next_warehouse)
+        elif copy_current and original is not None:
+            copy_file(paths.warehouse, paths.next_warehouse)
         elif original is not None:
             replaces_damaged = _is_damaged(paths.warehouse)
         con = duckdb.connect(config=WRITER_CONFIG | {"temp_directory": str(paths.spill)})
@@ -408,11 +425,13 @@ def next_warehouse(paths: DataPaths, copy_current: bool = True) -> Iterator[Ware
         for setting in WRITER_SETTINGS:
             con.execute(setting)
     except BaseException:
+        if ahead is not None:
+            ahead.path.unlink(missing_ok=True)
         _discard_next(paths)
         raise
     try:
         applied = apply_schema(con)
-        yield WarehouseCopy(con, paths, original, replaces_damaged, applied.migrated, applied.ran)
+        yield WarehouseCopy(con, paths, original, replaces_damaged, applied.migrated, applied.ran, copied_ahead)
     except BaseException:
         con.close()
         _discard_next(paths)  # a failed run must not leave a warehouse-sized file on a full disk
@@ -521,7 +540,7 @@ def wal_path(database: Path) -> Path:
     return database.with_name(database.name + ".wal")
 
 
-def _copy_file(source: Path, target: Path) -> None:
+def copy_file(source: Path, target: Path) -> None:
     """Clone where the file system can (instant, no extra space), copy otherwise."""
     try:
         import fcntl

@@ -1,0 +1,112 @@
+"""The run's copy of the warehouse, made while `newswh ingest` is still importing Prefect.
+
+Every run writes a copy of the warehouse (newswh/warehouse.py says why), and copying is
+the one step of a small run that grows with the warehouse: 0.2 s at 100,000 files, more
+at a million. It is one sendfile call, which holds no GIL, so a thread can do it while
+the main thread imports Prefect (about 1 s on one core). The CLI starts it (`start`)
+before those imports; the run, once it holds the data folder's lock, takes the copy
+(`take`) and uses it only if the warehouse is still what was copied (`CopiedAhead.state`):
+another run may have committed, or a writer touched the file, while this one started up.
+Otherwise the run copies the warehouse itself, as without a head start.
+
+The copy is made before the lock is held, so under a name of its own
+(`DataPaths.copied_ahead`, with this process's id), never the run's `next_warehouse`,
+which another run may be writing. A copy nobody takes is removed at exit; one a killed
+process left is removed by the next run (`remove_left_behind`).
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from newswh.settings import DataPaths
+from newswh.warehouse import FileState, copy_file, file_state, wal_path
+
+
+@dataclass(frozen=True)
+class CopiedAhead:
+    """A finished copy, and the warehouse's (inode, size, mtime) before and after it."""
+
+    path: Path
+    state: FileState
+
+
+@dataclass
+class _Copying:
+    path: Path
+    thread: threading.Thread | None = None
+    done: CopiedAhead | None = None
+
+
+_copies: dict[Path, _Copying] = {}
+
+
+def start(paths: DataPaths) -> None:
+    """Start copying the warehouse in a thread, if there is one to copy and none is under way.
+
+    A warehouse with a write-ahead log beside it is not copied: the run folds the log in
+    first (newswh.warehouse.next_warehouse), which changes the file."""
+    warehouse = paths.warehouse.resolve()
+    if warehouse in _copies or not warehouse.is_file() or wal_path(warehouse).exists():
+        return
+    copying = _Copying(DataPaths(warehouse.parent).copied_ahead(os.getpid()))
+    copying.thread = threading.Thread(target=_copy, args=(warehouse, copying), name="newswh-copy-ahead", daemon=True)
+    _copies[warehouse] = copying
+    copying.thread.start()
+
+
+def _copy(warehouse: Path, copying: _Copying) -> None:
+    try:
+        before = file_state(warehouse)
+        copy_file(warehouse, copying.path)
+        if file_state(warehouse) == before and not wal_path(warehouse).exists():
+            copying.done = CopiedAhead(copying.path, before)
+            return
+    except OSError:
+        pass  # a full disk, say: the run copies again, and reports it if it fails again
+    copying.path.unlink(missing_ok=True)
+
+
+def take(paths: DataPaths) -> CopiedAhead | None:
+    """The finished copy of this data folder's warehouse, waiting for it if under way;
+    None if none was started or it failed. The caller uses or removes the file."""
+    copying = _copies.pop(paths.warehouse.resolve(), None)
+    if copying is None or copying.thread is None:
+        return None
+    copying.thread.join()
+    return copying.done
+
+
+def remove_left_behind(paths: DataPaths) -> None:
+    """Remove the copies of processes that are gone (killed before they could): call it
+    holding the data folder's lock. A live process's copy is its own to use or remove."""
+    for path in paths.root.glob(paths.copied_ahead_glob):
+        pid = path.name.rpartition("-")[2]
+        if pid.isdigit() and not _alive(int(pid)):
+            path.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _remove_untaken() -> None:
+    """A run refused before it opened the warehouse (a busy data folder) leaves its copy.
+    Removed even while being written: the thread then writes to a file no name reaches (or,
+    if it had not yet created it, leaves one that the next run removes)."""
+    for copying in _copies.values():
+        copying.path.unlink(missing_ok=True)
+    _copies.clear()
+
+
+atexit.register(_remove_untaken)

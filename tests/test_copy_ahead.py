@@ -1,0 +1,119 @@
+"""`newswh ingest` copies the warehouse while it imports Prefect (newswh.copy_ahead): a run
+must use that copy only if the warehouse is still what was copied, and no copy may be
+left behind in the data folder."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import duckdb
+import pytest
+
+from newswh import copy_ahead
+from newswh.locking import writer_lock
+from newswh.settings import DataPaths
+from newswh.warehouse import file_state, next_warehouse
+from tests.helpers import harness_api_env, newswh
+
+
+@pytest.fixture
+def paths(tmp_path):
+    paths = DataPaths(tmp_path / "data")
+    paths.root.mkdir()
+    with duckdb.connect(str(paths.warehouse)) as con:
+        con.execute("create table notes as select 'before' as note")
+    return paths
+
+
+def _notes(con: duckdb.DuckDBPyConnection) -> list[tuple[str]]:
+    return con.execute("select note from notes").fetchall()
+
+
+def test_a_run_takes_the_copy_made_ahead(paths):
+    copy_ahead.start(paths)
+    ahead = copy_ahead.take(paths)
+
+    assert ahead is not None and ahead.path == paths.copied_ahead(os.getpid())
+    assert ahead.path.read_bytes() == paths.warehouse.read_bytes()
+    assert ahead.state == file_state(paths.warehouse)
+    copied = os.stat(ahead.path).st_ino
+    with writer_lock(paths.lock), next_warehouse(paths, ahead=ahead) as copy:
+        assert copy.copied_ahead
+        assert os.stat(paths.next_warehouse).st_ino == copied  # renamed into place, not copied again
+        assert _notes(copy.con) == [("before",)]
+    assert not ahead.path.exists()
+    assert copy_ahead.take(paths) is None  # taken once
+
+
+def test_a_copy_of_a_warehouse_changed_since_is_not_used(paths):
+    """Another run committed, or a writer came and went, while this one started up."""
+    copy_ahead.start(paths)
+    ahead = copy_ahead.take(paths)
+    assert ahead is not None
+    with duckdb.connect(str(paths.warehouse)) as other:
+        other.execute("update notes set note = 'after'")
+
+    with writer_lock(paths.lock), next_warehouse(paths, ahead=ahead) as copy:
+        assert not copy.copied_ahead
+        assert _notes(copy.con) == [("after",)]
+    assert not ahead.path.exists()
+
+
+def test_nothing_is_copied_ahead_without_a_warehouse_or_beside_a_log(tmp_path, paths):
+    empty = DataPaths(tmp_path / "empty")
+    copy_ahead.start(empty)
+    assert copy_ahead.take(empty) is None
+
+    paths.warehouse.with_name(paths.warehouse.name + ".wal").write_bytes(b"")  # the run folds it in first
+    copy_ahead.start(paths)
+    assert copy_ahead.take(paths) is None
+    assert list(paths.root.glob(paths.copied_ahead_glob)) == []
+
+
+def test_copies_of_processes_that_are_gone_are_removed(paths):
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    left_by_the_dead = paths.copied_ahead(int(gone.stdout))
+    left_by_the_dead.write_bytes(b"a killed run's copy")
+    ours = paths.copied_ahead(os.getpid())
+    ours.write_bytes(b"a live run's copy, still to be taken")
+
+    copy_ahead.remove_left_behind(paths)
+
+    assert not left_by_the_dead.exists()
+    assert ours.exists()
+
+
+def test_a_copy_nobody_took_is_removed_at_exit(paths):
+    """A run refused before it opened the warehouse (another run holds the lock)."""
+    started = subprocess.run(
+        [sys.executable, "-c", "import sys; from pathlib import Path; from newswh import copy_ahead; "
+         "from newswh.settings import DataPaths; paths = DataPaths(Path(sys.argv[1])); copy_ahead.start(paths); "
+         "copy_ahead._copies[paths.warehouse.resolve()].thread.join(); "
+         "print(paths.copied_ahead(__import__('os').getpid()).exists())", str(paths.root)],
+        capture_output=True, text=True,
+    )
+
+    assert started.returncode == 0, started.stderr
+    assert started.stdout.strip() == "True"  # it was made, and then removed
+    assert list(paths.root.glob(paths.copied_ahead_glob)) == []
+
+
+def test_the_cli_commits_what_it_copied_ahead(prefect_harness, corpus, tmp_path):
+    data = tmp_path / "data"
+    first = newswh("ingest", str(corpus), "--data", str(data), env=harness_api_env())
+    assert first.returncode == 0, first.stderr
+    assert "on a new warehouse" in " ".join((first.stderr + first.stdout).split())
+
+    again = newswh("ingest", str(corpus), "--data", str(data), env=harness_api_env())
+
+    assert again.returncode == 0, again.stderr
+    output = " ".join((again.stderr + again.stdout).split())
+    assert "open: run 2 on a copy of the" in output and "MB warehouse in" in output
+    assert "s, copied while newswh started" in output
+    assert "every file accounted for" in output
+    assert duckdb.connect(str(DataPaths(data).warehouse), read_only=True).execute(
+        "select count(*) from ingest_runs"
+    ).fetchall() == [(2,)]
+    assert sorted(path.name for path in data.iterdir() if path.name.startswith("warehouse")) == ["warehouse.duckdb"]
