@@ -80,6 +80,9 @@ class Dataset:
 
 
 DATASETS = (
+    # First: every run that reads a file rewrites it whole, and its compression then goes on
+    # while the others are compared and written, instead of holding up the commit.
+    Dataset("source_files", (), ("source_path",), internal=True),
     Dataset("articles", ("year", "month"), ("article_id",), page_text=True),
     Dataset("related_items", ("year", "month"), ("article_id", "position")),
     # By first link, so a run that links recent stories rewrites their months, not every story.
@@ -88,7 +91,6 @@ DATASETS = (
     # With these the lake holds the whole warehouse, so it can be rebuilt from the lake alone.
     Dataset("duplicate_captures", ("year", "month"), ("source_path",), internal=True, table="captures", page_text=True),
     Dataset("capture_related", ("year", "month"), ("source_path", "position"), internal=True),
-    Dataset("source_files", (), ("source_path",), internal=True),
     Dataset("ingest_runs", (), ("run_id",), internal=True),
 )
 
@@ -398,18 +400,19 @@ def prepare_lake(
     same_run = mark.get("run_id") == run_id - 1 and mark.get("sql") == _sql_version()
     trusted = mark["files"] if (changed is not None or months is not None) and same_run else {}
     unfinished: list[_LakeFile] = []
+    scopes = [_scope(root, dataset, trusted, changed, months) for dataset in DATASETS]
+    fingerprinter = ThreadPoolExecutor(1, thread_name_prefix="newswh-lake-fingerprints")
+    fingerprinting = _same_database(con)
     try:
         with memory_for_lake(con), ThreadPoolExecutor(workers or os.cpu_count() or 1) as writers:
-            for dataset in DATASETS:
-                if dataset.name == "ingest_runs" and before_runs is not None:
-                    before_runs()  # the last dataset: the run's own row can now say when it finished
-                as_left = dataset.folder in trusted and trusted[dataset.folder] == _listing(root, dataset)
-                if as_left and changed is not None and not dataset.tables & changed:
+            ahead = _fingerprints_ahead(fingerprinting, fingerprinter, scopes)
+            for dataset, (skip, only) in zip(DATASETS, scopes):
+                if skip:
                     changes.report.unchanged += len(trusted[dataset.folder])
                     continue
-                narrow = as_left and dataset.partition_by == MONTH_PARTITIONS and dataset.months_are_publication
-                only = months if narrow else None
-                expected = expected_partitions(con, dataset, only)
+                if dataset.name == "ingest_runs" and before_runs is not None:
+                    before_runs()  # the last dataset: the run's own row can now say when it finished
+                expected = ahead[dataset.name].result() if dataset.name in ahead else expected_partitions(con, dataset, only)
                 wanted = changes.wanted.setdefault(root / dataset.folder, set())
                 if only is not None:
                     changes.report.unchanged += _keep_other_months(root, dataset, only, trusted[dataset.folder], wanted)
@@ -432,7 +435,53 @@ def prepare_lake(
     except BaseException:
         changes.discard()
         raise
+    finally:
+        fingerprinter.shutdown(cancel_futures=True)
+        fingerprinting.close()
     return changes
+
+
+Scope = tuple[bool, frozenset[tuple[object, ...]] | None]
+"""Whether a dataset is skipped (as the last run left it, from no table this run changed),
+and else the partitions to compare (None: all of them)."""
+
+
+def _scope(
+    root: Path,
+    dataset: Dataset,
+    trusted: dict[str, Any],
+    changed: frozenset[str] | None,
+    months: frozenset[tuple[object, ...]] | None,
+) -> Scope:
+    as_left = dataset.folder in trusted and trusted[dataset.folder] == _listing(root, dataset)
+    if as_left and changed is not None and not dataset.tables & changed:
+        return True, None
+    narrow = as_left and dataset.partition_by == MONTH_PARTITIONS and dataset.months_are_publication
+    return False, months if narrow else None
+
+
+def _same_database(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    """Another connection to `con`'s database, using the same catalog (a cursor starts in
+    the in-memory one)."""
+    [(database,)] = con.execute("select current_database()").fetchall()
+    cursor = con.cursor()
+    quoted = database.replace('"', '""')
+    cursor.execute(f'use "{quoted}"')
+    return cursor
+
+
+def _fingerprints_ahead(
+    con: duckdb.DuckDBPyConnection, fingerprinter: ThreadPoolExecutor, scopes: list[Scope]
+) -> dict[str, Future[dict[tuple[object, ...], str]]]:
+    """Each compared dataset's `expected_partitions`, one after another on `con` (a
+    connection of its own) while the caller writes the datasets before them: in a small
+    run, the fingerprints of the touched months take as long as writing them. Not
+    ingest_runs, whose last row changes just before it is compared (`before_runs`)."""
+    return {
+        dataset.name: fingerprinter.submit(expected_partitions, con, dataset, only)
+        for dataset, (skip, only) in zip(DATASETS, scopes)
+        if not skip and dataset.name != "ingest_runs"
+    }
 
 
 @contextmanager
