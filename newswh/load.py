@@ -74,7 +74,7 @@ def load_staged(
 
 def stage_views(con: duckdb.DuckDBPyConnection, staging: Path) -> None:
     """A view per staged table over its part files (an empty table if it has none): the load
-    reads each staged column where it needs it, and reads page text one part at a time."""
+    reads each staged column where it needs it, and reads page text a piece at a time."""
     for name, schema in STAGE_SCHEMAS.items():
         files = staged_parts(staging, name)
         if files:
@@ -101,16 +101,44 @@ text (in bytes) the pieces write, counting the table's last rows they join."""
 
 
 def capture_pieces(con: duckdb.DuckDBPyConnection, staging: Path) -> Pieces:
-    """One piece per staged part of `stage_captures` (a worker's STAGE_PART_BYTES of pages)."""
+    """Consecutive staged parts of `stage_captures` (each a worker's STAGE_PART_BYTES of
+    pages at most, bar one large page) up to `piece_bytes` of them a piece: DuckDB reads the
+    files of a piece in parallel, a thread each, where a piece of one part kept one core
+    busy and the other idle (a third of the load's time at 100,000 files)."""
     parts = staged_parts(staging, "stage_captures")
-    widest = widest_window([_last_rows(con, "captures"), *(_part_size(part) for part in parts)])
+    sizes = [_part_size(part) for part in parts]
+    widest = widest_window([_last_rows(con, "captures"), *sizes])
+    groups = _grouped(parts, [size for _, size in sizes], piece_bytes(limit_bytes(con)))
 
     def pieces() -> Iterator[dict[str, object]]:
-        for part in parts:
-            con.execute(f"create or replace temp view piece_captures as select * from read_parquet([{_listed([part])}])")
+        for group in groups:
+            con.execute(f"create or replace temp view piece_captures as select * from read_parquet([{_listed(group)}])")
             yield {}
 
     return pieces(), widest
+
+
+PIECE_BYTES = 48 * 2**20
+"""Arrow bytes of staged captures a piece holds at most, unless one part alone is more."""
+
+
+def piece_bytes(limit: int) -> int:
+    """PIECE_BYTES, or less under a low limit: a piece's text stays in memory once committed,
+    beside what earlier pieces left there (up to 1/PINNED_SHARE of the limit)."""
+    return min(PIECE_BYTES, limit // (2 * PINNED_SHARE))
+
+
+def _grouped(parts: list[Path], sizes: list[int], budget: int) -> list[list[Path]]:
+    groups: list[list[Path]] = []
+    total = 0
+    for part, size in zip(parts, sizes):
+        if groups and total + size <= budget:
+            groups[-1].append(part)
+            total += size
+        else:
+            groups.append([part])
+            total = size
+    return groups
 
 
 def _last_rows(con: duckdb.DuckDBPyConnection, table: str) -> tuple[int, int]:
