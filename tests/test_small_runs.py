@@ -305,21 +305,28 @@ def test_a_small_run_checks_the_stories_it_touched_and_verify_checks_all(ingeste
     assert touched_path in state.message and untouched_path not in state.message
 
 
-def test_a_one_shot_ingest_sends_no_heartbeats_unless_asked():
+def test_a_one_shot_ingest_sends_no_heartbeats_unless_asked(monkeypatch):
     """`newswh ingest` runs its flow without heartbeats (stopping their thread costs up to
     a second at exit) unless PREFECT_FLOWS_HEARTBEAT_FREQUENCY says otherwise."""
     from prefect.flow_engine import FlowRunEngine
-    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, get_current_settings, temporary_settings
 
     from newswh.cli import one_shot_flow_settings
     from newswh.ingest import ingest
 
     engine = FlowRunEngine(flow=ingest)  # what decides whether a run starts the heartbeat thread
     assert engine.heartbeat_seconds is not None  # Prefect's default: heartbeats on
+    before = get_current_settings()
     with one_shot_flow_settings():
         assert engine.heartbeat_seconds is None
+        during = get_current_settings()
+        assert during.api.url == before.api.url and during.flows.default_retries == before.flows.default_retries
+    assert engine.heartbeat_seconds is not None and get_current_settings() is before
     with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: 60}), one_shot_flow_settings():
         assert engine.heartbeat_seconds == 60
+    monkeypatch.setenv("PREFECT_FLOWS_HEARTBEAT_FREQUENCY", "90")
+    with temporary_settings(), one_shot_flow_settings():  # settings read again, as a new process reads them
+        assert engine.heartbeat_seconds == 90
 
 
 def test_after_a_change_to_sql_the_next_run_checks_every_row(ingested, tmp_path, monkeypatch):
