@@ -39,6 +39,7 @@ from prefect.tasks import exponential_backoff
 from prefect.utilities.annotations import quote
 
 from newswh import copy_ahead, walk_ahead
+from newswh.copy_ahead import CopiedAhead
 from newswh.cluster import ClusterError
 from newswh.failures import hide_tracebacks_of, remove_run_files, storage_failure
 from newswh.integrity import NoWarehouseYet, RebuildError, lake_holds_data, rebuild_locked
@@ -60,8 +61,10 @@ from newswh.warehouse import (
     WarehouseChanged,
     WarehouseCopy,
     WarehouseDamaged,
+    FileState,
     commit,
     ensure_not_written_elsewhere,
+    file_state,
     next_warehouse,
 )
 
@@ -112,11 +115,14 @@ class Claim:
 
 
 @task(name="claim-data-folder", task_run_name="claim-data-folder", cache_policy=NO_CACHE)
-def claim_data_folder(paths: DataPaths, wait_seconds: float, busy_retries: int) -> Claim:
+def claim_data_folder(paths: DataPaths, wait_seconds: float, busy_retries: int, checked: FileState = None) -> Claim:
     """Become the data folder's only writer, and make sure nobody else writes the warehouse.
 
     Another writer is a passing condition, so it is retried with exponential backoff
     (5, 10, 20, 40 s, ± 50 %); it is a refusal, not an error, so no traceback is logged.
+    `checked`: the warehouse's state when that was last made sure of (newswh.copy_ahead),
+    which holds while the file is unchanged; a writer that opens it in between without
+    writing is refused at the commit (newswh.warehouse.commit).
     """
     delays = exponential_backoff(backoff_factor=5)(busy_retries)
     for attempt in range(busy_retries + 1):
@@ -126,7 +132,8 @@ def claim_data_folder(paths: DataPaths, wait_seconds: float, busy_retries: int) 
             refusal = str(error)
         else:
             try:
-                ensure_not_written_elsewhere(paths.warehouse)
+                if checked is None or file_state(paths.warehouse) != checked:
+                    ensure_not_written_elsewhere(paths.warehouse)
                 return Claim(lock)
             except WarehouseDamaged as error:
                 lock.release()
@@ -308,29 +315,40 @@ def ingest(
     if staging and not is_url(staging):  # a folder every worker mounts, at the same path
         staging = f"file://{Path(staging).resolve()}"
     parsing = Parsing(workers, dask, Storage(staging.rstrip("/"), storage_options or {}) if staging else None)
-    claim = claim_data_folder(paths, lock_wait_seconds, busy_retries)
-    if claim.lock is None:
-        get_run_logger().error("%s", claim.refusal)
-        return Failed(message=claim.refusal)
-    lock = claim.lock
+    ahead = copy_ahead.take(paths)  # the warehouse copied while `newswh ingest` started, if it was
     try:
-        summary = _ingest_locked(source_at, paths, parsing, batch_files, max_bytes, rehash)
-    except REFUSALS as error:
-        get_run_logger().error("%s", error)
-        return Failed(message=f"{error}; the warehouse is as it was before this run")
-    except (OSError, duckdb.Error) as error:
-        message = storage_failure(paths, error)
-        get_run_logger().error("%s", message)
-        return Failed(message=f"{message}; the warehouse is as it was before this run")
+        claim = claim_data_folder(paths, lock_wait_seconds, busy_retries, ahead.state if ahead else None)
+        if claim.lock is None:
+            get_run_logger().error("%s", claim.refusal)
+            return Failed(message=claim.refusal)
+        lock = claim.lock
+        try:
+            summary = _ingest_locked(source_at, paths, parsing, batch_files, max_bytes, rehash, ahead)
+        except REFUSALS as error:
+            get_run_logger().error("%s", error)
+            return Failed(message=f"{error}; the warehouse is as it was before this run")
+        except (OSError, duckdb.Error) as error:
+            message = storage_failure(paths, error)
+            get_run_logger().error("%s", message)
+            return Failed(message=f"{message}; the warehouse is as it was before this run")
+        finally:
+            remove_run_files(paths)
+            lock.release()
     finally:
-        remove_run_files(paths)
-        lock.release()
+        if ahead is not None:
+            ahead.path.unlink(missing_ok=True)  # unless the run made it its copy: refused, or failed first
     _publish_summary(summary)
     return Completed(message=_one_line(summary), data=summary)
 
 
 def _ingest_locked(
-    source: Path | Storage, paths: DataPaths, parsing: Parsing, batch_files: int, max_bytes: int, rehash: bool
+    source: Path | Storage,
+    paths: DataPaths,
+    parsing: Parsing,
+    batch_files: int,
+    max_bytes: int,
+    rehash: bool,
+    ahead: CopiedAhead | None = None,
 ) -> RunSummary:
     logger = get_run_logger()
     seconds: dict[str, float] = {}
@@ -345,7 +363,7 @@ def _ingest_locked(
     if not paths.warehouse.exists() and lake_holds_data(paths.lake):
         _restore_from_lake(paths)
     # The claim has just made sure nobody writes the warehouse; the CLI may have copied it already.
-    with next_warehouse(paths, ahead=copy_ahead.take(paths), checked=True) as copy:
+    with next_warehouse(paths, ahead=ahead, checked=True) as copy:
         con = copy.con
         run_id = con.execute("select coalesce(max(run_id), 0) + 1 from ingest_runs").fetchone()[0]
         con.execute(

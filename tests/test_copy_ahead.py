@@ -117,3 +117,32 @@ def test_the_cli_commits_what_it_copied_ahead(prefect_harness, corpus, tmp_path)
         "select count(*) from ingest_runs"
     ).fetchall() == [(2,)]
     assert sorted(path.name for path in data.iterdir() if path.name.startswith("warehouse")) == ["warehouse.duckdb"]
+
+
+def test_nothing_is_copied_while_a_process_has_the_warehouse_open_to_write(paths):
+    with duckdb.connect(str(paths.warehouse)):  # a DuckDB CLI opened without -readonly
+        copy_ahead.start(paths)
+        assert copy_ahead.take(paths) is None  # the run's claim then names that process
+    assert list(paths.root.glob(paths.copied_ahead_glob)) == []
+
+
+def test_the_claim_trusts_the_check_made_ahead_only_while_the_warehouse_is_unchanged(paths):
+    """The copy's thread made sure nobody wrote the warehouse and that it opens; the claim
+    does not open it again while its (inode, size, mtime) is what that check saw."""
+    from newswh.ingest import claim_data_folder
+
+    checked = file_state(paths.warehouse)
+    stat = paths.warehouse.stat()
+    raw = bytearray(paths.warehouse.read_bytes())
+    raw[100:8100] = b"\xff" * 8000  # damaged in place, same inode, size and mtime: only an open would tell
+    paths.warehouse.write_bytes(bytes(raw))
+    os.utime(paths.warehouse, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert file_state(paths.warehouse) == checked
+
+    trusted = claim_data_folder.fn(paths, 0, 0, checked)
+    assert trusted.lock is not None
+    trusted.lock.release()
+    checked_again = claim_data_folder.fn(paths, 0, 0, None)
+    assert checked_again.lock is None and "is damaged" in checked_again.refusal
+    changed_since = claim_data_folder.fn(paths, 0, 0, (checked[0], checked[1], checked[2] - 1))
+    assert changed_since.lock is None and "is damaged" in changed_since.refusal
