@@ -427,7 +427,6 @@ def prepare_lake(
                     changes.staged.append((temporary, path))
                     stale[key] = (fingerprint, temporary)
                 if stale:
-                    _finish(unfinished)  # the previous dataset's files: at most its last few are still open
                     every_partition = only is None and len(stale) == len(expected)
                     _write_dataset(con, dataset, stale, every_partition, writers, unfinished)
                     changes.report.written += len(stale)
@@ -577,12 +576,14 @@ def _write_dataset(
     writers: ThreadPoolExecutor,
     unfinished: list[_LakeFile] | None = None,
 ) -> None:
-    """Write the `stale` partitions of a dataset. With `unfinished`, its last files are left
-    there still being written (the caller waits for them), so that their compression goes
-    on while the caller fingerprints the next dataset; else this waits for every file."""
+    """Write the `stale` partitions of a dataset. With `unfinished` (the files of earlier
+    datasets still being written), its last files are left there still being written too
+    (the caller waits for them), so that their compression goes on while the caller
+    queries the next dataset; else this waits for every file. Either way, no more than
+    _FILES_IN_FLIGHT files wait to be written while another is read."""
     keys = dataset.partition_by
     where, params = _keys_filter(keys, stale) if keys and not every_partition else ("", [])
-    in_flight: list[_LakeFile] = []
+    in_flight: list[_LakeFile] = [] if unfinished is None else unfinished
     written: set[tuple[object, ...]] = set()
     current: _LakeFile | None = None
     try:
@@ -605,10 +606,7 @@ def _write_dataset(
     if current is not None:
         in_flight.append(current.finish())
     if unfinished is None:
-        for lake_file in in_flight:
-            lake_file.wait()
-    else:
-        unfinished += in_flight
+        _finish(in_flight)
     if written != stale.keys():  # the fingerprints counted rows the query did not return: a bug, not data
         raise RuntimeError(f"lake dataset {dataset.name}: no rows for partitions {sorted(map(str, stale.keys() - written))}")
 
