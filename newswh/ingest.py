@@ -56,12 +56,12 @@ from newswh.sources import is_utf8, read_source
 from newswh.staging import Reader
 from newswh.warehouse import (
     CheckScope,
+    FileState,
     UnusableDataFolder,
     WarehouseBusy,
     WarehouseChanged,
     WarehouseCopy,
     WarehouseDamaged,
-    FileState,
     commit,
     ensure_not_written_elsewhere,
     file_state,
@@ -362,7 +362,8 @@ def _ingest_locked(
     discovering = discover_files.submit(source)
     if not paths.warehouse.exists() and lake_holds_data(paths.lake):
         _restore_from_lake(paths)
-    # The claim has just made sure nobody writes the warehouse; the CLI may have copied it already.
+    # The claim (or the check beside the copy made ahead, while the file is unchanged since)
+    # has made sure nobody writes the warehouse; the CLI may have copied it already.
     with next_warehouse(paths, ahead=ahead, checked=True) as copy:
         con = copy.con
         run_id = con.execute("select coalesce(max(run_id), 0) + 1 from ingest_runs").fetchone()[0]
