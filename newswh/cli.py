@@ -154,9 +154,10 @@ def ingest(
     from newswh.settings import DataPaths
     from newswh.warehouse import file_state
 
-    copy_ahead.start(DataPaths(data))  # likewise: the run's copy of the warehouse, if still current when it is taken
+    paths = DataPaths(data)
+    copy_ahead.start(paths)  # likewise: the run's copy of the warehouse, if still current when it is taken
 
-    before = file_state(DataPaths(data).warehouse)
+    before = file_state(paths.warehouse)
     try:
         with _prefect_api() as api_ready:
             from newswh.display import Verbosity, ingest_display
@@ -184,7 +185,7 @@ def ingest(
         # default action late in its shutdown, so one landing then killed the process by
         # signal instead of letting it exit 130 (CI saw it: a second Ctrl-C 0.3 s in).
         signal.signal(signal.SIGINT, signal.SIG_IGN)
-        committed = file_state(DataPaths(data).warehouse) != before
+        committed = file_state(paths.warehouse) != before
         typer.echo(
             "newswh ingest: interrupted; "
             + ("the run had committed: the next run brings the lake up to date" if committed

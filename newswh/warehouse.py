@@ -390,7 +390,9 @@ def next_warehouse(
 
     `copy_current=False` starts from empty tables instead (a rebuild, which may replace a
     damaged file). `ahead` is a copy made before the caller held the lock (newswh.copy_ahead):
-    used if the warehouse is still what it copied, else removed. `checked`: the caller has
+    used if the warehouse is still what it copied, else removed before the warehouse is
+    copied again (two copies at once could fill the disk); if this fails before either,
+    removing it is the caller's. `checked`: the caller has
     just made sure nobody writes the warehouse (ensure_not_written_elsewhere), holding the
     lock. Leaving the block without error does not commit: call `commit` for that.
     """
@@ -425,8 +427,6 @@ def next_warehouse(
         for setting in WRITER_SETTINGS:
             con.execute(setting)
     except BaseException:
-        if ahead is not None:
-            ahead.path.unlink(missing_ok=True)
         _discard_next(paths)
         raise
     try:
