@@ -12,7 +12,7 @@ Otherwise the run copies the warehouse itself, as without a head start.
 The copy is made before the lock is held, so under a name of its own
 (`DataPaths.copied_ahead`, with this process's id), never the run's `next_warehouse`,
 which another run may be writing. A copy nobody takes is removed at exit; one a killed
-process left is removed by the next run (`remove_left_behind`).
+process left is removed by the next run (newswh.warehouse.remove_left_behind).
 """
 
 from __future__ import annotations
@@ -87,25 +87,6 @@ def take(paths: DataPaths) -> CopiedAhead | None:
         return None
     copying.thread.join()
     return copying.done
-
-
-def remove_left_behind(paths: DataPaths) -> None:
-    """Remove the copies of processes that are gone (killed before they could): call it
-    holding the data folder's lock. A live process's copy is its own to use or remove."""
-    for path in paths.root.glob(paths.copied_ahead_glob):
-        pid = path.name.rpartition("-")[2]
-        if pid.isdigit() and not _alive(int(pid)):
-            path.unlink(missing_ok=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _remove_untaken() -> None:

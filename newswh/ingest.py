@@ -66,6 +66,7 @@ from newswh.warehouse import (
     ensure_not_written_elsewhere,
     file_state,
     next_warehouse,
+    remove_left_behind,
 )
 
 RUN_COUNTS = (
@@ -355,7 +356,7 @@ def _ingest_locked(
     started = time.perf_counter()
     started_at = datetime.now(timezone.utc)
     shutil.rmtree(paths.staging, ignore_errors=True)  # only a killed run leaves one; we hold the lock
-    copy_ahead.remove_left_behind(paths)  # likewise
+    remove_left_behind(paths)  # likewise
     # The walk (mostly stat calls) runs on the flow's thread pool while this thread copies
     # the warehouse (sendfile) and applies the schema (DuckDB): neither holds the GIL for
     # long, so on a big corpus the walk costs a run little beyond the opening.

@@ -73,6 +73,13 @@ class DataPaths:
 
     copied_ahead_glob = "warehouse.duckdb.ahead-*"
 
+    def retired(self, pid: int, token: str) -> Path:
+        """A second name for the warehouse a commit replaces, removed after the commit
+        (newswh.warehouse.commit says why); `token` tells apart the commits of one process."""
+        return self.root / f"warehouse.duckdb.retired-{pid}-{token}"
+
+    retired_glob = "warehouse.duckdb.retired-*"
+
     @property
     def lake(self) -> Path:
         return self.root / "lake"

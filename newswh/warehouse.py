@@ -18,7 +18,9 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import threading
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -514,9 +516,55 @@ def commit(copy: WarehouseCopy) -> Path | None:
     if copy.replaces_damaged:
         kept = paths.warehouse.with_name(f"{paths.warehouse.name}.damaged-{datetime.now():%Y%m%dT%H%M%S}")
         os.replace(paths.warehouse, kept)
+    retired = _second_name(paths)
     os.replace(paths.next_warehouse, paths.warehouse)
     fsync_path(paths.root)
+    if retired is not None:
+        remove_later(retired)
     return kept
+
+
+def _second_name(paths: DataPaths) -> Path | None:
+    """Link the warehouse a commit is about to replace under a name of its own, so that the
+    rename frees none of its blocks: freeing a file's blocks takes time in proportion to its
+    size (0.06 s at 230 MB on ext4), and the rename is what every run waits for. None where
+    there is no warehouse or the file system makes no hard links: the rename frees it then."""
+    if not paths.warehouse.exists():
+        return None
+    retired = paths.retired(os.getpid(), uuid.uuid4().hex[:8])
+    try:
+        os.link(paths.warehouse, retired)
+    except OSError:
+        return None
+    return retired
+
+
+def remove_later(path: Path) -> None:
+    """Remove a file on a thread of its own, which the interpreter waits for at exit: an
+    unlink holds no GIL, so freeing a warehouse's blocks overlaps what the run does next. If
+    the process is killed first, the next run removes the file (`remove_left_behind`)."""
+    threading.Thread(target=path.unlink, kwargs={"missing_ok": True}, name="newswh-remove-later").start()
+
+
+def remove_left_behind(paths: DataPaths) -> None:
+    """Remove the files processes that are gone left under names of their own (a copy made
+    ahead, a warehouse a commit replaced): call it holding the data folder's lock. A live
+    process's file is its own to use or remove."""
+    for pattern in (paths.copied_ahead_glob, paths.retired_glob):
+        for path in paths.root.glob(pattern):
+            pid = path.name.partition("-")[2].partition("-")[0]
+            if pid.isdigit() and not _alive(int(pid)):
+                path.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _change_since(copy: WarehouseCopy) -> str:

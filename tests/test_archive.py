@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import threading
 import sys
 import time
 from pathlib import Path
@@ -23,6 +24,7 @@ from newswh.lake import DATASETS, expected_partitions
 from newswh.locking import IngestAlreadyRunning, WriterLock, writer_lock
 from newswh.settings import DataPaths
 from newswh.synth import write_corpus
+from newswh import warehouse
 from newswh.warehouse import WarehouseChanged, commit, next_warehouse
 from tests.conftest import SEED
 from tests.helpers import NEWSWH, IngestedFolders, harness_api_env, newswh, query, run_ingest, table_fingerprints
@@ -172,6 +174,46 @@ def test_commit_refuses_when_the_warehouse_changed_since_it_was_copied(archived)
             commit(copy)
     assert query(data, "select note from my_notes") == [("keep me",)]
     assert not paths.next_warehouse.exists()
+
+
+def test_commit_leaves_the_old_warehouse_to_be_removed_after_the_rename(archived, monkeypatch):
+    _, data, _ = archived
+    paths = DataPaths(data)
+    before = paths.warehouse.stat()
+    later: list[Path] = []
+    monkeypatch.setattr(warehouse, "remove_later", later.append)
+    with writer_lock(paths.lock), next_warehouse(paths) as copy:
+        copy.con.execute("create table run_work as select 1 as x")
+        commit(copy)
+    assert query(data, "select x from run_work") == [(1,)]
+    # The rename dropped one of the old file's two names, so it freed nothing; the old
+    # warehouse, whole, is left to be removed once the commit is done.
+    [retired] = later
+    assert (retired.stat().st_ino, retired.stat().st_size) == (before.st_ino, before.st_size)
+    assert retired.parent == data and retired.match(paths.retired_glob)
+
+    monkeypatch.undo()
+    with writer_lock(paths.lock), next_warehouse(paths) as copy:
+        commit(copy)
+    for thread in threading.enumerate():
+        if thread.name == "newswh-remove-later":
+            thread.join()
+    assert sorted(data.glob(paths.retired_glob)) == [retired]  # only the one the test kept
+
+
+def test_commit_where_the_file_system_makes_no_hard_links(archived, monkeypatch):
+    _, data, _ = archived
+    paths = DataPaths(data)
+
+    def no_links(source: object, target: object) -> None:
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(os, "link", no_links)
+    with writer_lock(paths.lock), next_warehouse(paths) as copy:
+        copy.con.execute("create table run_work as select 1 as x")
+        commit(copy)
+    assert query(data, "select x from run_work") == [(1,)]
+    assert list(data.glob(paths.retired_glob)) == []
 
 
 def test_a_writer_during_a_run_makes_the_run_fail_without_committing(corpus, tmp_path):

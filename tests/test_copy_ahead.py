@@ -14,7 +14,7 @@ import pytest
 from newswh import copy_ahead
 from newswh.locking import writer_lock
 from newswh.settings import DataPaths
-from newswh.warehouse import file_state, next_warehouse
+from newswh.warehouse import file_state, next_warehouse, remove_left_behind
 from tests.helpers import harness_api_env, newswh
 
 
@@ -72,17 +72,19 @@ def test_nothing_is_copied_ahead_without_a_warehouse_or_beside_a_log(tmp_path, p
     assert list(paths.root.glob(paths.copied_ahead_glob)) == []
 
 
-def test_copies_of_processes_that_are_gone_are_removed(paths):
+def test_files_of_processes_that_are_gone_are_removed(paths):
     gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
-    left_by_the_dead = paths.copied_ahead(int(gone.stdout))
-    left_by_the_dead.write_bytes(b"a killed run's copy")
-    ours = paths.copied_ahead(os.getpid())
-    ours.write_bytes(b"a live run's copy, still to be taken")
+    left_by_the_dead = [paths.copied_ahead(int(gone.stdout)), paths.retired(int(gone.stdout), "0a1b2c3d")]
+    for path in left_by_the_dead:
+        path.write_bytes(b"a killed run's copy, or the warehouse its commit replaced")
+    ours = [paths.copied_ahead(os.getpid()), paths.retired(os.getpid(), "0a1b2c3d")]
+    for path in ours:
+        path.write_bytes(b"a live run's copy, still to be taken, or an old warehouse being removed")
 
-    copy_ahead.remove_left_behind(paths)
+    remove_left_behind(paths)
 
-    assert not left_by_the_dead.exists()
-    assert ours.exists()
+    assert not any(path.exists() for path in left_by_the_dead)
+    assert all(path.exists() for path in ours)
 
 
 def test_a_copy_nobody_took_is_removed_at_exit(paths):
