@@ -80,9 +80,10 @@ class Dataset:
 
 
 DATASETS = (
-    # First: every run that reads a file rewrites it whole, and its compression then goes on
-    # while the others are compared and written, instead of holding up the commit.
-    Dataset("source_files", (), ("source_path",), internal=True),
+    # First: every run that reads a file rewrites some of its 64 files (by a hash of the path,
+    # so a run of ten files rewrites about ten of them, not the whole manifest), and their
+    # compression then goes on while the others are compared and written.
+    Dataset("source_files", ("bucket",), ("source_path",), internal=True),
     Dataset("articles", ("year", "month"), ("article_id",), page_text=True),
     Dataset("related_items", ("year", "month"), ("article_id", "position")),
     # By first link, so a run that links recent stories rewrites their months, not every story.
