@@ -150,12 +150,17 @@ def ingest(
 
         walk_ahead.start(Path(source).resolve())  # on the other core, while Prefect is imported
     quiet_ephemeral_prefect()
-    from newswh import copy_ahead
+    from newswh import copy_ahead, open_ahead
+    from newswh.open_ahead import PlanSettings
+    from newswh.records import PARSER_VERSION
     from newswh.settings import DataPaths
     from newswh.warehouse import file_state
 
     paths = DataPaths(data)
-    copy_ahead.start(paths)  # likewise: the run's copy of the warehouse, if still current when it is taken
+    # Likewise: the lock taken and the run's copy opened and planned; or, if another run
+    # holds the lock, the copy made, to be used if the warehouse is unchanged when it is taken.
+    if is_url(source) or not open_ahead.start(paths, PlanSettings(Path(source).resolve(), PARSER_VERSION, max_bytes, rehash)):
+        copy_ahead.start(paths)
 
     before = file_state(paths.warehouse)
     try:

@@ -38,8 +38,9 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.tasks import exponential_backoff
 from prefect.utilities.annotations import quote
 
-from newswh import copy_ahead, walk_ahead
+from newswh import copy_ahead, open_ahead, walk_ahead
 from newswh.copy_ahead import CopiedAhead
+from newswh.open_ahead import OpenedAhead, PlanSettings
 from newswh.cluster import ClusterError
 from newswh.failures import hide_tracebacks_of, remove_run_files, storage_failure
 from newswh.integrity import NoWarehouseYet, RebuildError, lake_holds_data, rebuild_locked
@@ -116,15 +117,20 @@ class Claim:
 
 
 @task(name="claim-data-folder", task_run_name="claim-data-folder", cache_policy=NO_CACHE)
-def claim_data_folder(paths: DataPaths, wait_seconds: float, busy_retries: int, checked: FileState = None) -> Claim:
+def claim_data_folder(
+    paths: DataPaths, wait_seconds: float, busy_retries: int, checked: FileState = None, held: WriterLock | None = None
+) -> Claim:
     """Become the data folder's only writer, and make sure nobody else writes the warehouse.
 
     Another writer is a passing condition, so it is retried with exponential backoff
     (5, 10, 20, 40 s, ± 50 %); it is a refusal, not an error, so no traceback is logged.
     `checked`: the warehouse's state when that was last made sure of (newswh.copy_ahead),
     which holds while the file is unchanged; a writer that opens it in between without
-    writing is refused at the commit (newswh.warehouse.commit).
+    writing is refused at the commit (newswh.warehouse.commit). `held`: the lock, taken
+    while `newswh ingest` started, and that made sure of too (newswh.open_ahead).
     """
+    if held is not None:
+        return Claim(held)
     delays = exponential_backoff(backoff_factor=5)(busy_retries)
     for attempt in range(busy_retries + 1):
         try:
@@ -169,8 +175,11 @@ class Discovered:
 
 
 @task(name="discover-files", task_run_name="discover-files", cache_policy=NO_CACHE)
-def discover_files(source: Path | Storage) -> Discovered:
-    """A folder is walked; a bucket is listed, in one paged listing (see newswh/remote.py)."""
+def discover_files(source: Path | Storage, walked: tuple[pa.Table, float] | None = None) -> Discovered:
+    """A folder is walked; a bucket is listed, in one paged listing (see newswh/remote.py).
+    `walked`: the walk newswh.open_ahead took from newswh.walk_ahead for its plan."""
+    if walked is not None:
+        return Discovered(*walked, walked_ahead=True)
     started = time.perf_counter()
     if isinstance(source, Storage):
         from newswh import remote
@@ -183,9 +192,14 @@ def discover_files(source: Path | Storage) -> Discovered:
 
 
 @task(name="plan-run", task_run_name="plan-run", cache_policy=NO_CACHE)
-def plan_run(con: duckdb.DuckDBPyConnection, discovered: Discovered) -> dict[str, int]:
-    """Compare what is on disk with the manifest (the temp table `plan`); return how many files are new, changed, unchanged."""
-    return make_plan(con, discovered.take(), PARSER_VERSION)
+def plan_run(con: duckdb.DuckDBPyConnection, discovered: Discovered, planned: dict[str, int] | None = None) -> dict[str, int]:
+    """Compare what is on disk with the manifest (the temp table `plan`); return how many
+    files are new, changed, unchanged. `planned`: the counts of the plan newswh.open_ahead
+    made on `con` from the same walk, for the same settings."""
+    table = discovered.take()
+    if planned is not None:
+        return planned
+    return make_plan(con, table, PARSER_VERSION)
 
 
 def _planned_batches(con: duckdb.DuckDBPyConnection, batch_files: int) -> Iterator[list[tuple[Any, ...]]]:
@@ -304,27 +318,30 @@ def ingest(
     whose size or mtime changed, to catch restores that kept both (`rsync -t`, `cp -p`).
     """
     paths = DataPaths(Path(data) if data else DEFAULT_DATA)
-    if source and is_url(source):
-        source_at: Path | Storage = Storage(source.rstrip("/"), storage_options or {})
-    else:
-        source_path = Path(source) if source else DEFAULT_SOURCE
-        if not source_path.is_dir():
-            return Failed(message=f"source folder {source_path} does not exist or is not a folder")
-        if not is_utf8(str(source_path.resolve())):
-            return Failed(message=f"the source folder's path {source_path!r} is not valid UTF-8: rename it, or ingest a folder below it")
-        source_at = source_path.resolve()  # manifest paths are absolute: any working directory works
-    if staging and not is_url(staging):  # a folder every worker mounts, at the same path
-        staging = f"file://{Path(staging).resolve()}"
-    parsing = Parsing(workers, dask, Storage(staging.rstrip("/"), storage_options or {}) if staging else None)
-    ahead = copy_ahead.take(paths)  # the warehouse copied while `newswh ingest` started, if it was
+    opened = open_ahead.take(paths)  # the lock taken and the warehouse opened while `newswh ingest` started
+    ahead = copy_ahead.take(paths)  # else perhaps copied then, without the lock
+    held = opened.lock if opened is not None else None
     try:
-        claim = claim_data_folder(paths, lock_wait_seconds, busy_retries, ahead.state if ahead else None)
+        if source and is_url(source):
+            source_at: Path | Storage = Storage(source.rstrip("/"), storage_options or {})
+        else:
+            source_path = Path(source) if source else DEFAULT_SOURCE
+            if not source_path.is_dir():
+                return Failed(message=f"source folder {source_path} does not exist or is not a folder")
+            if not is_utf8(str(source_path.resolve())):
+                return Failed(message=f"the source folder's path {source_path!r} is not valid UTF-8: rename it, or ingest a folder below it")
+            source_at = source_path.resolve()  # manifest paths are absolute: any working directory works
+        if staging and not is_url(staging):  # a folder every worker mounts, at the same path
+            staging = f"file://{Path(staging).resolve()}"
+        parsing = Parsing(workers, dask, Storage(staging.rstrip("/"), storage_options or {}) if staging else None)
+        claim = claim_data_folder(paths, lock_wait_seconds, busy_retries, ahead.state if ahead else None, held)
+        held = None  # the claim's now, let go of below
         if claim.lock is None:
             get_run_logger().error("%s", claim.refusal)
             return Failed(message=claim.refusal)
         lock = claim.lock
         try:
-            summary = _ingest_locked(source_at, paths, parsing, batch_files, max_bytes, rehash, ahead)
+            summary = _ingest_locked(source_at, paths, parsing, batch_files, max_bytes, rehash, ahead, opened)
         except REFUSALS as error:
             get_run_logger().error("%s", error)
             return Failed(message=f"{error}; the warehouse is as it was before this run")
@@ -333,9 +350,13 @@ def ingest(
             get_run_logger().error("%s", message)
             return Failed(message=f"{message}; the warehouse is as it was before this run")
         finally:
+            if opened is not None:
+                opened.close_unused()  # the run failed before it used the copy opened ahead
             remove_run_files(paths)
             lock.release()
     finally:
+        if held is not None and opened is not None:  # failed before the claim: nobody runs on it
+            opened.abandon()
         if ahead is not None:
             ahead.path.unlink(missing_ok=True)  # unless the run made it its copy: refused, or failed first
     _publish_summary(summary)
@@ -350,6 +371,7 @@ def _ingest_locked(
     max_bytes: int,
     rehash: bool,
     ahead: CopiedAhead | None = None,
+    opened: OpenedAhead | None = None,
 ) -> RunSummary:
     logger = get_run_logger()
     seconds: dict[str, float] = {}
@@ -360,12 +382,12 @@ def _ingest_locked(
     # The walk (mostly stat calls) runs on the flow's thread pool while this thread copies
     # the warehouse (sendfile) and applies the schema (DuckDB): neither holds the GIL for
     # long, so on a big corpus the walk costs a run little beyond the opening.
-    discovering = discover_files.submit(source)
-    if not paths.warehouse.exists() and lake_holds_data(paths.lake):
+    discovering = discover_files.submit(source, quote(opened.walk) if opened is not None and opened.walk else None)
+    if opened is None and not paths.warehouse.exists() and lake_holds_data(paths.lake):
         _restore_from_lake(paths)
     # The claim (or the check beside the copy made ahead, while the file is unchanged since)
-    # has made sure nobody writes the warehouse; the CLI may have copied it already.
-    with next_warehouse(paths, ahead=ahead, checked=True) as copy:
+    # has made sure nobody writes the warehouse; the CLI may have copied it, or opened it, already.
+    with opened.opened() if opened is not None else next_warehouse(paths, ahead=ahead, checked=True) as copy:
         con = copy.con
         run_id = con.execute("select coalesce(max(run_id), 0) + 1 from ingest_runs").fetchone()[0]
         con.execute(
@@ -377,10 +399,10 @@ def _ingest_locked(
             "insert into ingest_runs (run_id, flow_run_id, source, started_at, parser_version) values (?, ?, ?, ?, ?)",
             [run_id, flow_run.get_id(), str(source), started_at, PARSER_VERSION],
         )
-        seconds["open"] = time.perf_counter() - started
+        seconds["open"] = opened.seconds if opened is not None else time.perf_counter() - started
+        head_start = ", opened while newswh started" if opened is not None else ", copied while newswh started" if copy.copied_ahead else ""
         logger.info(
-            "open: run %s on %s in %.2f s%s", run_id, _copy_of(copy), seconds["open"],
-            ", copied while newswh started" if copy.copied_ahead else "", extra={"stage": "open"},
+            "open: run %s on %s in %.2f s%s", run_id, _copy_of(copy), seconds["open"], head_start, extra={"stage": "open"},
         )
 
         mark = time.perf_counter()
@@ -395,13 +417,16 @@ def _ingest_locked(
         )
 
         mark = time.perf_counter()
-        status = plan_run(con, quote(found))
+        planned = None
+        if opened is not None and isinstance(source, Path) and found.walked_ahead:
+            planned = opened.plan_for(PlanSettings(source, PARSER_VERSION, max_bytes, rehash))
+        status = plan_run(con, quote(found), planned)
         to_read = status["new"] + status["changed"]
-        seconds["plan"] = time.perf_counter() - mark
+        seconds["plan"] = opened.plan_seconds if opened is not None and planned is not None else time.perf_counter() - mark
         logger.info(
-            "plan: %s new, %s to read again (size or mtime changed), %s unchanged (not read) in %.2f s",
+            "plan: %s new, %s to read again (size or mtime changed), %s unchanged (not read) in %.2f s%s",
             f"{status['new']:,}", f"{status['changed']:,}", f"{status['unchanged']:,}", seconds["plan"],
-            extra={"stage": "plan", "to_read": to_read},
+            ", planned while newswh started" if planned is not None else "", extra={"stage": "plan", "to_read": to_read},
         )
 
         mark = time.perf_counter()

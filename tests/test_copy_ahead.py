@@ -7,15 +7,16 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 
 import duckdb
 import pytest
 
 from newswh import copy_ahead
-from newswh.locking import writer_lock
+from newswh.locking import WriterLock, writer_lock
 from newswh.settings import DataPaths
 from newswh.warehouse import file_state, next_warehouse, remove_left_behind
-from tests.helpers import harness_api_env, newswh
+from tests.helpers import NEWSWH, harness_api_env, newswh
 
 
 @pytest.fixture
@@ -102,20 +103,35 @@ def test_a_copy_nobody_took_is_removed_at_exit(paths):
     assert list(paths.root.glob(paths.copied_ahead_glob)) == []
 
 
-def test_the_cli_commits_what_it_copied_ahead(prefect_harness, corpus, tmp_path):
+def test_the_cli_commits_what_it_copied_ahead_while_another_run_held_the_lock(prefect_harness, corpus, tmp_path):
+    """With the lock free, the CLI opens the warehouse ahead (tests/test_open_ahead.py); with
+    it busy, it copies ahead, waits for the lock (--wait), and uses the copy."""
     data = tmp_path / "data"
+    paths = DataPaths(data)
     first = newswh("ingest", str(corpus), "--data", str(data), env=harness_api_env())
     assert first.returncode == 0, first.stderr
     assert "on a new warehouse" in " ".join((first.stderr + first.stdout).split())
 
-    again = newswh("ingest", str(corpus), "--data", str(data), env=harness_api_env())
+    holder = WriterLock.acquire(paths.lock)
+    try:
+        again = subprocess.Popen(
+            [NEWSWH, "ingest", str(corpus), "--data", str(data), "--wait", "60"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, **harness_api_env()},
+        )
+        deadline = time.monotonic() + 60
+        while not list(data.glob(paths.copied_ahead_glob)):  # copied while the lock is held
+            assert again.poll() is None and time.monotonic() < deadline, again.communicate()
+            time.sleep(0.05)
+    finally:
+        holder.release()
+    stdout, stderr = again.communicate(timeout=300)
 
-    assert again.returncode == 0, again.stderr
-    output = " ".join((again.stderr + again.stdout).split())
+    assert again.returncode == 0, stderr
+    output = " ".join((stderr + stdout).split())
     assert "open: run 2 on a copy of the" in output and "MB warehouse in" in output
     assert "s, copied while newswh started" in output
     assert "every file accounted for" in output
-    assert duckdb.connect(str(DataPaths(data).warehouse), read_only=True).execute(
+    assert duckdb.connect(str(paths.warehouse), read_only=True).execute(
         "select count(*) from ingest_runs"
     ).fetchall() == [(2,)]
     assert sorted(path.name for path in data.iterdir() if path.name.startswith("warehouse")) == ["warehouse.duckdb"]

@@ -1,0 +1,168 @@
+"""`newswh ingest` takes the lock, opens the warehouse and plans while it imports Prefect
+(newswh.open_ahead): the flow must use what it made only for its own settings, and an
+opening that fails or is never taken must let go of the lock and leave no copy behind."""
+
+from __future__ import annotations
+
+import shutil
+
+import duckdb
+import pytest
+
+from newswh import open_ahead, walk_ahead
+from newswh.locking import IngestAlreadyRunning, WriterLock
+from newswh.open_ahead import PlanSettings
+from newswh.parse import DEFAULT_MAX_BYTES
+from newswh.records import PARSER_VERSION
+from newswh.settings import DataPaths
+from newswh.synth import write_corpus
+from tests.helpers import harness_api_env, newswh, run_ingest
+
+pytestmark = pytest.mark.usefixtures("prefect_harness")
+
+
+@pytest.fixture
+def ingested(tmp_path):
+    """A source of 30 files, ingested, and 5 more added since."""
+    source, paths = tmp_path / "source", DataPaths(tmp_path / "data")
+    write_corpus(source, 30, noise=0.1, seed=21)
+    run_ingest(source, paths.root)
+    write_corpus(source / "later", 5, noise=0.0, seed=22)
+    return source.resolve(), paths
+
+
+def _settings(source, rehash: bool = False) -> PlanSettings:
+    return PlanSettings(source, PARSER_VERSION, DEFAULT_MAX_BYTES, rehash)
+
+
+def _lock_is_free(paths: DataPaths) -> bool:
+    try:
+        WriterLock.acquire(paths.lock).release()
+    except IngestAlreadyRunning:
+        return False
+    return True
+
+
+def _left(paths: DataPaths) -> list[str]:
+    return sorted(path.name for path in paths.root.iterdir() if path.name.startswith("warehouse"))
+
+
+def test_the_cli_opens_and_plans_while_it_starts(ingested):
+    source, paths = ingested
+    run = newswh("ingest", str(source), "--data", str(paths.root), env=harness_api_env())
+
+    assert run.returncode == 0, run.stderr
+    output = " ".join((run.stderr + run.stdout).split())
+    assert "open: run 2 on a copy of the" in output and "s, opened while newswh started" in output
+    assert "plan: 5 new, 0 to read again (size or mtime changed), 30 unchanged (not read) in" in output
+    assert "s, planned while newswh started" in output
+    assert "every file accounted for" in output
+    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+        assert con.execute("select run_id, files_new, files_unchanged from ingest_runs order by run_id").fetchall() == [
+            (1, 30, 0), (2, 5, 30),
+        ]
+    assert _left(paths) == ["warehouse.duckdb"]
+    assert _lock_is_free(paths)
+
+
+def test_the_flow_uses_the_plan_made_ahead_only_for_its_own_settings(ingested):
+    source, paths = ingested
+    walk_ahead.start(source)
+    other_parser = PlanSettings(source, "0.0.1", DEFAULT_MAX_BYTES, False)  # would re-read every file
+    assert open_ahead.start(paths, other_parser)
+    assert not _lock_is_free(paths)  # held from the start
+
+    summary = run_ingest(source, paths.root)
+
+    assert (summary.counts["files_new"], summary.counts["files_changed"], summary.counts["files_unchanged"]) == (5, 0, 30)
+    assert summary.parse_tasks == 1
+    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+        assert con.execute("select count(*) from source_files where last_changed_run_id = 2").fetchall() == [(5,)]
+    assert _left(paths) == ["warehouse.duckdb"]
+    assert _lock_is_free(paths)
+
+
+def test_a_plan_answers_only_the_settings_it_was_made_for(ingested):
+    source, paths = ingested
+    walk_ahead.start(source)
+    assert open_ahead.start(paths, _settings(source))
+    opened = open_ahead.take(paths)
+    try:
+        assert opened is not None and opened.walk is not None
+        assert opened.plan_for(_settings(source)) == {"new": 5, "changed": 0, "unchanged": 30}
+        assert opened.plan_for(_settings(source, rehash=True)) is None
+        assert opened.plan_for(_settings(source / "later")) is None
+        assert opened.copy.con.execute("select count(*) from plan where status = 'new'").fetchall() == [(5,)]
+    finally:
+        opened.abandon()
+    assert _left(paths) == ["warehouse.duckdb"]
+    assert _lock_is_free(paths)
+
+
+def test_without_a_walk_the_warehouse_is_opened_but_not_planned(ingested):
+    source, paths = ingested
+    assert open_ahead.start(paths, _settings(source))  # no walk_ahead.start: a walk failed, say
+    opened = open_ahead.take(paths)
+    try:
+        assert opened is not None and opened.planned is None and opened.plan_for(_settings(source)) is None
+        assert opened.run_id == 2
+    finally:
+        opened.abandon()
+    assert _lock_is_free(paths)
+
+
+def test_an_opening_nobody_takes_lets_go_of_the_lock_and_its_copy_at_exit(ingested):
+    source, paths = ingested
+    assert open_ahead.start(paths, _settings(source))
+    [opening] = open_ahead._openings.values()
+    opening.thread.join()
+    assert paths.next_warehouse.exists() and not _lock_is_free(paths)
+
+    open_ahead._abandon_untaken()  # what runs at exit
+
+    assert _left(paths) == ["warehouse.duckdb"]
+    assert _lock_is_free(paths)
+
+
+def test_a_busy_lock_or_no_warehouse_means_no_opening(ingested, tmp_path):
+    source, paths = ingested
+    holder = WriterLock.acquire(paths.lock)
+    try:
+        assert not open_ahead.start(paths, _settings(source))
+    finally:
+        holder.release()
+    empty = DataPaths(tmp_path / "empty")
+    empty.root.mkdir()
+    assert not open_ahead.start(empty, _settings(source))
+    assert open_ahead.take(paths) is None and open_ahead.take(empty) is None
+
+
+def test_a_damaged_warehouse_is_left_to_the_flow_to_name(ingested):
+    source, paths = ingested
+    with open(paths.warehouse, "r+b") as warehouse:
+        warehouse.write(b"\0" * 4096)  # the header gone
+
+    assert open_ahead.start(paths, _settings(source))
+    assert open_ahead.take(paths) is None
+    assert _lock_is_free(paths)
+    assert _left(paths) == ["warehouse.duckdb"]
+    run = newswh("ingest", str(source), "--data", str(paths.root), env=harness_api_env())
+    assert run.returncode == 1 and "Traceback" not in run.stderr
+    assert str(paths.warehouse) in run.stderr.strip().splitlines()[-1]
+
+
+def test_a_run_that_fails_before_it_opens_lets_go_of_the_copy(ingested):
+    """The flow took the opening, then failed before its claim (here: the source folder is
+    gone); the copy is removed and the lock let go, as by any failed run."""
+    source, paths = ingested
+    moved = source.with_name("moved")
+    assert open_ahead.start(paths, _settings(source))
+    shutil.move(source, moved)
+    from newswh.ingest import ingest
+
+    state = ingest(source=str(source), data=str(paths.root), return_state=True)
+
+    assert not state.is_completed() and "does not exist" in state.message
+    assert open_ahead.take(paths) is None  # the flow took it
+    assert _left(paths) == ["warehouse.duckdb"]
+    assert _lock_is_free(paths)
