@@ -564,9 +564,12 @@ _PAGE_TEXT_MIN_ROWS = 16
 _ROW_GROUP_BYTES = 32 * 2**20
 """Arrow bytes gathered before they are written out as a row group of a lake file: a
 month of ordinary articles is one row group, a month of large pages several."""
-_FILES_IN_FLIGHT = 2
-"""Lake files still being written while the next is read; with the row group bound, what
-bounds the lake's memory whatever the size of a partition."""
+_BYTES_IN_FLIGHT = 2 * _ROW_GROUP_BYTES
+"""Arrow bytes of the lake files still being written while the next is read; with the row
+group bound, what bounds the lake's memory whatever the size of a partition. Bytes, not
+files: each file ends with an fsync, and waiting for each of many small files (the
+manifest's 64) in turn left the reading thread idle."""
+_FILES_IN_FLIGHT = 64
 
 
 def _write_dataset(
@@ -581,7 +584,7 @@ def _write_dataset(
     datasets still being written), its last files are left there still being written too
     (the caller waits for them), so that their compression goes on while the caller
     queries the next dataset; else this waits for every file. Either way, no more than
-    _FILES_IN_FLIGHT files wait to be written while another is read."""
+    _BYTES_IN_FLIGHT (and _FILES_IN_FLIGHT files) wait to be written while another is read."""
     keys = dataset.partition_by
     where, params = _keys_filter(keys, stale) if keys and not every_partition else ("", [])
     in_flight: list[_LakeFile] = [] if unfinished is None else unfinished
@@ -594,7 +597,7 @@ def _write_dataset(
             if current is None or current.key != key:
                 if current is not None:
                     in_flight.append(current.finish())
-                if len(in_flight) >= _FILES_IN_FLIGHT:
+                while in_flight and (len(in_flight) >= _FILES_IN_FLIGHT or sum(f.nbytes for f in in_flight) >= _BYTES_IN_FLIGHT):
                     in_flight.pop(0).wait()
                 current = _LakeFile(key, *stale[key], schema, writers)
                 written.add(key)
@@ -682,12 +685,15 @@ class _LakeFile:
         self.schema = schema.with_metadata({**(schema.metadata or {}), FINGERPRINT_KEY: fingerprint.encode()})
         self.batches: list[pa.RecordBatch] = []
         self.batch_bytes = 0
+        self.nbytes = 0
+        """Arrow bytes added, written or not: what holding the file in flight may cost."""
         self.writer: pq.ParquetWriter | None = None
         self.pending: Future[None] | None = None
 
     def add(self, batch: pa.RecordBatch) -> None:
         self.batches.append(batch)
         self.batch_bytes += batch.nbytes
+        self.nbytes += batch.nbytes
         if self.batch_bytes >= _ROW_GROUP_BYTES:
             self._flush(last=False)
 
