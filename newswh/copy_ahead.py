@@ -3,8 +3,10 @@
 Every run writes a copy of the warehouse (newswh/warehouse.py says why), and copying is
 the one step of a small run that grows with the warehouse: 0.2 s at 100,000 files, more
 at a million. It is one sendfile call, which holds no GIL, so a thread can do it while
-the main thread imports Prefect (about 1 s on one core). The CLI starts it (`start`)
-before those imports; the run, once it holds the data folder's lock, takes the copy
+the main thread imports Prefect (about 1 s on one core). When the data folder's lock is
+free, the CLI takes it and opens the copy ahead (newswh.open_ahead); when another run
+holds it, the CLI starts this copy (`start`) before those imports, and the run, once it
+holds the lock (`--wait`), takes the copy
 (`take`) and uses it only if the warehouse is still what was copied (`CopiedAhead.state`):
 another run may have committed, or a writer touched the file, while this one started up.
 Otherwise the run copies the warehouse itself, as without a head start.

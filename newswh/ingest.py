@@ -39,15 +39,15 @@ from prefect.tasks import exponential_backoff
 from prefect.utilities.annotations import quote
 
 from newswh import copy_ahead, open_ahead, walk_ahead
-from newswh.copy_ahead import CopiedAhead
-from newswh.open_ahead import OpenedAhead, PlanSettings
 from newswh.cluster import ClusterError
+from newswh.copy_ahead import CopiedAhead
 from newswh.failures import hide_tracebacks_of, remove_run_files, storage_failure
 from newswh.integrity import NoWarehouseYet, RebuildError, lake_holds_data, rebuild_locked
 from newswh.lake import LakeChanges, prepare_lake, touched_months
 from newswh.load import load_staged
 from newswh.locking import IngestAlreadyRunning, WriterLock
 from newswh.manifest import discovered_table, make_plan, rows_table
+from newswh.open_ahead import OpenedAhead, PlanSettings
 from newswh.parse import DEFAULT_MAX_BYTES
 from newswh.records import PARSER_VERSION
 from newswh.remote import ObjectReader, Storage, StorageError, is_url
