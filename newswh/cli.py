@@ -168,7 +168,7 @@ def ingest(
             from newswh.display import Verbosity, ingest_display
             from newswh.ingest import ingest as ingest_flow
 
-            api_ready()  # a temporary server starts up on the other core while Prefect is imported
+            api_ready()  # a temporary server started, or the running one was asked, while Prefect was imported
 
             verbosity = Verbosity.quiet if quiet else Verbosity.verbose if verbose else Verbosity.normal
             with ingest_display(verbosity), one_shot_flow_settings():
@@ -411,11 +411,16 @@ def _prefect_api(command: str = "ingest") -> Iterator[Callable[[], None]]:
     it returns once the API answers."""
     import os
 
-    from newswh.paths_check import api_problem
-
     if os.environ.get("PREFECT_API_URL"):
-        _refuse(command, api_problem(os.environ["PREFECT_API_URL"]))
-        yield lambda: None
+        # Asked on a thread (a request holds no GIL) while Prefect is imported; answered
+        # before the first flow, which would otherwise fail on its first request.
+        from concurrent.futures import ThreadPoolExecutor
+
+        from newswh.paths_check import api_problem
+
+        with ThreadPoolExecutor(1, thread_name_prefix="newswh-api-check") as asking:
+            problem = asking.submit(api_problem, os.environ["PREFECT_API_URL"])
+            yield lambda: _refuse(command, problem.result())
         return
     from newswh.server import ServerDidNotStart, starting_server
 
