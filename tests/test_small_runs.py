@@ -94,6 +94,31 @@ def test_a_run_rewrites_only_the_months_its_files_touch(ingested):
     _assert_lake_matches(paths)
 
 
+def test_the_write_of_the_touched_months_takes_their_fingerprints_cut_into_pieces(ingested, monkeypatch):
+    """The pieces of a page-text dataset's touched months are found once a run, by the
+    fingerprints (on their own thread), and the write of the same months takes them."""
+    from newswh import lake
+
+    source, paths = ingested
+    cut: list[tuple[str, str]] = []
+    pieces = lake._pieces
+
+    def counted(con, dataset, where="", params=None):
+        cut.append((dataset.name, where))
+        return pieces(con, dataset, where, params)
+
+    monkeypatch.setattr(lake, "_pieces", counted)
+    original = next(row["file"] for row in truth(source) if row["status"] == "article")
+    (source / "again").mkdir()
+    shutil.copyfile(source / original, source / "again" / original)  # a duplicate: articles and duplicates change
+
+    run_ingest(source, paths.root)
+
+    assert sorted(name for name, _ in cut) == ["articles", "duplicate_captures"], cut
+    assert all(where for _, where in cut)  # the touched months, not the whole dataset
+    _assert_lake_matches(paths)
+
+
 def test_a_story_moved_to_another_month_leaves_its_old_month(ingested):
     """The month a re-read file's old capture was in changes too, though no row of this run lands in it."""
     source, paths = ingested
