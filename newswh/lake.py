@@ -16,6 +16,7 @@ Tables dashboards do not need but a rebuild does live under `lake/_warehouse/`.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import os
 from collections.abc import Callable, Iterable, Iterator
@@ -425,12 +426,12 @@ def prepare_lake(
     trusted = mark["files"] if (changed is not None or months is not None) and same_run else {}
     unfinished: list[_LakeFile] = []
     scopes = [_scope(root, dataset, trusted, changed, months) for dataset in DATASETS]
-    fingerprinter = ThreadPoolExecutor(1, thread_name_prefix="newswh-lake-fingerprints")
-    fingerprinting = _same_database(con)
+    fingerprinters = [ThreadPoolExecutor(1, thread_name_prefix="newswh-lake-fingerprints") for _ in range(FINGERPRINT_THREADS)]
+    fingerprinting = [_same_database(con) for _ in fingerprinters]
     memo: PiecesMemo = {}
     try:
         with memory_for_lake(con), ThreadPoolExecutor(workers or os.cpu_count() or 1) as writers:
-            ahead = _fingerprints_ahead(fingerprinting, fingerprinter, scopes, memo)
+            ahead = _fingerprints_ahead(list(zip(fingerprinting, fingerprinters)), scopes, memo)
             for dataset, (skip, only) in zip(DATASETS, scopes):
                 if skip:
                     changes.report.unchanged += len(trusted[dataset.folder])
@@ -460,8 +461,9 @@ def prepare_lake(
         changes.discard()
         raise
     finally:
-        fingerprinter.shutdown(cancel_futures=True)
-        fingerprinting.close()
+        for fingerprinter, cursor in zip(fingerprinters, fingerprinting):
+            fingerprinter.shutdown(cancel_futures=True)
+            cursor.close()
     return changes
 
 
@@ -494,17 +496,25 @@ def _same_database(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
     return cursor
 
 
+FINGERPRINT_THREADS = 2
+"""Threads, each on a connection of its own, fingerprinting the datasets the write comes to
+next: with one, the write of a small run waited for it before half of the datasets."""
+
+
 def _fingerprints_ahead(
-    con: duckdb.DuckDBPyConnection, fingerprinter: ThreadPoolExecutor, scopes: list[Scope], memo: PiecesMemo
+    fingerprinters: list[tuple[duckdb.DuckDBPyConnection, ThreadPoolExecutor]], scopes: list[Scope], memo: PiecesMemo
 ) -> dict[str, Future[dict[tuple[object, ...], str]]]:
-    """Each compared dataset's `expected_partitions`, one after another on `con` (a
-    connection of its own) while the caller writes the datasets before them: in a small
-    run, the fingerprints of the touched months take as long as writing them. Not
-    ingest_runs, whose last row changes just before it is compared (`before_runs`)."""
+    """Each compared dataset's `expected_partitions`, in the order they are written, taken
+    in turn by the `fingerprinters` (a connection and a thread each) while the caller
+    writes the datasets before them: in a small run, the fingerprints of the touched months
+    take as long as writing them. Not ingest_runs, whose last row changes just before it is
+    compared (`before_runs`)."""
+    compared = [
+        (dataset, only) for dataset, (skip, only) in zip(DATASETS, scopes) if not skip and dataset.name != "ingest_runs"
+    ]
     return {
-        dataset.name: fingerprinter.submit(expected_partitions, con, dataset, only, memo)
-        for dataset, (skip, only) in zip(DATASETS, scopes)
-        if not skip and dataset.name != "ingest_runs"
+        dataset.name: executor.submit(expected_partitions, cursor, dataset, only, memo)
+        for (dataset, only), (cursor, executor) in zip(compared, itertools.cycle(fingerprinters))
     }
 
 
