@@ -21,7 +21,7 @@ import json
 import os
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -529,8 +529,14 @@ def memory_for_lake(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     set_limit_bytes(con, LAKE_MEMORY_LIMIT_BYTES)
     try:
         yield
-    finally:
-        set_limit_bytes(con, before)
+    except BaseException:
+        # A failure mid-stream leaves the stream's result open, and DuckDB then refuses
+        # any statement: that refusal must not replace the failure (a full disk, say), which
+        # is what the run reports. The run is failing, so the limit no longer matters.
+        with suppress(duckdb.Error):
+            set_limit_bytes(con, before)
+        raise
+    set_limit_bytes(con, before)
 
 
 def _finish(files: list[_LakeFile]) -> None:

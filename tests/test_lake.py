@@ -282,3 +282,15 @@ def test_each_check_and_lake_dataset_knows_every_table_it_reads():
         named = {table for table in tables if re.search(rf"\b{table}\b", code)}
         named |= {table for view, read in behind.items() if re.search(rf"\b{view}\b", code) for table in read}
         assert named and tables_read(query) == named, name
+
+
+def test_a_failure_in_the_lake_stage_is_not_hidden_by_restoring_the_memory_limit():
+    """A writer that fails (a full disk) while the next dataset is being read leaves that
+    read's result open; DuckDB then refuses to change the limit back, and that refusal
+    used to replace the failure, which the run could then not name."""
+    con = duckdb.connect(config={"memory_limit": f"{2 * LAKE_MEMORY_LIMIT_BYTES // 10**6}MB"})
+    with pytest.raises(OSError, match="No space left on device"):
+        with lake.memory_for_lake(con):
+            reader = con.sql("select * from range(100000)").to_arrow_reader(1024)
+            reader.read_next_batch()  # mid-stream
+            raise OSError(28, "No space left on device")
