@@ -46,7 +46,7 @@ from newswh.integrity import NoWarehouseYet, RebuildError, lake_holds_data, rebu
 from newswh.lake import LakeChanges, prepare_lake, touched_months
 from newswh.load import load_staged
 from newswh.locking import IngestAlreadyRunning, WriterLock
-from newswh.manifest import discovered_table, make_plan, rows_table
+from newswh.manifest import discovered_table, make_plan, rows_table, start_run_context
 from newswh.open_ahead import OpenedAhead, PlanSettings
 from newswh.parse import DEFAULT_MAX_BYTES
 from newswh.records import PARSER_VERSION
@@ -389,12 +389,7 @@ def _ingest_locked(
     # has made sure nobody writes the warehouse; the CLI may have copied it, or opened it, already.
     with opened.opened() if opened is not None else next_warehouse(paths, ahead=ahead, checked=True) as copy:
         con = copy.con
-        run_id = con.execute("select coalesce(max(run_id), 0) + 1 from ingest_runs").fetchone()[0]
-        con.execute(
-            "create or replace temp table run_context as "
-            "select ?::bigint as run_id, ?::varchar as parser_version, ?::bigint as max_bytes, ?::boolean as rehash",
-            [run_id, PARSER_VERSION, max_bytes, rehash],
-        )
+        run_id = start_run_context(con, PARSER_VERSION, max_bytes, rehash)
         con.execute(
             "insert into ingest_runs (run_id, flow_run_id, source, started_at, parser_version) values (?, ?, ?, ?, ?)",
             [run_id, flow_run.get_id(), str(source), started_at, PARSER_VERSION],

@@ -66,6 +66,18 @@ def _strings(values: Sequence[str | None]) -> pa.Array:
     return pa.Array.from_buffers(pa.string(), len(values), [validity, pa.py_buffer(offsets), pa.py_buffer(b"".join(encoded))])
 
 
+def start_run_context(con: duckdb.DuckDBPyConnection, parser_version: str, max_bytes: int, rehash: bool) -> int:
+    """The next run's id, and the temp table `run_context` holding it with the run's settings
+    that decide outcomes (what plan.sql and sql/load/ read); returns the id."""
+    [(run_id,)] = con.execute("select coalesce(max(run_id), 0) + 1 from ingest_runs").fetchall()
+    con.execute(
+        "create or replace temp table run_context as "
+        "select ?::bigint as run_id, ?::varchar as parser_version, ?::bigint as max_bytes, ?::boolean as rehash",
+        [run_id, parser_version, max_bytes, rehash],
+    )
+    return int(run_id)
+
+
 def make_plan(
     con: duckdb.DuckDBPyConnection, discovered: pa.Table, parser_version: str, max_bytes: int = DEFAULT_MAX_BYTES
 ) -> dict[str, int]:

@@ -32,7 +32,7 @@ import pyarrow as pa
 
 from newswh import walk_ahead
 from newswh.locking import IngestAlreadyRunning, WriterLock
-from newswh.manifest import make_plan
+from newswh.manifest import make_plan, start_run_context
 from newswh.settings import DataPaths
 from newswh.warehouse import WarehouseCopy, ensure_not_written_elsewhere, next_warehouse, wal_path
 
@@ -137,16 +137,11 @@ def _open(paths: DataPaths, settings: PlanSettings, lock: WriterLock, opening: _
         return
     opened = OpenedAhead(lock, copy, block, 0, 0.0, settings)
     try:
-        [(opened.run_id,)] = copy.con.execute("select coalesce(max(run_id), 0) + 1 from ingest_runs").fetchall()
+        opened.run_id = start_run_context(copy.con, settings.parser_version, settings.max_bytes, settings.rehash)
         opened.seconds = time.perf_counter() - started
         opened.walk = walk_ahead.take(settings.source)
         if opened.walk is not None:
             mark = time.perf_counter()
-            copy.con.execute(
-                "create or replace temp table run_context as "
-                "select ?::bigint as run_id, ?::varchar as parser_version, ?::bigint as max_bytes, ?::boolean as rehash",
-                [opened.run_id, settings.parser_version, settings.max_bytes, settings.rehash],
-            )
             opened.planned = make_plan(copy.con, opened.walk[0], settings.parser_version, settings.max_bytes)
             opened.plan_seconds = time.perf_counter() - mark
     except Exception:  # noqa: BLE001 - likewise
