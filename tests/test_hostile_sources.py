@@ -84,15 +84,15 @@ def change_on_open(monkeypatch: pytest.MonkeyPatch, changes: dict[Path, Change])
     planning, before the read, the window a crawler deleting files falls into. With one
     batch and one worker the flow parses in this process, so the hook is seen."""
     pending = {str(path.resolve()): change for path, change in changes.items()}
-    real_open = open
+    real_read = sources_module.read_whole
 
-    def open_after_change(file, *args, **kwargs):  # type: ignore[no-untyped-def]
-        change = pending.pop(os.fspath(file), None)
+    def read_after_change(path: str, max_bytes: int):  # type: ignore[no-untyped-def]
+        change = pending.pop(path, None)
         if change is not None:
-            change(Path(file))
-        return real_open(file, *args, **kwargs)
+            change(Path(path))
+        return real_read(path, max_bytes)
 
-    monkeypatch.setattr(sources_module, "open", open_after_change, raising=False)
+    monkeypatch.setattr(sources_module, "read_whole", read_after_change)
     return pending
 
 
@@ -132,21 +132,20 @@ def test_files_vanishing_during_a_run_are_missing_not_rejected(pristine, tmp_pat
 
 VANISH_HOOK = '''\
 """Test hook for a real `newswh ingest` process: delete the listed files just before they are opened."""
-import builtins
 import os
 
-_real_open = builtins.open
+_real_open = os.open
 _pending = set(filter(None, os.environ.get("NEWSWH_TEST_VANISH", "").split(os.pathsep)))
 
 
-def _open(file, *args, **kwargs):
-    if isinstance(file, str) and file in _pending:
-        _pending.discard(file)
-        os.unlink(file)
-    return _real_open(file, *args, **kwargs)
+def _open(path, *args, **kwargs):
+    if isinstance(path, str) and path in _pending:
+        _pending.discard(path)
+        os.unlink(path)
+    return _real_open(path, *args, **kwargs)
 
 
-builtins.open = _open
+os.open = _open
 '''
 
 

@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from newswh.sources import discover, read_and_parse
+from newswh.sources import discover, read_and_parse, read_whole
 from tests.conftest import PAGES
 
 PAGE = (PAGES / "headline_once.txt").read_bytes()
@@ -83,3 +83,25 @@ def test_file_over_the_cap_is_rejected_without_being_read(tmp_path):
     assert result.reject.reason == "too_large"
     assert result.reject.content_hash is None
     assert result.reject.size_bytes == len(PAGE) * 100
+
+
+@pytest.mark.timeout(20)
+def test_a_pipe_put_where_a_file_was_is_rejected_without_hanging(tmp_path):
+    """A pipe has no writer to wait for: opening it blocking would hang the run for good."""
+    path = tmp_path / "page.txt"
+    path.write_bytes(PAGE)
+    [source] = list(discover(tmp_path))
+    path.unlink()
+    os.mkfifo(path)
+    result = read_and_parse(source)
+    assert result.reject.reason == "unreadable"
+    assert "no longer a regular file" in result.reject.detail
+
+
+def test_a_file_longer_than_its_size_said_is_read_to_its_end():
+    """Files whose size says 0 while they hold text (/proc's, some network file systems') are
+    read on past what fstat said, and one that turns out over the cap is not parsed."""
+    whole = read_whole("/proc/self/status", 2**20)
+    assert isinstance(whole, bytes) and len(whole) > 64 and whole.startswith(b"Name:")
+    capped = read_whole("/proc/self/status", 16)
+    assert not isinstance(capped, bytes) and capped.reason == "too_large"
