@@ -219,14 +219,21 @@ def _write_part(rows: dict[str, list[tuple[object, ...]]], staging: Path, name: 
         if rows[table] or even_empty:
             folder = staging / table
             folder.mkdir(parents=True, exist_ok=True)
-            pq.write_table(_to_table(rows[table], schema), folder / name, compression="lz4", use_dictionary=_DICTIONARY[table])
+            pq.write_table(_to_table(rows[table], schema), folder / name, compression="none", use_dictionary=_REPEATING[table])
             rows[table].clear()
 
 
-_WIDE_COLUMNS = frozenset({"lead", "body"})
-_DICTIONARY = {table: [name for name in schema.names if name not in _WIDE_COLUMNS] for table, schema in STAGE_SCHEMAS.items()}
-"""Dictionary encoding per staged column: not for page text, which never repeats and
-would only make the writer build, then drop, a dictionary of it."""
+_REPEATING = {
+    "stage_files": ["outcome", "reject_reason"],
+    "stage_captures": ["related_status", "source_encoding", "parser_version", "language", "site", "dateline", "attribution", "sign_off"],
+    "stage_related": ["source_path", "article_id", "title", "pic_path", "media_kind"],
+    "stage_rejects": ["reason", "parser_version"],
+}
+"""The staged columns worth a dictionary: those whose values repeat. A staged part lives for
+one run, read once by the load on the same machine, so it is written for the least CPU, not
+the fewest bytes: no compression, and no dictionary built (then dropped) for paths, hashes,
+ids and page text, which never repeat. Per file staged: 5.4 us and 2 kB of Parquet, against
+11.5 us and 1 kB with lz4 and a dictionary for all but the page text (bench: 5,000 pages)."""
 
 
 _ARTICLE_HEAD = attrgetter(*STAGE_CAPTURES.names[: STAGE_CAPTURES.get_field_index("related_count")])
