@@ -27,7 +27,7 @@ from pathlib import Path
 
 import duckdb
 
-from newswh.settings import DataPaths
+from newswh.settings import AHEAD_EXIT_WAIT_SECONDS, DataPaths
 from newswh.warehouse import (
     FileState, WarehouseBusy, WarehouseDamaged, copy_file, ensure_not_written_elsewhere, file_state, wal_path,
 )
@@ -93,9 +93,12 @@ def take(paths: DataPaths) -> CopiedAhead | None:
 
 def _remove_untaken() -> None:
     """A run refused before it opened the warehouse (a busy data folder) leaves its copy.
-    Removed even while being written: the thread then writes to a file no name reaches (or,
-    if it had not yet created it, leaves one that the next run removes)."""
+
+    A copy under way is waited for first (DuckDB opens the warehouse read-only before the
+    `sendfile`; see AHEAD_EXIT_WAIT_SECONDS)."""
     for copying in _copies.values():
+        if copying.thread is not None:
+            copying.thread.join(AHEAD_EXIT_WAIT_SECONDS)
         copying.path.unlink(missing_ok=True)
     _copies.clear()
 

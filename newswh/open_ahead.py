@@ -33,7 +33,7 @@ import pyarrow as pa
 from newswh import walk_ahead
 from newswh.locking import IngestAlreadyRunning, WriterLock
 from newswh.manifest import make_plan, start_run_context
-from newswh.settings import DataPaths
+from newswh.settings import AHEAD_EXIT_WAIT_SECONDS, DataPaths
 from newswh.warehouse import WarehouseCopy, ensure_not_written_elsewhere, next_warehouse, wal_path
 
 
@@ -162,11 +162,17 @@ def take(paths: DataPaths) -> OpenedAhead | None:
 
 def _abandon_untaken() -> None:
     """A run stopped before its flow took the copy (Ctrl-C while Prefect was imported, a
-    failed server start). A thread still opening is left: the lock ends with the process,
-    and the next run removes the copy it was making (its own `.next`)."""
+    failed server start): the copy is closed and removed and the lock let go.
+
+    An opening still under way is waited for first. Left running, its thread was stopped
+    in the middle of DuckDB as Python shut down, which aborted the process ("terminate
+    called after throwing an instance of ''", or a segmentation fault) instead of its
+    exit 130, and left the copy behind."""
     for opening in _openings.values():
-        if opening.thread is not None and not opening.thread.is_alive() and opening.done is not None:
-            opening.done.abandon()
+        if opening.thread is not None:
+            opening.thread.join(AHEAD_EXIT_WAIT_SECONDS)
+            if not opening.thread.is_alive() and opening.done is not None:
+                opening.done.abandon()
     _openings.clear()
 
 

@@ -40,6 +40,11 @@ lake spilled far more and was much slower."""
 LOCK_WAIT_SECONDS = 0.0
 """How long a second ingest waits for the first before giving up, by default."""
 
+AHEAD_EXIT_WAIT_SECONDS = 60.0
+"""How long a process that exits waits for work it started ahead and nobody took (a copy of
+the warehouse, an opening: a `sendfile` and DuckDB, seconds at most) before it ends anyway:
+a thread stopped inside DuckDB as Python shuts down aborts the process."""
+
 
 def quiet_ephemeral_prefect() -> None:
     """Defaults for Prefect's temporary local server, unless the user set their own.

@@ -5,6 +5,8 @@ opening that fails or is never taken must let go of the lock and leave no copy b
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 
 import duckdb
 import pytest
@@ -122,6 +124,30 @@ def test_an_opening_nobody_takes_lets_go_of_the_lock_and_its_copy_at_exit(ingest
 
     assert _left(paths) == ["warehouse.duckdb"]
     assert _lock_is_free(paths)
+
+
+EXIT_DURING_OPENING = """
+import sys
+from pathlib import Path
+from newswh import open_ahead
+from newswh.open_ahead import PlanSettings
+from newswh.settings import DataPaths
+assert open_ahead.start(DataPaths(Path(sys.argv[1])), PlanSettings(Path(sys.argv[2]), "x", 1, False))
+"""
+
+
+def test_a_process_that_exits_while_opening_waits_for_it_and_leaves_nothing(ingested):
+    """Exiting while the thread copies and opens (Ctrl-C 0.5 s into `newswh ingest`) used to
+    stop the thread inside DuckDB: an abort or a segmentation fault, and the copy left."""
+    source, paths = ingested
+    for _ in range(3):
+        done = subprocess.run(
+            [sys.executable, "-c", EXIT_DURING_OPENING, str(paths.root), str(source)],
+            capture_output=True, text=True, timeout=120,
+        )
+        assert (done.returncode, done.stderr) == (0, "")
+        assert _left(paths) == ["warehouse.duckdb"]
+        assert _lock_is_free(paths)
 
 
 def test_a_busy_lock_or_no_warehouse_means_no_opening(ingested, tmp_path):
