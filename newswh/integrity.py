@@ -32,7 +32,7 @@ from newswh.lake import (
 )
 from newswh.locking import writer_lock
 from newswh.settings import SQL_DIR, DataPaths
-from newswh.warehouse import commit, damage, failed_checks, next_warehouse, open_read_only
+from newswh.warehouse import commit, damage, failed_checks, next_warehouse, open_read_only, remove_left_behind
 
 
 class RebuildError(RuntimeError):
@@ -78,6 +78,7 @@ def verify(paths: DataPaths) -> Verification:
         try:
             for check, offenders in failed_checks(con).items():
                 result.problems.append(f"data check {check} fails, e.g. {offenders[0]}")
+            result.problems += rows_without_their_file(con)
             for dataset in DATASETS:
                 result.rows[dataset.table_name] = con.execute(f"select count(*) from {dataset.table_name}").fetchall()[0][0]
                 result.problems += _lake_problems(con, paths.lake, dataset, result)
@@ -167,18 +168,38 @@ def rebuild_locked(paths: DataPaths) -> Rebuilt:
         if paths.warehouse.exists():
             raise RebuildError(f"{paths.lake} holds no data, so there is nothing to rebuild from; the warehouse was not changed")
         raise NoWarehouseYet(f"no warehouse in {paths.root} yet: run `newswh ingest` first")
+    remove_left_behind(paths)  # a killed ingest's: we hold the lock, as an ingest does
     with next_warehouse(paths, copy_current=False) as copy:
         con = copy.con
         rows = {dataset.table_name: _load_dataset(con, paths.lake, dataset) for dataset in DATASETS}
         failures = failed_checks(con)
         if failures:
             raise RebuildError(f"the lake's tables do not fit together ({failures}); the warehouse was not changed")
+        lost = rows_without_their_file(con)
+        if lost:
+            raise RebuildError(
+                f"{lost[0]}: files of {paths.lake / _MANIFEST.folder} are missing; "
+                "the warehouse was not changed (if warehouse.duckdb is intact, `newswh ingest` rewrites the lake from it)"
+            )
         mismatches = [problem for dataset in DATASETS for problem in _lake_problems(con, paths.lake, dataset, Verification())]
         if mismatches:
             raise RebuildError(f"{mismatches[0]}; the warehouse was not changed")
         kept = commit(copy)
     shutil.rmtree(paths.staging, ignore_errors=True)
     return Rebuilt(rows, kept)
+
+
+_MANIFEST = next(dataset for dataset in DATASETS if dataset.table_name == "source_files")
+
+
+def rows_without_their_file(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """One problem per table whose rows name files the manifest lacks: it lost rows."""
+    found = con.execute((SQL_DIR / "integrity" / "rows_without_their_file.sql").read_text(encoding="utf-8")).fetchall()
+    problems = []
+    for table in dict.fromkeys(table for table, _ in found):
+        paths = [path for found_in, path in found if found_in == table]
+        problems.append(f"source_files, the manifest, lacks the files of {len(paths):,} {table} rows (e.g. {paths[0]})")
+    return problems
 
 
 def _load_dataset(con: duckdb.DuckDBPyConnection, lake: Path, dataset: Dataset) -> int:

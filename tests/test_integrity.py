@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
 
 import pytest
 
@@ -83,6 +85,52 @@ def test_verify_names_a_warehouse_that_disagrees_with_the_lake(data):
     result = newswh("verify", "--data", str(data))
     assert result.returncode == 1
     assert "year=2015/month=11/part-0.parquet: differs from the warehouse (6 rows in the file, 6 in the warehouse)" in result.stderr
+
+
+@pytest.mark.parametrize("lost", ["every bucket", "one bucket"])
+def test_rebuild_refuses_a_lake_whose_manifest_lost_files(data, lost):
+    """The manifest's lake dataset is 64 bucket files, any of which may be deleted: rebuilt
+    without them, the next ingest counted the files they listed as new, and verify passed."""
+    paths = DataPaths(data)
+    manifest = paths.lake / "_warehouse" / "source_files"
+    buckets = sorted(manifest.glob("bucket=*"))
+    assert len(buckets) > 1
+    before = paths.warehouse.read_bytes()
+    for bucket in buckets if lost == "every bucket" else buckets[:1]:
+        shutil.rmtree(bucket)
+
+    rebuilt = newswh("rebuild", "--data", str(data))
+
+    assert rebuilt.returncode == 1 and "Traceback" not in rebuilt.stderr
+    assert "source_files, the manifest, lacks the files of" in rebuilt.stderr
+    assert f"files of {manifest} are missing; the warehouse was not changed" in rebuilt.stderr
+    assert paths.warehouse.read_bytes() == before
+
+
+def test_verify_names_a_warehouse_whose_manifest_lost_rows(data):
+    import duckdb
+
+    with duckdb.connect(str(DataPaths(data).warehouse)) as con:
+        [(path,)] = con.execute("select min(source_path) from captures").fetchall()
+        con.execute("delete from source_files where source_path = ?", [path])
+    result = newswh("verify", "--data", str(data))
+    assert result.returncode == 1
+    assert f"source_files, the manifest, lacks the files of 1 captures rows (e.g. {path})" in result.stderr
+
+
+def test_rebuild_removes_what_a_killed_ingest_left_behind(data):
+    """A commit's second name for the old warehouse holds its blocks until removed; an
+    ingest killed mid-commit leaves it, and a rebuild (not only the next ingest) removes it."""
+    paths = DataPaths(data)
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    leftover = paths.retired(dead.pid, "0")
+    os.link(paths.warehouse, leftover)
+
+    rebuilt = newswh("rebuild", "--data", str(data))
+
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert not leftover.exists()
 
 
 def test_rebuild_tables_cover_every_data_table():
