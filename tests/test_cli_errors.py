@@ -126,3 +126,28 @@ def test_ctrl_c_stops_the_ingest_in_one_line_and_the_next_run_recovers(corpus, t
     again = newswh("ingest", str(corpus), "--data", str(data), env=_without_api())
     assert again.returncode == 0, again.stderr
     assert newswh("verify", "--data", str(data)).returncode == 0
+
+
+CTRL_C_DURING_IMPORT = '''\
+"""Test hook: Ctrl-C lands while `newswh` imports its command (typer, a few tenths of a second in)."""
+import sys
+
+
+class _CtrlC:
+    def find_spec(self, name, path=None, target=None):
+        if name == "typer":
+            raise KeyboardInterrupt
+        return None
+
+
+sys.meta_path.insert(0, _CtrlC())
+'''
+
+
+def test_ctrl_c_while_the_command_is_imported_is_one_line(tmp_path):
+    hooks = tmp_path / "hooks"
+    hooks.mkdir()
+    (hooks / "sitecustomize.py").write_text(CTRL_C_DURING_IMPORT)
+    path = os.pathsep.join(filter(None, [str(hooks), os.environ.get("PYTHONPATH")]))
+    result = newswh("status", "--data", str(tmp_path), env={"PYTHONPATH": path})
+    assert _one_line(result, 130) == "newswh: interrupted"
