@@ -122,8 +122,10 @@ def _walk(root: str, real_root: Path) -> Iterator[DiscoveredRow]:
                 stack.append((iter(entries), inner_stand_ins))
                 continue
             row = _problem_row(entry.path, entry.path, problem)
-        else:
+        elif kind == "link":
             row = _describe_link(entry.path, real_root)
+        else:
+            row = _problem_row(entry.path, entry.path, _NOT_A_FILE)
         if row is not None:
             yield row
 
@@ -146,14 +148,19 @@ def _listing(folder: str) -> tuple[list[os.DirEntry[str]], dict[str, str], str |
 
 
 def _kind(entry: os.DirEntry[str]) -> str | None:
-    """'file', 'folder' or 'link' for what discovery cares about, None for the rest."""
+    """'file', 'folder', 'link' or 'special' (a pipe, socket or device named like a raw
+    file, which becomes a reject rather than vanish from the count) for what discovery
+    cares about, None for the rest."""
     if entry.name.endswith(RAW_SUFFIX) and entry.is_file(follow_symlinks=False):
         return "file"
     if entry.is_dir(follow_symlinks=False):
         return "folder"
-    if entry.name.endswith(RAW_SUFFIX) and entry.is_symlink():
-        return "link"
+    if entry.name.endswith(RAW_SUFFIX):
+        return "link" if entry.is_symlink() else "special"
     return None
+
+
+_NOT_A_FILE = "a pipe, device or socket, not a file; not read"
 
 
 def is_utf8(text: str) -> bool:
@@ -234,7 +241,7 @@ def _describe(path: str, real_root: Path) -> DiscoveredRow | None:
         info = os.stat(path)
     except OSError as error:
         return None if error.errno in VANISHED_ERRNOS else (path, 0, 0, None)
-    return path, info.st_size, info.st_mtime_ns, None
+    return path, info.st_size, info.st_mtime_ns, None if stat.S_ISREG(info.st_mode) else _NOT_A_FILE
 
 
 def _describe_link(path: str, real_root: Path) -> DiscoveredRow | None:

@@ -105,3 +105,19 @@ def test_a_file_longer_than_its_size_said_is_read_to_its_end():
     assert isinstance(whole, bytes) and len(whole) > 64 and whole.startswith(b"Name:")
     capped = read_whole("/proc/self/status", 16)
     assert not isinstance(capped, bytes) and capped.reason == "too_large"
+
+
+@pytest.mark.timeout(20)
+def test_a_pipe_named_like_a_page_is_a_reject_not_skipped(tmp_path):
+    """Every entry named like a raw file is counted: a pipe was skipped, unseen by the run."""
+    (tmp_path / "page.txt").write_bytes(PAGE)
+    os.mkfifo(tmp_path / "pipe.txt")
+    results = outcomes(tmp_path)
+    assert sorted(results) == ["page.txt", "pipe.txt"]
+    assert results["page.txt"].status == "article"
+    assert (results["pipe.txt"].reject.reason, results["pipe.txt"].reject.detail) == (
+        "unreadable",
+        "a pipe, device or socket, not a file; not read",
+    )
+    [alone] = list(discover(tmp_path / "pipe.txt"))  # `newswh parse pipe.txt`
+    assert alone.problem == "a pipe, device or socket, not a file; not read"
