@@ -61,6 +61,8 @@ def main() -> None:
     except exceptions.ClickException as error:
         typer.echo(f"newswh: {error.format_message()}", err=True)
         code = error.exit_code
+    if code == 130:  # typer turns a Ctrl-C inside a command into a silent exit 130
+        typer.echo("newswh: interrupted", err=True)
     sys.exit(code if isinstance(code, int) else 0)
 
 
@@ -197,7 +199,7 @@ def ingest(
                else "the warehouse is as it was before this run"),
             err=True,
         )
-        raise typer.Exit(130) from None
+        raise SystemExit(130) from None  # not typer.Exit(130): main() would say "interrupted" again
     if not state.is_completed():
         typer.echo(f"newswh ingest: {state.message}", err=True)
         raise typer.Exit(1)

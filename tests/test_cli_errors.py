@@ -129,13 +129,14 @@ def test_ctrl_c_stops_the_ingest_in_one_line_and_the_next_run_recovers(corpus, t
 
 
 CTRL_C_DURING_IMPORT = '''\
-"""Test hook: Ctrl-C lands while `newswh` imports its command (typer, a few tenths of a second in)."""
+"""Test hook: Ctrl-C lands while `newswh` imports the module NEWSWH_TEST_CTRL_C names."""
+import os
 import sys
 
 
 class _CtrlC:
     def find_spec(self, name, path=None, target=None):
-        if name == "typer":
+        if name == os.environ["NEWSWH_TEST_CTRL_C"]:
             raise KeyboardInterrupt
         return None
 
@@ -144,10 +145,19 @@ sys.meta_path.insert(0, _CtrlC())
 '''
 
 
-def test_ctrl_c_while_the_command_is_imported_is_one_line(tmp_path):
+@pytest.mark.parametrize(
+    "module",
+    [
+        "typer",  # the command's own import, a tenth of a second in: it printed a traceback
+        "newswh.paths_check",  # inside `newswh ingest`, before its own handler: typer exited 130 in silence
+    ],
+)
+def test_ctrl_c_while_the_command_is_imported_is_one_line(tmp_path, module):
     hooks = tmp_path / "hooks"
     hooks.mkdir()
     (hooks / "sitecustomize.py").write_text(CTRL_C_DURING_IMPORT)
     path = os.pathsep.join(filter(None, [str(hooks), os.environ.get("PYTHONPATH")]))
-    result = newswh("status", "--data", str(tmp_path), env={"PYTHONPATH": path})
+    source = tmp_path / "source"
+    source.mkdir()
+    result = newswh("ingest", str(source), "--data", str(tmp_path / "data"), env={"PYTHONPATH": path, "NEWSWH_TEST_CTRL_C": module})
     assert _one_line(result, 130) == "newswh: interrupted"
