@@ -557,6 +557,7 @@ COUNT_LABELS = {
     "articles_written": "articles written",
     "duplicates": "duplicate captures",
     "rejected": "rejected",
+    "captures_kept": "rejected, archived capture kept",
 }
 """The counts table's words: "changed" is content that changed, not the plan's re-reads
 (files whose size or mtime moved, most of which turn out unchanged)."""
@@ -566,10 +567,12 @@ def _print_counts(summary, quiet: bool = False) -> None:  # type: ignore[no-unty
     from rich.console import Console
     from rich.table import Table
 
-    from newswh.ingest import conservation_line
+    from newswh.ingest import conservation_line, kept_line
 
     console = Console()
     final = f"{conservation_line(summary.counts)}; {summary.source} -> {summary.data} in {summary.seconds['total']:.2f} s"
+    if warning := kept_line(summary.counts):
+        Console(stderr=True).print(f"newswh ingest: {warning}", highlight=False, soft_wrap=True)
     if quiet:
         console.print(final, highlight=False, soft_wrap=True)
         return

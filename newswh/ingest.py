@@ -72,7 +72,7 @@ from newswh.warehouse import (
 
 RUN_COUNTS = (
     "files_seen", "files_new", "files_changed", "files_unchanged", "files_missing",
-    "articles_written", "duplicates", "rejected",
+    "articles_written", "duplicates", "rejected", "captures_kept",
 )
 
 
@@ -443,15 +443,19 @@ def _ingest_locked(
         load_warehouse(con, staging, changed, scope)
         months = None if months_left is None else months_left | touched_months(con)
         seconds["load"] = time.perf_counter() - mark
-        loaded = con.execute(
-            "select articles_written, duplicates, rejected from ingest_runs where run_id = ?", [run_id]
+        *loaded, kept = con.execute(
+            "select articles_written, duplicates, rejected, captures_kept from ingest_runs where run_id = ?", [run_id]
         ).fetchone()
         logger.info(
             "load: %s articles written, %s duplicates, %s rejected; data checks passed; in %.2f s",
             *(f"{value:,}" for value in loaded), seconds["load"], extra={"stage": "load"},
         )
+        if warning := kept_line({"captures_kept": kept}):
+            logger.warning("load: %s", warning, extra={"stage": "load"})
         run_rejects = con.execute(
-            "select source_path, reason, detail from stage_rejects order by source_path limit ?", [REJECTS_LISTED]
+            "select source_path, reason, detail from rejects where source_path in (select source_path from parsed_paths) "
+            "order by source_path limit ?",
+            [REJECTS_LISTED],
         ).fetchall()
 
         mark = time.perf_counter()
@@ -624,6 +628,20 @@ def conservation_line(counts: dict[str, int]) -> str:
     balanced = counts["files_seen"] == sum(counts[part] for part in parts)
     terms = " + ".join(f"{counts[part]:,} {part.replace('files_', '').replace('_', ' ')}" for part in parts)
     return f"{counts['files_seen']:,} files seen = {terms}: {'every file accounted for' if balanced else 'DOES NOT ADD UP'}"
+
+
+def kept_line(counts: dict[str, int]) -> str | None:
+    """What a person should look at when changed files kept their archived captures: their
+    raw files were emptied, cut short or overwritten since they were archived."""
+    kept = counts.get("captures_kept", 0)
+    if not kept:
+        return None
+    return (
+        f"{kept:,} changed file{'s' if kept > 1 else ''} now hold{'' if kept > 1 else 's'} less than the capture archived from "
+        f"{'them' if kept > 1 else 'it'} (emptied, cut short, damaged or overwritten?); the archived capture{'s are' if kept > 1 else ' is'} "
+        "kept and the new content rejected: see `select r.* from rejects as r join source_files as s "
+        "using (source_path) where s.article_id is not null`"
+    )
 
 
 def _one_line(summary: RunSummary) -> str:

@@ -29,8 +29,12 @@ REJECT_REASONS: dict[str, str] = {
     "foreign_language": "the page is in Arabic or Persian, from a sister site",
     "no_title": "no usable headline line at the top of the page",
     "no_body": "a headline but no body paragraph",
+    "shrunk": "the file holds less of its story than the capture archived from it, which is kept",
+    "other_story": "the file holds another story than the one archived from it, which is kept",
 }
-"""Every reject reason, with what it means; the one place that lists them."""
+"""Every reject reason, with what it means; the one place that lists them. The parser gives
+the first nine; the load the last two, comparing a changed file with its archived capture
+(sql/load/10_affected.sql)."""
 
 
 @dataclass(slots=True)

@@ -119,8 +119,11 @@ def test_the_write_of_the_touched_months_takes_their_fingerprints_cut_into_piece
     _assert_lake_matches(paths)
 
 
-def test_a_story_moved_to_another_month_leaves_its_old_month(ingested):
-    """The month a re-read file's old capture was in changes too, though no row of this run lands in it."""
+def test_a_story_moved_to_another_month_lands_there_under_a_name_of_its_own(ingested):
+    """A re-read file whose date moved holds another story (a story's id is its headline and
+    date): its archived capture stays, in its month. Moved to a name of its own, the new
+    story lands in its own month, though no other row of that run is in it, and the old one
+    stays in the old month, its file missing."""
     source, paths = ingested
     original = next(row["file"] for row in truth(source) if row["status"] == "article")
     path = source / original
@@ -133,13 +136,19 @@ def test_a_story_moved_to_another_month_leaves_its_old_month(ingested):
 
     summary = run_ingest(source, paths.root)
 
-    assert summary.counts["files_changed"] == 1
-    assert query(paths.root, "select year(published_at) from articles where source_path = ?", [str(path.resolve())]) == [
+    assert (summary.counts["files_changed"], summary.counts["captures_kept"]) == (1, 1)
+    old_partition = paths.lake / "articles" / f"year={old_year}" / f"month={old_month}" / PART_FILE
+    assert str(path.resolve()) in pq.read_table(old_partition, columns=["source_path"])["source_path"].to_pylist()
+    _assert_lake_matches(paths)
+
+    moved = path.rename(path.with_name("moved-" + path.name))
+    summary = run_ingest(source, paths.root)
+
+    assert (summary.counts["files_new"], summary.counts["articles_written"], summary.counts["files_missing"]) == (1, 1, 1)
+    assert query(paths.root, "select year(published_at) from articles where source_path = ?", [str(moved.resolve())]) == [
         (old_year + 7,)
     ]
-    old_partition = paths.lake / "articles" / f"year={old_year}" / f"month={old_month}" / PART_FILE
-    if old_partition.exists():  # else the story was its month's only one
-        assert str(path.resolve()) not in pq.read_table(old_partition, columns=["source_path"])["source_path"].to_pylist()
+    assert str(path.resolve()) in pq.read_table(old_partition, columns=["source_path"])["source_path"].to_pylist()
     _assert_lake_matches(paths)
 
 

@@ -1,6 +1,7 @@
 -- Each affected story becomes its best capture: a complete related list first, then the
 -- longest one, then the first path. The order depends only on content and paths, so
--- incremental runs end where one clean run over the same files would.
+-- incremental runs end where one clean run over the same files would (but for captures
+-- kept from files damaged in place, 10_affected.sql, which a clean run never saw).
 -- Only the choice is stored (`best_captures`); `articles` reads the page text from the
 -- capture itself, so no body is copied, and the choice is an aggregate over narrow
 -- columns: memory does not grow with body text.
@@ -13,9 +14,7 @@ select
     arg_min(
         source_path,
         struct_pack(
-            status_rank := case related_status
-                when 'ok' then 0 when 'empty' then 1 when 'truncated' then 2 when 'malformed' then 3 else 4
-            end,
+            status_rank := related_rank(related_status),
             fewer_items := -related_count,
             source_path := source_path
         )

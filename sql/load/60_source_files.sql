@@ -18,19 +18,22 @@ where t.source_path = s.source_path and t.outcome = 'touched';
 insert into source_files by name
 select
     source_path,
-    size_bytes,
-    mtime_ns,
-    content_hash,
-    outcome,
-    article_id,
-    reject_reason,
+    f.size_bytes,
+    f.mtime_ns,
+    f.content_hash,
+    -- A file that kept its archived capture (10_affected.sql) is a reject now, naming the
+    -- story it keeps.
+    case when k.reason is not null then 'rejected' else f.outcome end as outcome,
+    case when k.source_path is not null then k.article_id else f.article_id end as article_id,
+    coalesce(k.reason, f.reject_reason) as reject_reason,
     (select parser_version from run_context) as parser_version,
     (select run_id from run_context) as first_seen_run_id,
     (select run_id from run_context) as last_changed_run_id,
     true as is_present,
     null as missing_since_run_id
-from stage_files
-where outcome in ('article', 'rejected')
+from stage_files as f
+left join kept_captures as k using (source_path)
+where f.outcome in ('article', 'rejected')
 on conflict (source_path) do update set
     size_bytes = excluded.size_bytes,
     mtime_ns = excluded.mtime_ns,

@@ -1,5 +1,6 @@
 -- Count the run and check conservation: every file seen is unchanged, or was read and
--- became exactly one capture (the story's best, or a duplicate of it) or one reject.
+-- became exactly one capture (the story's best, or a duplicate of it) or one reject (a file
+-- that kept its archived capture, 10_affected.sql, is a reject: its new content is).
 -- A file that vanished before it could be read was not seen (10_affected.sql took it out
 -- of the plan): it is counted missing, like any file deleted before the run.
 update ingest_runs
@@ -12,6 +13,7 @@ set
     articles_written = counts.articles_written,
     duplicates = counts.captures_written - counts.articles_written,
     rejected = counts.rejected,
+    captures_kept = counts.captures_kept,
     is_conserved = (
         counts.files_seen = counts.files_new + counts.files_changed + counts.files_unchanged
         and counts.files_to_read = counts.files_read
@@ -28,9 +30,10 @@ from (
         (select count(*) from plan where status = 'unchanged')
             + (select count(*) from stage_files where outcome = 'touched') as files_unchanged,
         (select count(*) from source_files where not is_present) as files_missing,
-        (select count(*) from stage_captures) as captures_written,
-        (select count(*) from stage_captures where source_path in (select source_path from best_captures))
-            as articles_written,
-        (select count(*) from stage_rejects) as rejected
+        (select count(*) from stage_captures anti join kept_captures using (source_path)) as captures_written,
+        (select count(*) from stage_captures anti join kept_captures using (source_path)
+            where source_path in (select source_path from best_captures)) as articles_written,
+        (select count(*) from stage_rejects) + (select count(*) from kept_captures where reason is not null) as rejected,
+        (select count(*) from kept_captures) as captures_kept
 ) as counts
 where ingest_runs.run_id = (select run_id from run_context);

@@ -25,7 +25,7 @@ comment on column source_files.size_bytes is 'File size when last read or checke
 comment on column source_files.mtime_ns is 'File modification time in nanoseconds since the Unix epoch, when last checked.';
 comment on column source_files.content_hash is 'SHA-256 of the file''s bytes (hex); null when the file could not be read.';
 comment on column source_files.outcome is 'What the file became: ''article'' or ''rejected''.';
-comment on column source_files.article_id is 'The article this file carries (maybe as a duplicate capture), when outcome = ''article''.';
+comment on column source_files.article_id is 'The article this file carries (maybe as a duplicate capture), when outcome = ''article''; for a reject, the article whose capture the file kept from its earlier content (null if none): a file whose new content is a reject or holds less than its archived capture keeps that capture.';
 comment on column source_files.reject_reason is 'Why the file was rejected (see rejects.reason), when outcome = ''rejected''.';
 comment on column source_files.parser_version is 'Version of the parser that last read the file.';
 comment on column source_files.first_seen_run_id is 'Run that first saw the file.';
