@@ -289,7 +289,7 @@ def read_source(source: SourceFile, max_bytes: int = DEFAULT_MAX_BYTES) -> Parse
     if source.problem is not None:
         return reject_result(source.path, None, 0, "unreadable", source.problem)
     try:
-        data = read_whole(source.path, max_bytes)
+        data = read_whole(source.path, max_bytes, (source.size_bytes, source.mtime_ns))
     except OSError as error:
         detail = f"cannot read the file: {_why(error)}"
         if error.errno in VANISHED_ERRNOS:
@@ -314,11 +314,19 @@ _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOC
 it changes nothing for a regular file."""
 
 
-def read_whole(path: str, max_bytes: int) -> bytes | _Unread:
+def read_whole(path: str, max_bytes: int, listed: tuple[int, int] | None = None) -> bytes | _Unread:
     """The file's bytes, in as few system calls as a file allows (open, fstat, read until
     the end, close): half of what open().read() makes, a few microseconds a file, which is
-    a few percent of a parse worker's time on pages of a few kB."""
-    descriptor = os.open(path, _OPEN_FLAGS)
+    a few percent of a parse worker's time on pages of a few kB.
+
+    With `listed`, the (size, mtime) discovery saw, a symlink is followed only if it leads
+    to what discovery saw: discovery lets a symlink through only when it leads to a file
+    inside the source folder, and a file swapped for a symlink (to /etc/hostname, say)
+    after that check must not be read. Such an entry is an `unreadable` reject this run;
+    the next run's discovery looks at it again."""
+    descriptor = _open(path, listed)
+    if isinstance(descriptor, _Unread):
+        return descriptor
     try:
         status = os.fstat(descriptor)
         if stat.S_ISDIR(status.st_mode):
@@ -338,6 +346,27 @@ def read_whole(path: str, max_bytes: int) -> bytes | _Unread:
         return chunks[0] if len(chunks) == 2 else b"".join(chunks)
     finally:
         os.close(descriptor)
+
+
+_RE_POINTED = _Unread(
+    0, "unreadable", "a symlink now, or one whose target changed, since the folder was listed; not followed this run"
+)
+
+
+def _open(path: str, listed: tuple[int, int] | None) -> int | _Unread:
+    if listed is None:
+        return os.open(path, _OPEN_FLAGS)
+    try:
+        return os.open(path, _OPEN_FLAGS | os.O_NOFOLLOW)
+    except OSError as error:
+        if error.errno != errno.ELOOP:
+            raise
+    descriptor = os.open(path, _OPEN_FLAGS)  # a symlink: read only if it leads where discovery saw
+    status = os.fstat(descriptor)
+    if (status.st_size, status.st_mtime_ns) != listed:
+        os.close(descriptor)
+        return _RE_POINTED
+    return descriptor
 
 
 def read_and_parse(source: SourceFile, max_bytes: int = DEFAULT_MAX_BYTES) -> ParseResult:

@@ -86,11 +86,11 @@ def change_on_open(monkeypatch: pytest.MonkeyPatch, changes: dict[Path, Change])
     pending = {str(path.resolve()): change for path, change in changes.items()}
     real_read = sources_module.read_whole
 
-    def read_after_change(path: str, max_bytes: int):  # type: ignore[no-untyped-def]
+    def read_after_change(path: str, max_bytes: int, listed=None):  # type: ignore[no-untyped-def]
         change = pending.pop(path, None)
         if change is not None:
             change(Path(path))
-        return real_read(path, max_bytes)
+        return real_read(path, max_bytes, listed)
 
     monkeypatch.setattr(sources_module, "read_whole", read_after_change)
     return pending

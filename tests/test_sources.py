@@ -1,11 +1,12 @@
 """Reading from a crawler-fed folder: every file found becomes an outcome, whatever its state."""
 
 import os
+from pathlib import Path
 
 import pytest
 
 from newswh.sources import discover, read_and_parse, read_whole
-from tests.conftest import PAGES
+from tests.conftest import PAGES, SEED
 
 PAGE = (PAGES / "headline_once.txt").read_bytes()
 
@@ -121,3 +122,33 @@ def test_a_pipe_named_like_a_page_is_a_reject_not_skipped(tmp_path):
     )
     [alone] = list(discover(tmp_path / "pipe.txt"))  # `newswh parse pipe.txt`
     assert alone.problem == "a pipe, device or socket, not a file; not read"
+
+
+def test_a_file_swapped_for_a_symlink_after_discovery_is_not_followed(tmp_path):
+    source = tmp_path / "source"
+    source.mkdir()
+    outside = tmp_path / "secret.txt"
+    outside.write_bytes(SEED.read_bytes())  # parses as an article: reading it would be a leak
+    page = source / "page.txt"
+    page.write_bytes(SEED.read_bytes())
+    [listed] = discover(source)
+    page.unlink()
+    page.symlink_to(outside)
+    result = read_and_parse(listed)
+    assert result.article is None and result.reject.reason == "unreadable"
+    assert "a symlink now" in result.reject.detail
+
+
+def test_a_symlink_inside_the_source_is_read_unless_re_pointed_after_discovery(tmp_path):
+    source = tmp_path / "source"
+    source.mkdir()
+    (source / "target.txt").write_bytes(SEED.read_bytes())
+    (source / "link.txt").symlink_to(source / "target.txt")
+    listed = {Path(entry.path).name: entry for entry in discover(source)}
+    assert read_and_parse(listed["link.txt"]).article is not None
+    outside = tmp_path / "other.txt"
+    outside.write_bytes(SEED.read_bytes() + b"\n")
+    (source / "link.txt").unlink()
+    (source / "link.txt").symlink_to(outside)
+    result = read_and_parse(listed["link.txt"])
+    assert result.article is None and "a symlink now, or one whose target changed" in result.reject.detail
