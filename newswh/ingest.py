@@ -344,7 +344,10 @@ def ingest(
             summary = _ingest_locked(source_at, paths, parsing, batch_files, max_bytes, rehash, ahead, opened)
         except REFUSALS as error:
             get_run_logger().error("%s", error)
-            return Failed(message=f"{error}; the warehouse is as it was before this run")
+            # A warehouse changed or deleted by another process is not as it was: its
+            # message says what became of it.
+            said = isinstance(error, WarehouseChanged)
+            return Failed(message=str(error) if said else f"{error}; the warehouse is as it was before this run")
         except (OSError, duckdb.Error) as error:
             message = storage_failure(paths, error)
             get_run_logger().error("%s", message)

@@ -506,6 +506,11 @@ def commit(copy: WarehouseCopy) -> Path | None:
     changed = _change_since(copy)
     if changed:
         _discard_next(paths)
+        if changed == _DELETED:
+            raise WarehouseChanged(
+                f"{paths.warehouse} was deleted by another process during this run; nothing was committed: "
+                "run the ingest again, which restores the warehouse from the lake first"
+            )
         raise WarehouseChanged(
             f"{paths.warehouse} was changed by another process during this run ({changed}); nothing was "
             "committed, so its changes are kept: run the ingest again. Keep tables of your own in a "
@@ -567,6 +572,9 @@ def _alive(pid: int) -> bool:
     return True
 
 
+_DELETED = "it was deleted"
+
+
 def _change_since(copy: WarehouseCopy) -> str:
     """What happened to the warehouse file since the run copied it, or '' if nothing."""
     if wal_path(copy.paths.warehouse).exists():
@@ -577,7 +585,7 @@ def _change_since(copy: WarehouseCopy) -> str:
     if copy.original is None:
         return "it was created"
     if now is None:
-        return "it was deleted"
+        return _DELETED
     if now[0] != copy.original[0]:
         return "it was replaced"
     return "its size or modification time changed"

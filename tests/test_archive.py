@@ -216,7 +216,9 @@ def test_commit_where_the_file_system_makes_no_hard_links(archived, monkeypatch)
     assert list(data.glob(paths.retired_glob)) == []
 
 
-def test_a_writer_during_a_run_makes_the_run_fail_without_committing(corpus, tmp_path):
+def _parsing_run(tmp_path: Path) -> tuple[subprocess.Popen[str], DataPaths]:
+    """A data folder holding the seed's article, and a `newswh ingest` of 3,000 more into it
+    that has copied the warehouse and is parsing."""
     data = tmp_path / "data"
     paths = DataPaths(data)
     seed_only = tmp_path / "seed"
@@ -233,14 +235,36 @@ def test_a_writer_during_a_run_makes_the_run_fail_without_committing(corpus, tmp
     while not any(paths.staging.glob("run-*/stage_files/*.parquet")):  # copied, now parsing
         assert run.poll() is None and time.monotonic() < deadline, run.communicate()
         time.sleep(0.02)
+    return run, paths
+
+
+def _error_line(run: subprocess.Popen[str]) -> str:
+    out, err = run.communicate(timeout=300)
+    return _one_line_error(subprocess.CompletedProcess(run.args, run.returncode, out, err), "ingest")
+
+
+def test_a_writer_during_a_run_makes_the_run_fail_without_committing(tmp_path):
+    run, paths = _parsing_run(tmp_path)
     with duckdb.connect(str(paths.warehouse)) as other:  # a DuckDB CLI opened read-write, mid-run
         other.execute("create table my_notes as select 'keep me' as note")
-    out, err = run.communicate(timeout=300)
-    line = _one_line_error(subprocess.CompletedProcess(run.args, run.returncode, out, err), "ingest")
+    line = _error_line(run)
     assert "was changed by another process during this run" in line and "ATTACH" in line
-    assert query(data, "select note from my_notes") == [("keep me",)]
-    assert query(data, "select count(*) from articles") == [(1,)]
+    assert query(paths.root, "select note from my_notes") == [("keep me",)]
+    assert query(paths.root, "select count(*) from articles") == [(1,)]
     assert not paths.next_warehouse.exists() and not paths.staging.exists()
+
+
+def test_a_warehouse_deleted_during_a_run_is_said_so_and_the_next_run_restores_it(tmp_path):
+    run, paths = _parsing_run(tmp_path)
+    paths.warehouse.unlink()
+    line = _error_line(run)
+    assert "was deleted by another process during this run; nothing was committed" in line, line
+    assert "as it was before" not in line  # it is not: the next run restores it from the lake
+    assert not paths.warehouse.exists() and not paths.next_warehouse.exists()
+    seed_only = paths.root.parent / "seed"
+    result = _ingest_cli(seed_only, paths.root)
+    assert result.returncode == 0, result.stderr
+    assert query(paths.root, "select count(*) from articles") == [(1,)]
 
 
 # 4. Deleting the lock file does not let a second writer in.
