@@ -12,6 +12,7 @@ import logging
 import os
 import shutil
 from concurrent.futures import CancelledError
+from contextlib import suppress
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
@@ -79,12 +80,15 @@ def run_files(paths: DataPaths) -> list[Path]:
 
 
 def remove_run_files(paths: DataPaths) -> None:
-    """After a run, committed or not: a failed one must not leave a full disk fuller."""
+    """After a run, committed or not: a failed one must not leave a full disk fuller. What
+    cannot be removed (the data folder turned read-only mid-run) stays for the next run to
+    remove: the error that failed the run is the one to report, not this one."""
     for path in run_files(paths):
         if path.is_dir():
             shutil.rmtree(path, ignore_errors=True)
         else:
-            path.unlink(missing_ok=True)
+            with suppress(OSError):
+                path.unlink(missing_ok=True)
 
 
 def _run_files_size(paths: DataPaths) -> int:

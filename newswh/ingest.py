@@ -19,7 +19,7 @@ import shutil
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field
 from functools import partial
 from datetime import datetime, timezone
@@ -334,7 +334,12 @@ def ingest(
         if staging and not is_url(staging):  # a folder every worker mounts, at the same path
             staging = f"file://{Path(staging).resolve()}"
         parsing = Parsing(workers, dask, Storage(staging.rstrip("/"), storage_options or {}) if staging else None)
-        claim = claim_data_folder(paths, lock_wait_seconds, busy_retries, ahead.state if ahead else None, held)
+        try:
+            claim = claim_data_folder(paths, lock_wait_seconds, busy_retries, ahead.state if ahead else None, held)
+        except OSError as error:  # the lock's files cannot be written: a read-only data folder
+            message = storage_failure(paths, error)
+            get_run_logger().error("%s", message)
+            return Failed(message=f"{message}; nothing was written")
         held = None  # the claim's now, let go of below
         if claim.lock is None:
             get_run_logger().error("%s", claim.refusal)
@@ -361,7 +366,8 @@ def ingest(
         if held is not None and opened is not None:  # failed before the claim: nobody runs on it
             opened.abandon()
         if ahead is not None:
-            ahead.path.unlink(missing_ok=True)  # unless the run made it its copy: refused, or failed first
+            with suppress(OSError):  # a read-only data folder keeps it for the next run to remove
+                ahead.path.unlink(missing_ok=True)  # unless the run made it its copy: refused, or failed first
     _publish_summary(summary)
     return Completed(message=_one_line(summary), data=summary)
 

@@ -270,6 +270,30 @@ def test_a_warehouse_deleted_during_a_run_is_said_so_and_the_next_run_restores_i
 # 4. Deleting the lock file does not let a second writer in.
 
 
+def _immutable(folder: Path, on: bool) -> bool:
+    """Make a folder read-only even for root (chattr +i: no entry made, renamed or removed
+    in it), or writable again; False where the file system or the process cannot."""
+    return subprocess.run(["chattr", "+i" if on else "-i", str(folder)], capture_output=True).returncode == 0
+
+
+def test_a_data_folder_turned_read_only_during_a_run_is_one_line_and_the_next_run_cleans_up(tmp_path):
+    run, paths = _parsing_run(tmp_path)
+    if not _immutable(paths.root, True):
+        run.kill()
+        run.communicate()
+        pytest.skip("chattr +i is not available here")
+    try:
+        line = _error_line(run)
+    finally:
+        _immutable(paths.root, False)
+    assert f"could not write to {paths.root}" in line and line.endswith("the warehouse is as it was before this run"), line
+    assert query(paths.root, "select count(*) from articles") == [(1,)]
+    result = _ingest_cli(paths.root.parent / "big", paths.root)  # writable again
+    assert result.returncode == 0, result.stderr
+    assert not paths.next_warehouse.exists() and not paths.staging.exists()
+    assert newswh("verify", "--data", str(paths.root)).returncode == 0
+
+
 def test_a_deleted_lock_file_does_not_let_a_second_writer_in(tmp_path):
     paths = DataPaths(tmp_path / "data")
     first = WriterLock.acquire(paths.lock)
