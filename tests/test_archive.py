@@ -216,8 +216,16 @@ def test_commit_where_the_file_system_makes_no_hard_links(archived, monkeypatch)
     assert list(data.glob(paths.retired_glob)) == []
 
 
-def _parsing_run(tmp_path: Path) -> tuple[subprocess.Popen[str], DataPaths]:
-    """A data folder holding the seed's article, and a `newswh ingest` of 3,000 more into it
+@pytest.fixture(scope="module")
+def big(tmp_path_factory) -> Path:
+    """3,000 pages: a run that parses them long enough to be interfered with."""
+    folder = tmp_path_factory.mktemp("big")
+    write_corpus(folder, 3000, noise=0.02, seed=5)
+    return folder
+
+
+def _parsing_run(tmp_path: Path, big: Path) -> tuple[subprocess.Popen[str], DataPaths]:
+    """A data folder holding the seed's article, and a `newswh ingest` of `big` into it
     that has copied the warehouse and is parsing."""
     data = tmp_path / "data"
     paths = DataPaths(data)
@@ -225,8 +233,6 @@ def _parsing_run(tmp_path: Path) -> tuple[subprocess.Popen[str], DataPaths]:
     seed_only.mkdir()
     shutil.copy(SEED, seed_only)
     run_ingest(seed_only, data)
-    big = tmp_path / "big"
-    write_corpus(big, 3000, noise=0.02, seed=5)
     run = subprocess.Popen(
         [NEWSWH, "ingest", str(big), "--data", str(data), "--batch-files", "100", "--workers", "1"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, **harness_api_env()},
@@ -243,8 +249,8 @@ def _error_line(run: subprocess.Popen[str]) -> str:
     return _one_line_error(subprocess.CompletedProcess(run.args, run.returncode, out, err), "ingest")
 
 
-def test_a_writer_during_a_run_makes_the_run_fail_without_committing(tmp_path):
-    run, paths = _parsing_run(tmp_path)
+def test_a_writer_during_a_run_makes_the_run_fail_without_committing(tmp_path, big):
+    run, paths = _parsing_run(tmp_path, big)
     with duckdb.connect(str(paths.warehouse)) as other:  # a DuckDB CLI opened read-write, mid-run
         other.execute("create table my_notes as select 'keep me' as note")
     line = _error_line(run)
@@ -254,8 +260,8 @@ def test_a_writer_during_a_run_makes_the_run_fail_without_committing(tmp_path):
     assert not paths.next_warehouse.exists() and not paths.staging.exists()
 
 
-def test_a_warehouse_deleted_during_a_run_is_said_so_and_the_next_run_restores_it(tmp_path):
-    run, paths = _parsing_run(tmp_path)
+def test_a_warehouse_deleted_during_a_run_is_said_so_and_the_next_run_restores_it(tmp_path, big):
+    run, paths = _parsing_run(tmp_path, big)
     paths.warehouse.unlink()
     line = _error_line(run)
     assert "was deleted by another process during this run; nothing was committed" in line, line
@@ -276,8 +282,8 @@ def _immutable(folder: Path, on: bool) -> bool:
     return subprocess.run(["chattr", "+i" if on else "-i", str(folder)], capture_output=True).returncode == 0
 
 
-def test_a_data_folder_turned_read_only_during_a_run_is_one_line_and_the_next_run_cleans_up(tmp_path):
-    run, paths = _parsing_run(tmp_path)
+def test_a_data_folder_turned_read_only_during_a_run_is_one_line_and_the_next_run_cleans_up(tmp_path, big):
+    run, paths = _parsing_run(tmp_path, big)
     if not _immutable(paths.root, True):
         run.kill()
         run.communicate()
@@ -288,7 +294,7 @@ def test_a_data_folder_turned_read_only_during_a_run_is_one_line_and_the_next_ru
         _immutable(paths.root, False)
     assert f"could not write to {paths.root}" in line and line.endswith("the warehouse is as it was before this run"), line
     assert query(paths.root, "select count(*) from articles") == [(1,)]
-    result = _ingest_cli(paths.root.parent / "big", paths.root)  # writable again
+    result = _ingest_cli(paths.root.parent / "seed", paths.root)  # writable again
     assert result.returncode == 0, result.stderr
     assert not paths.next_warehouse.exists() and not paths.staging.exists()
     assert newswh("verify", "--data", str(paths.root)).returncode == 0
