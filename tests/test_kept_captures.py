@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from newswh.integrity import rebuild, verify
 from newswh.settings import DataPaths
@@ -160,3 +163,74 @@ def test_the_command_says_which_files_kept_their_archived_capture(archived):
     assert "1 changed file now holds less than the capture archived from it" in line and "select r.* from rejects" in line
     assert "every file accounted for" in result.stdout
     assert _article(data, page) == before
+
+
+# ---------------------------------------------------------------- never loses, whatever is done
+
+
+CORPUS = Path(__file__).parent / "fixtures" / "corpus"
+PAGES_USED = ("000_d0dfd935ff761f50.txt", "101_putin_next_target.txt", "104_airstrikes.txt", "105_aleppo.txt")
+NAMES = ("a.txt", "b.txt", "c.txt")
+
+
+def _content(page: str) -> bytes:
+    return (CORPUS / page).read_bytes()
+
+
+_CHANGES = st.one_of(
+    st.just(("empty", None)),
+    st.just(("binary", None)),
+    st.tuples(st.just("cut"), st.integers(min_value=1, max_value=4000)),
+    st.tuples(st.just("page"), st.sampled_from(PAGES_USED)),  # a whole page: the same story, or another
+    st.tuples(st.just("grow"), st.sampled_from(PAGES_USED)),  # a page with a paragraph more
+    st.just(("delete", None)),
+)
+
+
+def _apply(path: Path, change: tuple[str, object]) -> None:
+    kind, value = change
+    current = path.read_bytes() if path.exists() else b""
+    if kind == "delete":
+        path.unlink(missing_ok=True)
+        return
+    if kind == "empty":
+        content = b""
+    elif kind == "binary":
+        content = b"\x00\x01\xfe" * 300
+    elif kind == "cut":
+        content = current[: int(value)] if current else _content(PAGES_USED[0])[: int(value)]  # type: ignore[call-overload]
+    elif kind == "page":
+        content = _content(str(value))
+    else:
+        raw = _content(str(value))
+        first_blank = raw.index(b"\n\n", raw.index(b"\n\n") + 2)
+        content = raw[:first_blank] + b"\n\nA paragraph added later, as sites do." + raw[first_blank:]
+    path.write_bytes(content)
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10**9))
+
+
+@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rounds=st.lists(st.lists(st.tuples(st.sampled_from(NAMES), _CHANGES), min_size=1, max_size=3), min_size=2, max_size=3))
+def test_no_story_archived_is_ever_lost_whatever_is_done_to_the_files(rounds):
+    """Whatever is done to the raw files between runs (emptied, cut anywhere, made binary,
+    overwritten with the same or another story, grown, deleted, brought back), no story a
+    run archived leaves the warehouse or the lake, every run adds up, and verify passes."""
+    with tempfile.TemporaryDirectory() as folder:
+        source, data = Path(folder) / "source", Path(folder) / "data"
+        source.mkdir()
+        for name, page in zip(NAMES, PAGES_USED):
+            (source / name).write_bytes(_content(page))
+        run_ingest(source, data)
+        archived = {row[0] for row in query(data, "select article_id from articles")}
+        for changes in rounds:
+            for name, change in changes:
+                _apply(source / name, change)
+            summary = run_ingest(source, data)
+            stories = {row[0] for row in query(data, "select article_id from articles")}
+            assert archived <= stories, (changes, archived - stories)
+            archived = stories
+            counts = summary.counts
+            assert counts["files_seen"] == sum(counts[key] for key in ("files_unchanged", "articles_written", "duplicates", "rejected"))
+            lake = pq.read_table(DataPaths(data).lake / "articles", columns=["article_id"]).column("article_id").to_pylist()
+            assert set(lake) == stories
+        assert verify(DataPaths(data)).problems == []
