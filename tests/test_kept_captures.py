@@ -24,7 +24,7 @@ from newswh.settings import DataPaths
 from tests.conftest import SEED
 from tests.helpers import harness_api_env, newswh, query, run_ingest
 
-pytestmark = pytest.mark.usefixtures("prefect_harness")
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_harness")]
 
 KEPT_ROWS = """
     select s.outcome, s.article_id, s.reject_reason, r.reason, r.detail, c.content_hash
