@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from newswh.integrity import rebuild, verify
@@ -210,6 +210,8 @@ def _apply(path: Path, change: tuple[str, object]) -> None:
 
 
 @settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# found by this test: a kept file touched again with the same bytes (a new mtime) is unchanged, not kept again
+@example(rounds=[[("a.txt", ("empty", None))], [("a.txt", ("empty", None))]])
 @given(rounds=st.lists(st.lists(st.tuples(st.sampled_from(NAMES), _CHANGES), min_size=1, max_size=3), min_size=2, max_size=3))
 def test_no_story_archived_is_ever_lost_whatever_is_done_to_the_files(rounds):
     """Whatever is done to the raw files between runs (emptied, cut anywhere, made binary,

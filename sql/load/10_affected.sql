@@ -54,10 +54,12 @@ select
 from (
     select source_path, article_id, content_hash, related_status, related_count, word_count
     from captures
-    where source_path in (select source_path from parsed_paths)
+    -- only a known file read again can have a capture archived from it: none in a run of
+    -- new files, which then does not scan the captures' paths
+    where source_path in (select source_path from plan where status = 'changed')
 ) as c
-inner join stage_files as f using (source_path)
-left join stage_captures as n using (source_path)
+inner join stage_files as f on f.source_path = c.source_path and f.outcome in ('article', 'rejected')
+left join stage_captures as n on n.source_path = c.source_path
 where f.content_hash is distinct from c.content_hash
     and (
         f.outcome = 'rejected'
