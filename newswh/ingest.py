@@ -72,7 +72,7 @@ from newswh.warehouse import (
 
 RUN_COUNTS = (
     "files_seen", "files_new", "files_changed", "files_unchanged", "files_missing",
-    "articles_written", "duplicates", "rejected", "captures_kept",
+    "articles_written", "duplicates", "rejected",
 )
 
 
@@ -452,9 +452,12 @@ def _ingest_locked(
         load_warehouse(con, staging, changed, scope)
         months = None if months_left is None else months_left | touched_months(con)
         seconds["load"] = time.perf_counter() - mark
-        *loaded, kept = con.execute(
-            "select articles_written, duplicates, rejected, captures_kept from ingest_runs where run_id = ?", [run_id]
+        loaded = con.execute(
+            "select articles_written, duplicates, rejected from ingest_runs where run_id = ?", [run_id]
         ).fetchone()
+        # Not a column of ingest_runs: a lake written by an earlier release could then not
+        # rebuild the warehouse (its ingest_runs file would differ from the table).
+        [(kept,)] = con.execute("select count(*) from kept_captures").fetchall()
         logger.info(
             "load: %s articles written, %s duplicates, %s rejected; data checks passed; in %.2f s",
             *(f"{value:,}" for value in loaded), seconds["load"], extra={"stage": "load"},
@@ -475,6 +478,7 @@ def _ingest_locked(
             counts = dict(
                 zip(RUN_COUNTS, con.execute(f"select {', '.join(RUN_COUNTS)} from ingest_runs where run_id = ?", [run_id]).fetchone())
             )
+            counts["captures_kept"] = kept
             rejects = dict(
                 con.execute("select reason, count(*) from rejects group by reason order by count(*) desc, reason").fetchall()
             )

@@ -13,7 +13,6 @@ set
     articles_written = counts.articles_written,
     duplicates = counts.captures_written - counts.articles_written,
     rejected = counts.rejected,
-    captures_kept = counts.captures_kept,
     is_conserved = (
         counts.files_seen = counts.files_new + counts.files_changed + counts.files_unchanged
         and counts.files_to_read = counts.files_read
@@ -33,7 +32,6 @@ from (
         (select count(*) from stage_captures anti join kept_captures using (source_path)) as captures_written,
         (select count(*) from stage_captures anti join kept_captures using (source_path)
             where source_path in (select source_path from best_captures)) as articles_written,
-        (select count(*) from stage_rejects) + (select count(*) from kept_captures where reason is not null) as rejected,
-        (select count(*) from kept_captures) as captures_kept
+        (select count(*) from stage_rejects) + (select count(*) from kept_captures where reason is not null) as rejected
 ) as counts
 where ingest_runs.run_id = (select run_id from run_context);

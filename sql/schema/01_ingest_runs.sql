@@ -14,12 +14,8 @@ create table if not exists ingest_runs (
     articles_written  bigint not null default 0,
     duplicates        bigint not null default 0,
     rejected          bigint not null default 0,
-    is_conserved      boolean,
-    captures_kept     bigint default 0
+    is_conserved      boolean
 );
-
--- Warehouses made before archived captures were kept from damaged files lack the count.
-alter table ingest_runs add column if not exists captures_kept bigint default 0;
 
 comment on table ingest_runs is 'One row per ingest run: when it ran, what it saw and what it wrote.';
 comment on column ingest_runs.run_id is 'Run number, 1 for the first run on this data folder, increasing by one.';
@@ -35,6 +31,5 @@ comment on column ingest_runs.files_unchanged is 'Known files whose content is u
 comment on column ingest_runs.files_missing is 'Files in the manifest that are no longer in the source folder; their data is kept.';
 comment on column ingest_runs.articles_written is 'Articles inserted or replaced by this run (their best capture is a file this run read).';
 comment on column ingest_runs.duplicates is 'Files read by this run that carried a story already held by another file.';
-comment on column ingest_runs.rejected is 'Files read by this run that became rejects.';
-comment on column ingest_runs.captures_kept is 'Files read by this run that kept the capture archived from their earlier content, because the new content is a reject or holds less (another story, a worse related list, fewer items or words); counted in rejected.';
+comment on column ingest_runs.rejected is 'Files read by this run that became rejects (among them any that kept the capture archived from their earlier content: see source_files.article_id).';
 comment on column ingest_runs.is_conserved is 'True when files seen = new + changed + unchanged and every file read became exactly one capture (an article or a duplicate) or one reject: no file is unaccounted for.';
