@@ -294,3 +294,34 @@ def test_a_failure_in_the_lake_stage_is_not_hidden_by_restoring_the_memory_limit
             reader = con.sql("select * from range(100000)").to_arrow_reader(1024)
             reader.read_next_batch()  # mid-stream
             raise OSError(28, "No space left on device")
+
+
+_CAPTURE_COLUMNS = (
+    "article_id source_path content_hash title published_at lead body caption attribution sign_off paragraph_count "
+    "word_count related_status related_declared_bytes related_actual_bytes related_count source_encoding parser_version"
+)
+LAKE_COLUMNS = {
+    "source_files": "source_path size_bytes mtime_ns content_hash outcome article_id reject_reason parser_version "
+    "first_seen_run_id last_changed_run_id is_present missing_since_run_id",
+    "articles": f"{_CAPTURE_COLUMNS} capture_count language site dateline",
+    "related_items": "article_id position news_id sort_key",
+    "news_items": "news_id title content_type_id pic_path media_kind pic_date pic_uploaded_at link_count first_linked_at last_linked_at",
+    "rejects": "source_path content_hash size_bytes reason detail parser_version",
+    "duplicate_captures": f"{_CAPTURE_COLUMNS} language site dateline",
+    "capture_related": "source_path article_id position news_id sort_key content_type_id title pic_path media_kind pic_date pic_uploaded_at",
+    "ingest_runs": "run_id flow_run_id source started_at finished_at parser_version files_seen files_new files_changed "
+    "files_unchanged files_missing articles_written duplicates rejected is_conserved",
+}
+"""Each lake dataset's columns as the last release wrote them (partition columns aside)."""
+
+
+def test_the_lake_keeps_the_last_releases_columns_so_its_lakes_still_rebuild(example_data):
+    """`rebuild` (and an ingest whose warehouse is gone) restores the warehouse from a lake
+    that an earlier release may have written, and checks each table against its lake file:
+    a column added to a table the lake mirrors makes every such lake fail that check. So a
+    new column needs a way for rebuild to take the old files first; then update this list."""
+    lake_folder = DataPaths(example_data).lake
+    for dataset in DATASETS:
+        [first, *_] = sorted((lake_folder / dataset.folder).rglob("*.parquet"))
+        columns = [name for name in pq.read_schema(first).names if name not in dataset.partition_by]
+        assert columns == LAKE_COLUMNS[dataset.name].split(), dataset.name
