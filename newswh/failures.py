@@ -12,8 +12,8 @@ import logging
 import os
 import shutil
 from concurrent.futures import CancelledError
-from contextlib import suppress
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import suppress
 from pathlib import Path
 
 import duckdb
