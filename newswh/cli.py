@@ -571,9 +571,10 @@ def _print_counts(summary, quiet: bool = False) -> None:  # type: ignore[no-unty
 
     console = Console()
     final = f"{conservation_line(summary.counts)}; {summary.source} -> {summary.data} in {summary.seconds['total']:.2f} s"
-    if warning := kept_line(summary.counts):
-        Console(stderr=True).print(f"newswh ingest: {warning}", highlight=False, soft_wrap=True)
     if quiet:
+        # The stage lines, the load's warning among them, are not shown: say it here.
+        if warning := kept_line(summary.counts):
+            Console(stderr=True).print(f"newswh ingest: {warning}", highlight=False, soft_wrap=True)
         console.print(final, highlight=False, soft_wrap=True)
         return
     table = Table(title=f"ingest run {summary.run_id}")

@@ -153,14 +153,18 @@ def test_rebuild_from_the_lake_keeps_a_kept_capture_and_its_reject(archived):
     assert run_ingest(source, data).counts["files_unchanged"] == 2
 
 
-def test_the_command_says_which_files_kept_their_archived_capture(archived):
+@pytest.mark.parametrize("quiet", [False, True], ids=["stage-lines", "quiet"])
+def test_the_command_says_once_which_files_kept_their_archived_capture(archived, quiet):
     page, source, data, before = archived
     _rewrite(page, SEED.read_bytes()[:300])
-    result = newswh("ingest", str(source), "--data", str(data), env=harness_api_env())
+    result = newswh("ingest", str(source), "--data", str(data), *(["-q"] if quiet else []), env=harness_api_env())
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
-    [line] = [line for line in result.stderr.splitlines() if line.startswith("newswh ingest: ")]
-    assert "1 changed file now holds less than the capture archived from it" in line and "select r.* from rejects" in line
+    # once: the load's stage line says it, or, with --quiet (no stage lines), the command
+    [line] = [line for line in result.stderr.splitlines() if "holds less than the capture" in line]
+    assert line.startswith("newswh ingest: " if quiet else "load: "), line
+    said = " ".join(result.stderr.split())  # a stage line may wrap
+    assert "1 changed file now holds less than the capture archived from it" in said and "select r.* from rejects" in said
     assert "every file accounted for" in result.stdout
     assert _article(data, page) == before
 
