@@ -52,9 +52,11 @@ def temporary_server() -> Iterator[str]:
 
 
 @contextmanager
-def starting_server() -> Iterator[StartingServer]:
+def starting_server(home: Path | None = None) -> Iterator[StartingServer]:
     """`temporary_server`, yielded as soon as it is started: the caller imports Prefect
-    (about a second on one core) while the server starts up on another."""
+    (about a second on one core) while the server starts up on another. With `home`, the
+    server keeps its database there rather than in the user's PREFECT_HOME (the tests' one
+    server for a whole run, so that no run of theirs lands in a user's own history)."""
     port = free_port()
     url = f"http://127.0.0.1:{port}/api"
     command = [
@@ -70,6 +72,7 @@ def starting_server() -> Iterator[StartingServer]:
         "PREFECT__SERVER_EPHEMERAL": "1",
         "PREFECT__SERVER_FINAL": "1",
         PARENT_VARIABLE: str(os.getpid()),
+        **({"PREFECT_HOME": str(home)} if home else {}),
     }
     environment.pop("PREFECT_API_URL", None)
     # A session of its own: a Ctrl-C at the terminal must not stop it before the ingest has
@@ -97,12 +100,13 @@ def stop_process(process: subprocess.Popen[Any], timeout: float) -> None:
             stream.close()
 
 
-def wait_until_healthy(server: subprocess.Popen[bytes], url: str, seconds: float = STARTUP_SECONDS) -> None:
+def wait_until_healthy(server: subprocess.Popen[bytes] | None, url: str, seconds: float = STARTUP_SECONDS) -> None:
     """Return once the Prefect API at `url` answers its health check; fail plainly if the
-    server exits first, or does not answer within `seconds`."""
+    server exits first (when this process started it: `server`), or does not answer
+    within `seconds`."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        if server.poll() is not None:
+        if server is not None and server.poll() is not None:
             detail = server.stderr.read().decode(errors="replace").strip().splitlines() if server.stderr else []
             raise ServerDidNotStart(
                 f"the temporary Prefect server exited with code {server.returncode}"

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import fcntl
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import pytest
@@ -41,16 +43,55 @@ def seed_result() -> ParseResult:
     return parse_page(SEED.read_bytes(), "seeds/000_d0dfd935ff761f50.txt")
 
 
-@pytest.fixture(scope="session")
-def prefect_harness():
-    """One temporary Prefect server for the whole session: flows run for real, quickly."""
-    from prefect.testing.utilities import prefect_test_harness
+SHARED_SERVER = "NEWSWH_TEST_PREFECT_API_URL"
+"""The API URL of the one Prefect server a whole test run reports to: started by the first
+pytest process (under pytest-xdist, the controller, before its workers start, so they and
+the pytest a test starts inherit it), stopped by its PID when that process ends."""
 
+
+def pytest_configure(config: pytest.Config) -> None:
+    if os.environ.get(SHARED_SERVER) or os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    if not getattr(config.option, "numprocesses", None):
+        return  # one process: the first test that needs a server starts it (prefect_harness)
+    config.add_cleanup(_share_a_server())
+
+
+def _share_a_server() -> Callable[[], None]:
+    """Start the run's server (its health check waits in `prefect_harness`, so it starts up
+    while the workers import); returns what stops it and removes its database."""
+    from newswh.server import starting_server
     from newswh.settings import quiet_ephemeral_prefect
 
-    quiet_ephemeral_prefect()
-    with prefect_test_harness():
-        yield
+    quiet_ephemeral_prefect()  # for the server, and the workers, which inherit it
+    home = Path(tempfile.mkdtemp(prefix="newswh-tests-prefect-"))
+    stack = ExitStack()
+    stack.callback(shutil.rmtree, home, ignore_errors=True)
+    os.environ[SHARED_SERVER] = stack.enter_context(starting_server(home=home)).url
+    return stack.close
+
+
+@pytest.fixture(scope="session")
+def prefect_harness() -> Iterator[str]:
+    """The run's one Prefect server, as PREFECT_API_URL for this process's flows: they run
+    for real, and no test pays for a server of its own. Yields the API URL."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from newswh.server import wait_until_healthy
+
+    with ExitStack() as stack:
+        if not os.environ.get(SHARED_SERVER):
+            stack.callback(os.environ.pop, SHARED_SERVER, None)
+            stack.callback(_share_a_server())
+        url = os.environ[SHARED_SERVER]
+        wait_until_healthy(None, url)
+        with temporary_settings(updates={PREFECT_API_URL: url}):
+            yield url
+            from prefect.events.worker import EventsWorker
+            from prefect.logging.handlers import APILogWorker
+
+            for worker in (APILogWorker, EventsWorker):  # what is still on its way, before the server stops
+                worker.drain_all(timeout=5)
 
 
 @pytest.fixture(scope="session")
