@@ -56,7 +56,6 @@ class OpenedAhead:
     lock: WriterLock
     copy: WarehouseCopy
     block: AbstractContextManager[WarehouseCopy]
-    run_id: int
     seconds: float
     """How long opening took (on the thread, while Prefect was imported)."""
     settings: PlanSettings
@@ -135,9 +134,9 @@ def _open(paths: DataPaths, settings: PlanSettings, lock: WriterLock, opening: _
     except Exception:  # noqa: BLE001 - a writer, damage, a full disk: the flow does it all again, and says what is wrong
         lock.release()
         return
-    opened = OpenedAhead(lock, copy, block, 0, 0.0, settings)
+    opened = OpenedAhead(lock, copy, block, 0.0, settings)
     try:
-        opened.run_id = start_run_context(copy.con, settings.parser_version, settings.max_bytes, settings.rehash)
+        start_run_context(copy.con, settings.parser_version, settings.max_bytes, settings.rehash)  # what the plan reads
         opened.seconds = time.perf_counter() - started
         opened.walk = walk_ahead.take(settings.source)
         if opened.walk is not None:
