@@ -148,6 +148,15 @@ def test_scheduled_runs_load_new_files(server, tmp_path):
     assert from_yaml["pull_steps"][0]["prefect.deployments.steps.set_working_directory"]["directory"] == str(PROJECT)
 
 
+def _states(runs: list[dict[str, object]], first: dict[str, object]) -> list[tuple[object, ...]]:
+    """Each run's name, expected and actual start, state and its message; the held first run marked."""
+    return [
+        ("FIRST" if run["id"] == first["id"] else "", run["name"], run["expected_start_time"], run["start_time"],
+         run["state"]["type"], run["state"]["name"], run["state"]["message"])  # type: ignore[index]
+        for run in runs
+    ]
+
+
 def _when(timestamp: str) -> datetime:
     return datetime.fromisoformat(timestamp)
 
@@ -193,7 +202,8 @@ def test_a_run_due_while_one_runs_is_cancelled_not_started_late(server, tmp_path
             settled = datetime.now(timezone.utc) - timedelta(seconds=6)  # a runner polls, the server decides
             due = [run for run in runs() if _when(first["start_time"]) < _when(run["expected_start_time"]) < settled]
             assert len(due) >= 3, due
-            assert {run["state"]["type"] for run in due} == {"CANCELLED"}, [(run["name"], run["state"]["type"]) for run in due]
+            # It failed once on a loaded machine (a due run RUNNING): say enough to tell why, next time.
+            assert {run["state"]["type"] for run in due} == {"CANCELLED"}, _states(runs(), first)
             assert {run["state"]["message"] for run in due} == {"Deployment concurrency limit reached."}
             assert [run["id"] for run in runs("RUNNING", "PENDING")] == [first["id"]]
         held.release()
