@@ -3,7 +3,6 @@
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -66,9 +65,6 @@ def pages(draw: st.DrawFn) -> tuple[PageSpec, str | None]:
     return without_stray_caption(spec), outlet
 
 
-# When the session's Prefect test server is up, its background threads draw from the global
-# `random` while Hypothesis generates, which Hypothesis mistakes for the strategy doing it.
-@pytest.mark.filterwarnings("ignore:Do not use the `random` module inside strategies")
 @settings(max_examples=300, deadline=None)
 @given(pages())
 def test_rendered_page_parses_back_to_its_fields(page):
@@ -92,7 +88,6 @@ def test_rendered_page_parses_back_to_its_fields(page):
     assert all(item.pic_uploaded_at is not None for item in result.related_items)
 
 
-@pytest.mark.filterwarnings("ignore:Do not use the `random` module inside strategies")
 @settings(max_examples=300, deadline=None)
 @given(
     pages(),
