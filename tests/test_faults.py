@@ -44,12 +44,13 @@ def corpus(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def reference(corpus, tmp_path_factory):
-    """The tables of one clean run, and how long its flow took: run as the killed runs are
-    (batches of 25 on a pool of parse workers), so that the kill points spread over a run
-    as long as theirs."""
-    data = tmp_path_factory.mktemp("reference")
-    summary = run_ingest(corpus, data, batch_files=25)
-    return table_fingerprints(data), summary.seconds["total"]
+    """The tables of one clean run, and how long it took from its start (as a kill point
+    sees it) to its exit: a run like the killed ones, so that their points spread over it."""
+    data = tmp_path_factory.mktemp("reference") / "data"
+    child = _primed_ingest(corpus, data)
+    started = _go(child, DataPaths(data))
+    assert child.wait(timeout=300) == 0, "the reference run failed"
+    return table_fingerprints(data), time.monotonic() - started
 
 
 PRIMED_INGEST = """
@@ -71,6 +72,17 @@ def _primed_ingest(corpus: Path, data: Path) -> subprocess.Popen[str]:
     )
 
 
+def _go(child: subprocess.Popen[str], paths: DataPaths) -> float:
+    """Let a primed ingest run; returns when it has begun (its copy of the warehouse exists)."""
+    child.stdin.write("go\n")
+    child.stdin.close()
+    deadline = time.monotonic() + 120
+    while not paths.next_warehouse.exists() and child.poll() is None:
+        assert time.monotonic() < deadline, "the ingest never started"
+        time.sleep(0.005)
+    return time.monotonic()
+
+
 @pytest.mark.isolated  # kill points are times into a run, from a run measured before: other tests would skew both
 def test_sigkill_at_twenty_points_then_rerun_converges(corpus, reference, tmp_path):
     fingerprints, run_seconds = reference
@@ -80,13 +92,8 @@ def test_sigkill_at_twenty_points_then_rerun_converges(corpus, reference, tmp_pa
         for point in range(KILL_POINTS):
             data = tmp_path / f"data-{point}"
             paths = DataPaths(data)
-            child.stdin.write("go\n")
-            child.stdin.close()
-            deadline = time.monotonic() + 120
-            while not paths.next_warehouse.exists() and child.poll() is None:  # the run has begun
-                assert time.monotonic() < deadline, "the ingest never started"
-                time.sleep(0.005)
-            time.sleep(run_seconds * 1.2 * point / KILL_POINTS)  # spread over discover, parse, load, lake, commit
+            _go(child, paths)
+            time.sleep(run_seconds * point / KILL_POINTS)  # spread over discover, parse, load, lake, commit
             os.killpg(child.pid, signal.SIGKILL)
             killed = child.wait() == -signal.SIGKILL
             outcomes.append("killed" if killed else "finished first")
