@@ -424,7 +424,7 @@ def _prefect_api(command: str = "ingest") -> Iterator[Callable[[], None]]:
             problem = asking.submit(api_problem, os.environ["PREFECT_API_URL"])
             yield lambda: _refuse(command, problem.result())
         return
-    from newswh.server import ServerDidNotStart, starting_server
+    from newswh.server import ServerDidNotStart, drain_prefect_workers, starting_server
 
     starting = starting_server()
     try:
@@ -443,10 +443,10 @@ def _prefect_api(command: str = "ingest") -> Iterator[Callable[[], None]]:
         yield ready
     except KeyboardInterrupt:
         _second_interrupt_exits_at_once()
-        _drain_prefect_workers(timeout=2)
+        drain_prefect_workers(timeout=2)
         raise
     else:
-        _drain_prefect_workers(timeout=5)  # logs and events still in flight go before their server does
+        drain_prefect_workers(timeout=5)  # logs and events still in flight go before their server does
     finally:
         del os.environ["PREFECT_API_URL"]
         starting.__exit__(None, None, None)
@@ -477,16 +477,6 @@ def one_shot_flow_settings() -> Iterator[None]:
     settings = context.settings.model_copy(update={"flows": flows.model_copy(update={"heartbeat_frequency": None})})
     with SettingsContext(profile=context.profile, settings=settings):
         yield
-
-
-def _drain_prefect_workers(timeout: float) -> None:
-    if "prefect" not in sys.modules:
-        return
-    from prefect.events.worker import EventsWorker
-    from prefect.logging.handlers import APILogWorker
-
-    for worker in (APILogWorker, EventsWorker):
-        worker.drain_all(timeout=timeout)
 
 
 def _second_interrupt_exits_at_once() -> None:

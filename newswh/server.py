@@ -87,6 +87,18 @@ def starting_server(home: Path | None = None) -> Iterator[StartingServer]:
         stop_process(server, timeout=5)
 
 
+def drain_prefect_workers(timeout: float) -> None:
+    """Send the logs and events this process's flows still have on their way, before the
+    server they go to stops (else Prefect prints "Error logging to API" at exit)."""
+    if "prefect" not in sys.modules:
+        return
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+
+    for worker in (APILogWorker, EventsWorker):
+        worker.drain_all(timeout=timeout)
+
+
 def stop_process(process: subprocess.Popen[Any], timeout: float) -> None:
     """Stop a server this process started, by its PID: politely, then for good; close its pipes."""
     process.terminate()

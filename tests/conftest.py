@@ -77,7 +77,7 @@ def prefect_harness() -> Iterator[str]:
     for real, and no test pays for a server of its own. Yields the API URL."""
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    from newswh.server import wait_until_healthy
+    from newswh.server import drain_prefect_workers, wait_until_healthy
 
     with ExitStack() as stack:
         if not os.environ.get(SHARED_SERVER):
@@ -87,11 +87,7 @@ def prefect_harness() -> Iterator[str]:
         wait_until_healthy(None, url)
         with temporary_settings(updates={PREFECT_API_URL: url}):
             yield url
-            from prefect.events.worker import EventsWorker
-            from prefect.logging.handlers import APILogWorker
-
-            for worker in (APILogWorker, EventsWorker):  # what is still on its way, before the server stops
-                worker.drain_all(timeout=5)
+            drain_prefect_workers(timeout=5)
 
 
 @pytest.fixture(scope="session")
