@@ -5,21 +5,23 @@ Parquet) over a generated corpus, against a plain read of the same files in the 
 
 `--corpus DIR` reuses (or first fills) a folder of generated pages, so a profiler run
 (`pyinstrument bench/staging.py --corpus DIR --repeat 1`) times the same files as the
-benchmark. Batches are the ingest's size (`newswh.settings.BATCH_FILES`); the page cache is
-warm, as it is for the read baseline. Machines are shared and noisy: compare the ratios, and
-the CPU-time figures (files per CPU second, one core) before the wall-clock ones.
+benchmark. Batches are the sizes an ingest on this machine's cores gives its parse tasks
+(`newswh.batches.batch_sizes`); the page cache is warm, as it is for the read baseline.
+Machines are shared and noisy: compare the ratios, and the CPU-time figures (files per
+CPU second, one core) before the wall-clock ones.
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import os
 import tempfile
 from pathlib import Path
 
 from parser import best_seconds, report  # bench/parser.py, beside this script
 
-from newswh.settings import BATCH_FILES
+from newswh.batches import batch_sizes
 from newswh.staging import PlannedFile, stage_batch
 from newswh.synth import write_corpus
 
@@ -39,8 +41,10 @@ def read_all(files: list[PlannedFile]) -> None:
 
 
 def stage_all(files: list[PlannedFile], staging: Path) -> None:
-    for number, start in enumerate(range(0, len(files), BATCH_FILES)):
-        stage_batch(number, files[start : start + BATCH_FILES], str(staging), 5 * 1024 * 1024)
+    start = 0
+    for number, size in enumerate(batch_sizes(len(files), os.cpu_count() or 1)):
+        stage_batch(number, files[start : start + size], str(staging), 5 * 1024 * 1024)
+        start += size
 
 
 def cyclic_garbage(work) -> int:  # type: ignore[no-untyped-def]

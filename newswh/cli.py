@@ -18,8 +18,9 @@ from typing import Annotated, Optional
 
 import typer
 
+from newswh.batches import BATCH_FILES_MAX, BATCH_FILES_MIN
 from newswh.parse import DEFAULT_MAX_BYTES
-from newswh.settings import BATCH_FILES, DEFAULT_DATA, DEFAULT_SOURCE, LOCK_WAIT_SECONDS, quiet_ephemeral_prefect
+from newswh.settings import DEFAULT_DATA, DEFAULT_SOURCE, LOCK_WAIT_SECONDS, quiet_ephemeral_prefect
 
 app = typer.Typer(
     name="newswh",
@@ -115,7 +116,13 @@ def ingest(
     ] = str(DEFAULT_SOURCE),
     data: Annotated[Path, typer.Option(help="Data folder: warehouse.duckdb and lake/ live here.")] = DEFAULT_DATA,
     workers: Annotated[int, typer.Option(help="Parser processes; 0 means one per core.")] = 0,
-    batch_files: Annotated[int, typer.Option(help="Files per parse task.")] = BATCH_FILES,
+    batch_files: Annotated[
+        int | None,
+        typer.Option(
+            min=1, show_default=False,
+            help=f"Files per parse task; by default large batches first, then smaller ({BATCH_FILES_MAX:,} down to {BATCH_FILES_MIN:,}).",
+        ),
+    ] = None,
     max_bytes: Annotated[int, typer.Option(help="Reject files larger than this as too_large.")] = DEFAULT_MAX_BYTES,
     wait: Annotated[float, typer.Option(help="Seconds to wait for another ingest on the same data folder.")] = LOCK_WAIT_SECONDS,
     rehash: Annotated[

@@ -39,6 +39,7 @@ from prefect.tasks import exponential_backoff
 from prefect.utilities.annotations import quote
 
 from newswh import copy_ahead, open_ahead, walk_ahead
+from newswh.batches import batch_sizes
 from newswh.cluster import ClusterError
 from newswh.copy_ahead import CopiedAhead
 from newswh.failures import hide_tracebacks_of, remove_run_files, storage_failure
@@ -52,7 +53,7 @@ from newswh.parse import DEFAULT_MAX_BYTES
 from newswh.records import PARSER_VERSION
 from newswh.remote import ObjectReader, Storage, StorageError, is_url
 from newswh.parse_pool import ParsedBatch, ParsePool, parse_batch_here
-from newswh.settings import BATCH_FILES, DEFAULT_DATA, DEFAULT_SOURCE, LOCK_WAIT_SECONDS, DataPaths
+from newswh.settings import DEFAULT_DATA, DEFAULT_SOURCE, LOCK_WAIT_SECONDS, DataPaths
 from newswh.sources import is_utf8, read_source
 from newswh.staging import Reader
 from newswh.warehouse import (
@@ -202,15 +203,18 @@ def plan_run(con: duckdb.DuckDBPyConnection, discovered: Discovered, planned: di
     return make_plan(con, table, PARSER_VERSION)
 
 
-def _planned_batches(con: duckdb.DuckDBPyConnection, batch_files: int) -> Iterator[list[tuple[Any, ...]]]:
-    """The files the plan says must be read, a batch at a time, straight from DuckDB, as
-    PlannedFile's fields: a million objects at once would cost hundreds of MB."""
+def _planned_batches(con: duckdb.DuckDBPyConnection, sizes: list[int]) -> Iterator[list[tuple[Any, ...]]]:
+    """The files the plan says must be read, in batches of `sizes` files, straight from
+    DuckDB, as PlannedFile's fields: a million objects at once would cost hundreds of MB."""
     con.execute(
         "select p.source_path, p.size_bytes, p.mtime_ns, d.problem, p.previous_hash "
         "from plan as p join discovered as d using (source_path) "
         "where p.status <> 'unchanged' order by p.source_path"
     )
-    while rows := con.fetchmany(batch_files):
+    for size in sizes:
+        rows = con.fetchmany(size)
+        if not rows:
+            return
         yield rows
 
 
@@ -295,7 +299,7 @@ def ingest(
     source: str | None = None,
     data: str | None = None,
     workers: int | None = None,
-    batch_files: int = BATCH_FILES,
+    batch_files: int | None = None,
     max_bytes: int = DEFAULT_MAX_BYTES,
     lock_wait_seconds: float = LOCK_WAIT_SECONDS,
     busy_retries: int = 0,
@@ -376,7 +380,7 @@ def _ingest_locked(
     source: Path | Storage,
     paths: DataPaths,
     parsing: Parsing,
-    batch_files: int,
+    batch_files: int | None,
     max_bytes: int,
     rehash: bool,
     ahead: CopiedAhead | None = None,
@@ -437,9 +441,7 @@ def _ingest_locked(
         staging = paths.staging / f"run-{run_id}"
         read = ObjectReader(source) if isinstance(source, Storage) else read_source
         with parsing.staged(staging, f"run-{run_id}-{flow_run.get_id() or 'local'}") as staged_at:
-            in_tasks, batches = _parse_all(
-                _planned_batches(con, batch_files), to_read, staged_at, read, parsing, batch_files, max_bytes
-            )
+            in_tasks, batches = _parse_all(con, to_read, staged_at, read, parsing, batch_files, max_bytes)
             seconds["parse"] = time.perf_counter() - mark
         logger.info("parse: %s files in %.2f s", f"{to_read:,}", seconds["parse"], extra={"stage": "parse"})
 
@@ -555,17 +557,19 @@ class Parsing:
 
 
 def _parse_all(
-    batches: Iterator[list[tuple[Any, ...]]], to_read: int, staging: str | Storage, read: Reader, parsing: Parsing,
-    batch_files: int, max_bytes: int,
+    con: duckdb.DuckDBPyConnection, to_read: int, staging: str | Storage, read: Reader, parsing: Parsing,
+    batch_files: int | None, max_bytes: int,
 ) -> tuple[float, int]:
-    """Parse every batch as a task, keeping two batches per worker in flight: enough to keep
-    each busy, few enough that memory does not grow with the corpus. Returns the seconds
-    spent parsing, summed over the batches, and how many there were."""
-    batch_count = -(-to_read // batch_files)
-    if not batch_count:
+    """Parse the plan's files in batches (newswh.batches: `batch_files` each, else large
+    first and smaller towards the end), each a task, keeping two batches per worker in
+    flight: enough to keep each busy, few enough that memory does not grow with the
+    corpus. Returns the seconds spent parsing, summed over the batches, and how many there were."""
+    if not to_read:
         return 0.0, 0
     if parsing.dask:
-        return _parse_on_dask(batches, to_read, batch_count, staging, read, parsing.dask, max_bytes)
+        return _parse_on_dask(con, to_read, batch_files, staging, read, parsing.dask, max_bytes)
+    sizes = batch_sizes(to_read, parsing.local_workers(to_read), batch_files)
+    batches, batch_count = _planned_batches(con, sizes), len(sizes)
     workers = parsing.local_workers(batch_count)
     if workers == 1:
         return _collect(batches, to_read, batch_count, lambda number, batch: parse_batch(number, batch, staging, max_bytes, read))
@@ -583,7 +587,7 @@ def _parse_all(
 
 
 def _parse_on_dask(
-    batches: Iterator[list[tuple[Any, ...]]], to_read: int, batch_count: int, staging: str | Storage, read: Reader,
+    con: duckdb.DuckDBPyConnection, to_read: int, batch_files: int | None, staging: str | Storage, read: Reader,
     address: str, max_bytes: int,
 ) -> tuple[float, int]:
     """The parse tasks themselves run on the cluster's workers. (Its workers are not ours
@@ -598,7 +602,9 @@ def _parse_on_dask(
             submit = lambda number, batch: runner.submit(  # noqa: E731
                 parse_batch, {"number": number, "batch": batch, "staging": staging, "max_bytes": max_bytes, "read": read}
             )
-            return _collect(batches, to_read, batch_count, submit, 2 * dask_worker_count(runner))
+            workers = dask_worker_count(runner)
+            sizes = batch_sizes(to_read, workers, batch_files)
+            return _collect(_planned_batches(con, sizes), to_read, len(sizes), submit, 2 * workers)
         except Exception as error:
             lost = lost_work(error, address)
             if lost is not None:

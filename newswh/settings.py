@@ -20,9 +20,6 @@ DEFAULT_SOURCE = PROJECT_ROOT / "seeds" if _IN_CHECKOUT else Path("seeds")
 """The sample seeds in a checkout; elsewhere `seeds/` under the working directory."""
 DEFAULT_DATA = PROJECT_ROOT / "data" if _IN_CHECKOUT else Path("data")
 
-BATCH_FILES = 5_000
-"""Files per parse task: large enough that Prefect's per-task cost (~30 ms, on a core the
-parsers need) vanishes, small enough that a worker's batch stays a few tens of MB."""
 DUCKDB_MEMORY_LIMIT = os.environ.get("NEWSWH_DUCKDB_MEMORY_LIMIT", "384MB")
 """Memory an ingest lets DuckDB use before spilling to disk; the load is written to fit.
 DuckDB writes a table 2048 rows at a time and cannot spill those, so a run whose 2048
