@@ -149,6 +149,21 @@ month's checksum as it was. Hashing the row hash again mixes each row's change w
 rest of that row, and summing (exact, in 128 bits) instead of xor-ing means two rows can
 undo each other only if their changes are exact opposites: a 2^-64 coincidence.
 """
+ROW_HASH = "__newswh_row_hash"
+ROW_HASH_SQL = f"hash(hash(rows)) as {ROW_HASH}"
+"""Each row's term of ROW_CHECKSUM, as a column of the rows a lake file is written from."""
+_LOW_BITS = pa.scalar(0xFFFF_FFFF, pa.uint64())
+_HALF = pa.scalar(32, pa.uint64())
+
+
+def row_hash_sum(hashes: pa.Array | pa.ChunkedArray) -> int:
+    """The exact sum of 64-bit row hashes, as ROW_CHECKSUM's 128-bit sum has it: summed as
+    two halves of 32 bits, each of which fits 64 bits for up to 2^32 rows."""
+    high = pc.sum(pc.shift_right(hashes, _HALF)).as_py() or 0
+    low = pc.sum(pc.bit_wise_and(hashes, _LOW_BITS)).as_py() or 0
+    return (high << 32) + low
+
+
 FINGERPRINT_VERSION = "2"
 """Bump when the checksum changes, so no lake file written with the old one is trusted."""
 
@@ -405,13 +420,15 @@ def prepare_lake(
     and its files are as that run left them; otherwise every partition is compared.
     `months` (the (year, month) partitions this run may have changed: `touched_months`)
     narrows the month-partitioned datasets the same way, on the same proviso: only those
-    months are fingerprinted (and a month's page text read), the others are kept as they
-    are. So a run that reads ten files costs the months those ten touch, not the lake.
-    Each dataset's stale partitions come from one query sorted by partition, streamed to
-    `workers` writer threads (compression is the slow part, and pyarrow does it without
-    the GIL) a row group at a time. A query per partition would scan the whole table once
-    for every month; but a dataset with page text is read a piece at a time (`_pieces`),
-    since sorting a month of large pages would hold all of them in memory.
+    months are read (and their page text), the others are kept as they are. So a run that
+    reads ten files costs the months those ten touch, not the lake. A dataset with no lake
+    file yet is written whole without fingerprinting it first (`_writes_first`): a file's
+    fingerprint is summed as it is written. Each dataset's stale partitions come from one
+    query sorted by partition, streamed to `workers` writer threads (compression is the
+    slow part, and pyarrow does it without the GIL) a row group at a time. A query per
+    partition would scan the whole table once for every month; but a dataset with page
+    text is read a piece at a time (`_pieces`), since sorting a month of large pages would
+    hold all of them in memory.
 
     A file is current when the fingerprint in its footer matches; `check_content` also
     reads every row and checks every byte against the digest the last sync recorded, so
@@ -426,22 +443,27 @@ def prepare_lake(
     trusted = mark["files"] if (changed is not None or months is not None) and same_run else {}
     unfinished: list[_LakeFile] = []
     scopes = [_scope(root, dataset, trusted, changed, months) for dataset in DATASETS]
+    first = [not skip and _writes_first(root, dataset) for dataset, (skip, _) in zip(DATASETS, scopes)]
     fingerprinters = [ThreadPoolExecutor(1, thread_name_prefix="newswh-lake-fingerprints") for _ in range(FINGERPRINT_THREADS)]
     fingerprinting = [_same_database(con) for _ in fingerprinters]
     memo: PiecesMemo = {}
     try:
         with memory_for_lake(con), ThreadPoolExecutor(workers or os.cpu_count() or 1) as writers:
-            ahead = _fingerprints_ahead(list(zip(fingerprinting, fingerprinters)), scopes, memo)
-            for dataset, (skip, only) in zip(DATASETS, scopes):
+            compared = [(dataset, only) for dataset, (skip, only), now in zip(DATASETS, scopes, first) if not skip and not now]
+            ahead = _fingerprints_ahead(list(zip(fingerprinting, fingerprinters)), compared, memo)
+            for dataset, (skip, only), writes_first in zip(DATASETS, scopes, first):
                 if skip:
                     changes.report.unchanged += len(trusted[dataset.folder])
                     continue
                 if dataset.name == "ingest_runs" and before_runs is not None:
                     before_runs()  # the last dataset: the run's own row can now say when it finished
-                expected = ahead[dataset.name].result() if dataset.name in ahead else expected_partitions(con, dataset, only, memo)
                 wanted = changes.wanted.setdefault(root / dataset.folder, set())
                 if only is not None:
                     changes.report.unchanged += _keep_other_months(root, dataset, only, trusted[dataset.folder], wanted)
+                if writes_first:
+                    _write_first(con, dataset, changes, wanted, writers, unfinished, memo)
+                    continue
+                expected = ahead[dataset.name].result() if dataset.name in ahead else expected_partitions(con, dataset, only, memo)
                 stale: dict[tuple[object, ...], tuple[str, Path]] = {}
                 for key, fingerprint in sorted(expected.items(), key=lambda item: str(item[0])):
                     path = partition_folder(root, dataset, key) / PART_FILE
@@ -449,12 +471,15 @@ def prepare_lake(
                     if path.exists() and _current(con, dataset, key, path, fingerprint, digests):
                         changes.report.unchanged += 1
                         continue
-                    temporary = path.with_name(f".{path.name}.run-{run_id}.tmp")
+                    temporary = _temporary(path, run_id)
                     changes.staged.append((temporary, path))
                     stale[key] = (fingerprint, temporary)
                 if stale:
-                    every_partition = only is None and len(stale) == len(expected)
-                    _write_dataset(con, dataset, stale, every_partition, writers, unfinished, memo)
+                    partitions = None if only is None and len(stale) == len(expected) else frozenset(stale)
+                    written = _write_dataset(con, dataset, partitions, lambda key: stale[key][1], writers, unfinished, memo)
+                    if written != stale:  # the fingerprints counted other rows than were written: a bug, not data
+                        differ = sorted(str(key) for key in stale.keys() | written.keys() if stale.get(key) != written.get(key))
+                        raise RuntimeError(f"lake dataset {dataset.name}: the rows written differ from those fingerprinted in {differ}")
                     changes.report.written += len(stale)
             _finish(unfinished)
     except BaseException:
@@ -465,6 +490,42 @@ def prepare_lake(
             fingerprinter.shutdown(cancel_futures=True)
             cursor.close()
     return changes
+
+
+def _writes_first(root: Path, dataset: Dataset) -> bool:
+    """Whether a dataset's partitions are all written without being fingerprinted first:
+    when its folder holds no lake file yet (a first run, or a dataset deleted), every
+    partition is new, and each file's fingerprint is summed as it is written. Otherwise
+    each partition is fingerprinted first and only the stale ones are written. (Writing
+    first the months a small run touches, then comparing, cost as much as fingerprinting
+    them first: some of them, duplicate_captures's most often, are current.)"""
+    return bool(dataset.partition_by) and not any((root / dataset.folder).rglob("*.parquet"))
+
+
+def _write_first(
+    con: duckdb.DuckDBPyConnection,
+    dataset: Dataset,
+    changes: LakeChanges,
+    wanted: set[Path],
+    writers: ThreadPoolExecutor,
+    unfinished: list[_LakeFile],
+    memo: PiecesMemo,
+) -> None:
+    """Write every partition of a dataset that has no lake file, under temporary names."""
+
+    def file_for(key: tuple[object, ...]) -> Path:
+        path = partition_folder(changes.root, dataset, key) / PART_FILE
+        temporary = _temporary(path, changes.run_id)
+        changes.staged.append((temporary, path))
+        wanted.add(path)
+        return temporary
+
+    changes.report.written += len(_write_dataset(con, dataset, None, file_for, writers, unfinished, memo))
+
+
+def _temporary(path: Path, run_id: int) -> Path:
+    """Where a run writes a lake file before the commit renames it into place."""
+    return path.with_name(f".{path.name}.run-{run_id}.tmp")
 
 
 Scope = tuple[bool, frozenset[tuple[object, ...]] | None]
@@ -502,16 +563,16 @@ next: with one, the write of a small run waited for it before half of the datase
 
 
 def _fingerprints_ahead(
-    fingerprinters: list[tuple[duckdb.DuckDBPyConnection, ThreadPoolExecutor]], scopes: list[Scope], memo: PiecesMemo
+    fingerprinters: list[tuple[duckdb.DuckDBPyConnection, ThreadPoolExecutor]],
+    compared: list[tuple[Dataset, frozenset[tuple[object, ...]] | None]],
+    memo: PiecesMemo,
 ) -> dict[str, Future[dict[tuple[object, ...], str]]]:
-    """Each compared dataset's `expected_partitions`, in the order they are written, taken
-    in turn by the `fingerprinters` (a connection and a thread each) while the caller
-    writes the datasets before them: in a small run, the fingerprints of the touched months
-    take as long as writing them. Not ingest_runs, whose last row changes just before it is
-    compared (`before_runs`)."""
-    compared = [
-        (dataset, only) for dataset, (skip, only) in zip(DATASETS, scopes) if not skip and dataset.name != "ingest_runs"
-    ]
+    """The `expected_partitions` of each dataset `compared` (fingerprinted before it is
+    written: not those written first), in the order they are written, taken in turn by the
+    `fingerprinters` (a connection and a thread each) while the caller writes the datasets
+    before them. Not ingest_runs, whose last row changes just before it is compared
+    (`before_runs`)."""
+    compared = [(dataset, only) for dataset, only in compared if dataset.name != "ingest_runs"]
     return {
         dataset.name: executor.submit(expected_partitions, cursor, dataset, only, memo)
         for (dataset, only), (cursor, executor) in zip(compared, itertools.cycle(fingerprinters))
@@ -612,52 +673,60 @@ manifest's 64) in turn left the reading thread idle."""
 _FILES_IN_FLIGHT = 64
 
 
+Written = dict[tuple[object, ...], tuple[str, Path]]
+"""Each partition a write wrote: the fingerprint of the rows it wrote, and the file."""
+
+
 def _write_dataset(
     con: duckdb.DuckDBPyConnection,
     dataset: Dataset,
-    stale: dict[tuple[object, ...], tuple[str, Path]],
-    every_partition: bool,
+    partitions: frozenset[tuple[object, ...]] | None,
+    file_for: Callable[[tuple[object, ...]], Path],
     writers: ThreadPoolExecutor,
     unfinished: list[_LakeFile] | None = None,
     memo: PiecesMemo | None = None,
-) -> None:
-    """Write the `stale` partitions of a dataset. With `unfinished` (the files of earlier
-    datasets still being written), its last files are left there still being written too
-    (the caller waits for them), so that their compression goes on while the caller
-    queries the next dataset; else this waits for every file. Either way, no more than
-    _BYTES_IN_FLIGHT (and _FILES_IN_FLIGHT files) wait to be written while another is read."""
+) -> Written:
+    """Write the dataset's rows of `partitions` (None: every partition it has), each
+    partition to `file_for(key)`; returns the partitions written, with the fingerprint of
+    the rows each file holds, summed from their row hashes as they stream past (so a
+    partition need not be fingerprinted first to be written). With `unfinished` (the files
+    of earlier datasets still being written), its last files are left there still being
+    written too (the caller waits for them), so that their compression goes on while the
+    caller queries the next dataset; else this waits for every file. Either way, no more
+    than _BYTES_IN_FLIGHT (and _FILES_IN_FLIGHT files) wait to be written while another is read."""
     keys = dataset.partition_by
-    where, params = _keys_filter(keys, stale) if keys and not every_partition else ("", [])
+    where, params = _keys_filter(keys, partitions) if keys and partitions is not None else ("", [])
     in_flight: list[_LakeFile] = [] if unfinished is None else unfinished
-    written: set[tuple[object, ...]] = set()
+    written: Written = {}
     current: _LakeFile | None = None
+
+    def finish(file: _LakeFile) -> None:
+        in_flight.append(file.finish())
+        written[file.key] = (file.fingerprint, file.path)
+
     try:
         if dataset.page_text:
-            partitions = None if not keys or every_partition else frozenset(stale)
-            schema, stream = _piece_stream(con, dataset, where, params, _pieces_of(con, dataset, partitions, memo))
+            schema, stream = _piece_stream(con, dataset, where, params, _pieces_of(con, dataset, partitions if keys else None, memo))
         else:
             schema, stream = _sorted_stream(con, dataset, where, params)
-        schema = pa.schema([field for field in schema if field.name not in keys])
+        schema = pa.schema([field for field in schema if field.name not in keys and field.name != ROW_HASH])
         for key, batch in stream:
             if current is None or current.key != key:
                 if current is not None:
-                    in_flight.append(current.finish())
+                    finish(current)
                 while in_flight and (len(in_flight) >= _FILES_IN_FLIGHT or sum(f.nbytes for f in in_flight) >= _BYTES_IN_FLIGHT):
                     in_flight.pop(0).wait()
-                current = _LakeFile(key, *stale[key], schema, writers)
-                written.add(key)
+                current = _LakeFile(key, file_for(key), schema, writers)
             current.add(batch.drop_columns(list(keys)))
     except duckdb.Error as error:
         raise out_of_memory(error) or error from None
     if current is None and not keys:
-        current = _LakeFile((), *stale[()], schema, writers)  # an unpartitioned dataset has its file, even empty
-        written.add(())
+        current = _LakeFile((), file_for(()), schema, writers)  # an unpartitioned dataset has its file, even empty
     if current is not None:
-        in_flight.append(current.finish())
+        finish(current)
     if unfinished is None:
         _finish(in_flight)
-    if written != stale.keys():  # the fingerprints counted rows the query did not return: a bug, not data
-        raise RuntimeError(f"lake dataset {dataset.name}: no rows for partitions {sorted(map(str, stale.keys() - written))}")
+    return written
 
 
 Stream = tuple[pa.Schema, Iterator[tuple[tuple[object, ...], pa.RecordBatch]]]
@@ -669,7 +738,7 @@ def _sorted_stream(con: duckdb.DuckDBPyConnection, dataset: Dataset, where: str,
     scan the whole table once for every month."""
     keys = dataset.partition_by
     reader = con.sql(
-        f"select * from ({dataset.query}) as rows {where} order by {', '.join((*keys, *dataset.order_by))}",
+        f"select *, {ROW_HASH_SQL} from ({dataset.query}) as rows {where} order by {', '.join((*keys, *dataset.order_by))}",
         params=params,
     ).to_arrow_reader(_READ_BATCH_ROWS)
     return reader.schema, _partitions(reader, keys)
@@ -679,14 +748,14 @@ def _piece_stream(con: duckdb.DuckDBPyConnection, dataset: Dataset, where: str, 
     """The stale partitions of a page-text dataset (its `pieces`, those `where` picks) a piece
     at a time, in batches of a few megabytes: sorting a whole month of large pages at once
     would hold all of them in memory."""
-    schema = con.sql(f"select * from ({dataset.query}) as rows limit 0").arrow().schema
+    schema = con.sql(f"select *, {ROW_HASH_SQL} from ({dataset.query}) as rows limit 0").arrow().schema
 
     def stream() -> Iterator[tuple[tuple[object, ...], pa.RecordBatch]]:
         for piece in pieces:
             piece_where, piece_params = _piece_filter(dataset, piece)
             batch_rows = min(_READ_BATCH_ROWS, max(_PAGE_TEXT_MIN_ROWS, _PAGE_TEXT_BATCH_BYTES // max(piece.widest, 1)))
             reader = con.sql(
-                f"select * from ({dataset.query}) as rows where {piece_where}{_also(where)} "
+                f"select *, {ROW_HASH_SQL} from ({dataset.query}) as rows where {piece_where}{_also(where)} "
                 f"order by {', '.join((*dataset.partition_by, *dataset.order_by))}",
                 params=[*piece_params, *params],
             ).to_arrow_reader(batch_rows)
@@ -720,23 +789,33 @@ def _key_changes(batch: pa.RecordBatch, keys: tuple[str, ...]) -> list[int]:
 
 
 class _LakeFile:
-    """One lake file, written a row group at a time on the writer threads, in order.
+    """One lake file, written a row group at a time on the writer threads, in order; its
+    rows' fingerprint is summed as they are added and lands in the footer at the end.
 
     pyarrow writes the file, not DuckDB's COPY: COPY marks a column REQUIRED whenever the
     rows at hand hold no null, so a dataset's files would disagree about their schema.
     """
 
-    def __init__(self, key: tuple[object, ...], fingerprint: str, path: Path, schema: pa.Schema, writers: ThreadPoolExecutor) -> None:
-        self.key, self.path, self.writers = key, path, writers
-        self.schema = schema.with_metadata({**(schema.metadata or {}), FINGERPRINT_KEY: fingerprint.encode()})
+    def __init__(self, key: tuple[object, ...], path: Path, schema: pa.Schema, writers: ThreadPoolExecutor) -> None:
+        self.key, self.path, self.schema, self.writers = key, path, schema, writers
         self.batches: list[pa.RecordBatch] = []
         self.batch_bytes = 0
         self.nbytes = 0
         """Arrow bytes added, written or not: what holding the file in flight may cost."""
+        self.rows = 0
+        self.checksum = 0
         self.writer: pq.ParquetWriter | None = None
         self.pending: Future[None] | None = None
 
+    @property
+    def fingerprint(self) -> str:
+        return _fingerprint(self.rows, self.checksum)
+
     def add(self, batch: pa.RecordBatch) -> None:
+        """Add rows that carry their ROW_HASH column, which counts and goes."""
+        self.rows += batch.num_rows
+        self.checksum += row_hash_sum(batch.column(ROW_HASH))
+        batch = batch.drop_columns([ROW_HASH])
         self.batches.append(batch)
         self.batch_bytes += batch.nbytes
         self.nbytes += batch.nbytes
@@ -752,18 +831,19 @@ class _LakeFile:
             self.pending.result()
 
     def _flush(self, last: bool) -> None:
-        table = pa.Table.from_batches(self.batches, self.schema.remove_metadata()) if self.batches else None
+        table = pa.Table.from_batches(self.batches, self.schema) if self.batches else None
         self.batches, self.batch_bytes = [], 0
         self.wait()  # one row group of a file in flight at a time, so they land in order
-        self.pending = self.writers.submit(self._write, table, last)
+        self.pending = self.writers.submit(self._write, table, self.fingerprint if last else None)
 
-    def _write(self, table: pa.Table | None, last: bool) -> None:
+    def _write(self, table: pa.Table | None, fingerprint: str | None) -> None:
         if self.writer is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self.writer = pq.ParquetWriter(self.path, self.schema, compression="zstd")
         if table is not None:
             self.writer.write_table(table)
-        if last:
+        if fingerprint is not None:
+            self.writer.add_key_value_metadata({FINGERPRINT_KEY: fingerprint.encode()})
             self.writer.close()
             fsync_path(self.path)
 

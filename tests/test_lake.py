@@ -4,6 +4,7 @@ import os
 import shutil
 from concurrent.futures import ThreadPoolExecutor
 from itertools import groupby
+from pathlib import Path
 
 import duckdb
 import pyarrow as pa
@@ -13,7 +14,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from newswh import lake
-from newswh.lake import DATASETS, FINGERPRINT_KEY, SYNC_MARK, Dataset, LakeChanges, _partitions, _write_dataset, prepare_lake
+from newswh.lake import (
+    DATASETS, FINGERPRINT_KEY, SYNC_MARK, Dataset, LakeChanges, _partitions, _write_dataset, expected_partitions, prepare_lake,
+    read_fingerprint,
+)
 from newswh.settings import LAKE_MEMORY_LIMIT_BYTES, DataPaths
 from newswh.warehouse import limit_bytes
 
@@ -56,6 +60,31 @@ def test_the_lake_is_written_under_its_own_lower_memory_limit_then_the_limit_is_
         assert during == [before]
     else:
         assert during and LAKE_MEMORY_LIMIT_BYTES * 0.9 < during[0] <= LAKE_MEMORY_LIMIT_BYTES < before
+
+
+def test_rows_written_that_differ_from_those_fingerprinted_fail_the_sync_and_leave_nothing(paths, monkeypatch):
+    """A partition fingerprinted first is written with the fingerprint of the rows written,
+    which must be the one it was compared by: else the footer would lie, and every later
+    sync rewrite it. A difference is a bug, and the sync fails before anything is published."""
+    fingerprinted = lake.expected_partitions
+
+    def off_by_one_row(con, dataset, only=None, memo=None):
+        expected = fingerprinted(con, dataset, only, memo)
+        if dataset.name == "rejects":
+            [(key, fingerprint)] = expected.items()
+            expected = {key: lake._fingerprint(lake.fingerprint_rows(fingerprint) + 1, 0)}
+        return expected
+
+    monkeypatch.setattr(lake, "expected_partitions", off_by_one_row)
+    before = _files(paths.lake)
+    with duckdb.connect(str(paths.warehouse)) as con, pytest.raises(RuntimeError, match="lake dataset rejects: the rows written differ"):
+        run_id = con.execute("select max(run_id) + 1 from ingest_runs").fetchall()[0][0]
+        prepare_lake(con, paths.lake, run_id)
+    assert _files(paths.lake) == before
+
+
+def _files(root: Path) -> dict[Path, int]:
+    return {path: path.stat().st_mtime_ns for path in root.rglob("*") if path.is_file()}
 
 
 def test_a_run_that_wrote_no_data_trusts_the_lake_the_last_run_left(paths):
@@ -128,9 +157,14 @@ def test_every_row_lands_in_its_partition_once_whatever_the_batches(keys, batch_
 
 
 def _written(con, dataset, keys, tmp_path) -> list[pq.ParquetFile]:
+    """Every partition of the dataset written, in the order of `keys`; each file's footer
+    holds the fingerprint the warehouse's rows have."""
     paths = {key: tmp_path / f"{number}.parquet" for number, key in enumerate(keys)}
     with ThreadPoolExecutor(2) as writers:
-        _write_dataset(con, dataset, {key: ("v2:test", path) for key, path in paths.items()}, every_partition=True, writers=writers)
+        written = _write_dataset(con, dataset, None, paths.__getitem__, writers)
+    assert written == {key: (fingerprint, paths[key]) for key, fingerprint in expected_partitions(con, dataset).items()}
+    for fingerprint, path in written.values():
+        assert read_fingerprint(path) == fingerprint
     return [pq.ParquetFile(path) for path in paths.values()]
 
 
@@ -142,7 +176,7 @@ def test_an_unpartitioned_dataset_has_its_file_even_when_empty(tmp_path):
         [written] = _written(con, next(d for d in DATASETS if d.name == "rejects"), [()], tmp_path)
         assert written.metadata.num_rows == 0
         assert written.schema_arrow.names == [name for (name,) in con.execute("select name from pragma_table_info('rejects')").fetchall()]
-        assert written.schema_arrow.metadata[FINGERPRINT_KEY] == b"v2:test"
+        assert written.metadata.metadata[FINGERPRINT_KEY] == b"v2:0:0"
 
 
 def _pages_dataset(monkeypatch) -> Dataset:
@@ -204,10 +238,11 @@ def test_one_piece_spans_months_of_small_pages_and_writes_only_the_stale_ones(tm
         months = [(2015, 11), (2015, 12), (2016, 1), (2016, 2), (2016, 3)]
         [piece] = newswh.lake._pieces(con, dataset)
         assert (piece.first, piece.last) == (months[0], months[-1])
-        stale = {months[0]: ("v2:test", tmp_path / "a.parquet"), months[2]: ("v2:test", tmp_path / "b.parquet")}
+        stale = {months[0]: tmp_path / "a.parquet", months[2]: tmp_path / "b.parquet"}
         with ThreadPoolExecutor(2) as writers:
-            _write_dataset(con, dataset, stale, every_partition=False, writers=writers)
-        for (year, month), (_, path) in stale.items():
+            written = _write_dataset(con, dataset, frozenset(stale), stale.__getitem__, writers)
+        assert written.keys() == stale.keys()
+        for (year, month), path in stale.items():
             pages = [page for (page,) in con.execute(
                 "select page from pages where year(published_at) = ? and month(published_at) = ? order by page", [year, month]
             ).fetchall()]

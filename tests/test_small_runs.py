@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from newswh.integrity import verify
-from newswh.lake import MONTH_PARTITIONS, NULL_PARTITION, PART_FILE
+from newswh.lake import MONTH_PARTITIONS, NULL_PARTITION, PART_FILE, read_fingerprint
 from newswh.settings import DataPaths
 from newswh.synth import write_corpus
 from tests.helpers import harness_api_env, query, run_ingest, truth
@@ -108,6 +108,7 @@ def test_the_write_of_the_touched_months_takes_their_fingerprints_cut_into_piece
         return pieces(con, dataset, where, params)
 
     monkeypatch.setattr(lake, "_pieces", counted)
+    assert not list((paths.lake / "_warehouse" / "duplicate_captures").rglob("*.parquet"))
     original = next(row["file"] for row in truth(source) if row["status"] == "article")
     (source / "again").mkdir()
     shutil.copyfile(source / original, source / "again" / original)  # a duplicate: articles and duplicates change
@@ -115,7 +116,10 @@ def test_the_write_of_the_touched_months_takes_their_fingerprints_cut_into_piece
     run_ingest(source, paths.root)
 
     assert sorted(name for name, _ in cut) == ["articles", "duplicate_captures"], cut
-    assert all(where for _, where in cut)  # the touched months, not the whole dataset
+    assert dict(cut)["articles"]  # the touched months, not the whole dataset
+    # The corpus had no duplicate yet, so no duplicate_captures file: that dataset is written
+    # whole (its one row), fingerprinted as it is written.
+    assert not dict(cut)["duplicate_captures"]
     _assert_lake_matches(paths)
 
 
@@ -164,6 +168,32 @@ def test_a_lake_changed_behind_the_runs_back_is_compared_whole(ingested):
     run_ingest(source, paths.root)
 
     assert victim.exists()
+    _assert_lake_matches(paths)
+
+
+def test_a_dataset_deleted_whole_is_written_again_with_true_fingerprints(ingested, monkeypatch):
+    """A dataset whose folder holds no lake file is written whole without fingerprinting
+    it first (as on a first run): each file's footer then holds the fingerprint summed as
+    its rows were written, which must be the warehouse's, or verify, and every later run,
+    would take it for stale."""
+    from newswh import lake
+
+    source, paths = ingested
+    before = {path.relative_to(paths.lake): read_fingerprint(path) for path in (paths.lake / "articles").rglob(PART_FILE)}
+    shutil.rmtree(paths.lake / "articles")
+    fingerprinted: list[str] = []
+    expected = lake.expected_partitions
+    monkeypatch.setattr(lake, "expected_partitions", lambda con, dataset, *rest: fingerprinted.append(dataset.name) or expected(con, dataset, *rest))
+    (source / "again").mkdir()
+    write_corpus(source / "again", 1, noise=0.0, seed=99)
+
+    run_ingest(source, paths.root)
+
+    assert "articles" not in fingerprinted and "related_items" in fingerprinted
+    after = {path.relative_to(paths.lake): read_fingerprint(path) for path in (paths.lake / "articles").rglob(PART_FILE)}
+    assert before.keys() <= after.keys()
+    # Every month but the new file's has the rows it had, and the fingerprint it was written with before.
+    assert len({name for name in after if after[name] != before.get(name)}) == 1
     _assert_lake_matches(paths)
 
 
