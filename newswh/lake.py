@@ -152,8 +152,16 @@ undo each other only if their changes are exact opposites: a 2^-64 coincidence.
 ROW_HASH = "__newswh_row_hash"
 ROW_HASH_SQL = f"hash(hash(rows)) as {ROW_HASH}"
 """Each row's term of ROW_CHECKSUM, as a column of the rows a lake file is written from."""
-_LOW_BITS = pa.scalar(0xFFFF_FFFF, pa.uint64())
-_HALF = pa.scalar(32, pa.uint64())
+
+
+def _uint64(value: int) -> pa.Scalar:
+    """A uint64 scalar built from its bytes, not with pa.scalar: pyarrow's first conversion
+    of a Python value imports pandas where installed (newswh.manifest.rows_table says why not)."""
+    return pa.Array.from_buffers(pa.uint64(), 1, [None, pa.py_buffer(value.to_bytes(8, "little"))])[0]
+
+
+_LOW_BITS = _uint64(0xFFFF_FFFF)
+_HALF = _uint64(32)
 
 
 def row_hash_sum(hashes: pa.Array | pa.ChunkedArray) -> int:
