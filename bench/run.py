@@ -1,7 +1,7 @@
 """The release benchmark: the whole ingest pipeline against a read-only baseline, in one run.
 
     python bench/run.py [--files 100000] [--noise 0.05] [--large-pages 0.01] [--workers 0]
-                        [--runner process,dask] [--compare] [--json PATH]
+                        [--runner process,dask] [--compare] [--repeats 1] [--json PATH]
 
 Generates a corpus with the project's generator into a temporary folder, then measures:
 - baseline: a plain Python pass that opens and reads every file (page cache warm);
@@ -11,9 +11,12 @@ Generates a corpus with the project's generator into a temporary folder, then me
 Each run happens in a fresh process (as `newswh ingest` would), so its peak RSS is its
 alone: the summed resident memory of its process tree (the run, its parse workers and the
 temporary Prefect server it starts), polled from /proc, which is what a machine must hold.
-Prefect's start-up is measured separately from the flow. `--large-pages 0.01` makes 1 % of
-the clean pages 1-3 MB long (still articles, under the default --max-bytes). Machines are
-shared and noisy: compare the ratios, not the seconds.
+Prefect's start-up is measured separately from the flow. `--large-pages 0.01` makes 1 %
+of the clean pages 1-3 MB long (still articles, under the default --max-bytes). Machines
+are shared and noisy: compare the ratios, not the seconds. `--repeats N` runs the cold
+ingest N times, each into an empty data folder right after its own read baseline, and
+reports the run whose ratio to its baseline is the median (every run is listed, and kept
+in the JSON): both halves of that ratio move with the machine's load.
 
 `--runner`: where the parse tasks run, `process` (the default: newswh's pool of parse
 processes, newswh/parse_pool.py) and/or `dask` (a dask.distributed LocalCluster of `--workers` worker processes,
@@ -39,6 +42,7 @@ import json
 import os
 import platform
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -133,6 +137,10 @@ def main() -> None:
     options.add_argument("--workers", type=int, default=0, help="parser processes; 0 means one per core")
     options.add_argument("--runner", default="process", help="process, dask, or both comma-separated: process,dask")
     options.add_argument("--compare", action="store_true", help="also run the dlt peer pipeline (bench/peer.py) on the corpus")
+    options.add_argument(
+        "--repeats", type=int, default=1,
+        help="cold ingests, each into an empty data folder right after its own read baseline; the table shows the median",
+    )
     options.add_argument("--json", type=Path, help="where to write the figures (default bench/results/run-<time>.json)")
     options.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = options.parse_args()
@@ -153,12 +161,20 @@ def main() -> None:
         print(f"generating {args.files:,} files ({args.noise:.0%} damaged, {args.large_pages:.0%} large) in {temp} …", file=sys.stderr)
         write_corpus(source, args.files, noise=args.noise, seed=11, large_pages=args.large_pages)  # truth.jsonl is not a *.txt
         read_baseline(source)  # warm the page cache, as the targets assume
-        baseline = min(read_baseline(source) for _ in range(3))
 
         runs: dict[str, dict[str, object]] = {runner: {} for runner in runners}
+        colds: dict[str, list[dict[str, object]]] = {runner: [] for runner in runners}
+        for repeat in range(max(1, args.repeats)):
+            baseline = min(read_baseline(source) for _ in range(3))
+            for runner in runners:
+                print(f"cold ingest ({runner}{f', {repeat + 1} of {args.repeats}' if args.repeats > 1 else ''}) …", file=sys.stderr)
+                folder = data.with_name(f"data-{runner}")
+                shutil.rmtree(folder, ignore_errors=True)
+                cold = run_ingest(source, folder, args.workers, runner)
+                colds[runner].append({**cold, "baseline_read_seconds": baseline})
         for runner in runners:
-            print(f"cold ingest ({runner}) …", file=sys.stderr)
-            runs[runner]["cold"] = run_ingest(source, data.with_name(f"data-{runner}"), args.workers, runner)
+            runs[runner]["cold"] = median_run(colds[runner])
+        baseline = runs[runners[0]]["cold"]["baseline_read_seconds"]
         peer = run_peer(source, Path(temp) / "peer") if args.compare else None
         for runner in runners:
             print(f"no-op re-run ({runner}) …", file=sys.stderr)
@@ -177,12 +193,16 @@ def main() -> None:
         "baseline_read_seconds": baseline,
     }
     results = {**common, **runs[runners[0]], "runner": runners[0]}
+    if args.repeats > 1:
+        results["cold_repeats"] = colds[runners[0]]
     if peer is not None:
         results["peer"] = peer
     if len(runners) > 1:
         results["runners"] = {runner: {**runs[runner], "runner": runner} for runner in runners}
     for runner in runners:
         _print_table({**common, **runs[runner], "runner": runner})
+        if args.repeats > 1:
+            _print_repeats(args.files, colds[runner])
     if len(runners) > 1:
         _print_runner_comparison(common["files"], runs)
     if peer is not None:
@@ -191,6 +211,19 @@ def main() -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     print(f"figures written to {out}")
+
+
+def median_run(colds: list[dict[str, object]]) -> dict[str, object]:
+    """The cold run whose time, as a multiple of the read baseline measured just before it,
+    is the median: this machine is shared, and both halves of a ratio move with its load."""
+    ranked = sorted(colds, key=lambda cold: cold["seconds"]["total"] / cold["baseline_read_seconds"])
+    return ranked[(len(ranked) - 1) // 2]
+
+
+def _print_repeats(files: int, colds: list[dict[str, object]]) -> None:
+    ratios = ", ".join(f"{cold['seconds']['total'] / cold['baseline_read_seconds']:.1f}x" for cold in colds)
+    speeds = ", ".join(f"{files / cold['seconds']['total']:,.0f}" for cold in colds)
+    print(f"cold ingest, {len(colds)} runs in turn: {speeds} files/s; {ratios} the read baseline measured before each (the table shows the median)")
 
 
 def run_peer(source: Path, folder: Path) -> dict[str, object]:
