@@ -134,6 +134,12 @@ class LakeChanges:
         _write_sync_mark(self.root, self.run_id, {path for _, path in self.staged})
         return self.report
 
+    def stage(self, path: Path) -> Path:
+        """Where this run writes `path`'s new content, which `publish` renames into place."""
+        temporary = path.with_name(f".{path.name}.run-{self.run_id}.tmp")
+        self.staged.append((temporary, path))
+        return temporary
+
     def discard(self) -> None:
         for temporary, _ in self.staged:
             temporary.unlink(missing_ok=True)
@@ -479,9 +485,7 @@ def prepare_lake(
                     if path.exists() and _current(con, dataset, key, path, fingerprint, digests):
                         changes.report.unchanged += 1
                         continue
-                    temporary = _temporary(path, run_id)
-                    changes.staged.append((temporary, path))
-                    stale[key] = (fingerprint, temporary)
+                    stale[key] = (fingerprint, changes.stage(path))
                 if stale:
                     partitions = None if only is None and len(stale) == len(expected) else frozenset(stale)
                     written = _write_dataset(con, dataset, partitions, lambda key: stale[key][1], writers, unfinished, memo)
@@ -523,17 +527,10 @@ def _write_first(
 
     def file_for(key: tuple[object, ...]) -> Path:
         path = partition_folder(changes.root, dataset, key) / PART_FILE
-        temporary = _temporary(path, changes.run_id)
-        changes.staged.append((temporary, path))
         wanted.add(path)
-        return temporary
+        return changes.stage(path)
 
     changes.report.written += len(_write_dataset(con, dataset, None, file_for, writers, unfinished, memo))
-
-
-def _temporary(path: Path, run_id: int) -> Path:
-    """Where a run writes a lake file before the commit renames it into place."""
-    return path.with_name(f".{path.name}.run-{run_id}.tmp")
 
 
 Scope = tuple[bool, frozenset[tuple[object, ...]] | None]
