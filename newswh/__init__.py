@@ -4,12 +4,19 @@ The command is `newswh` (newswh.cli); the flow is newswh.ingest.ingest; the pars
 pure function newswh.parse.parse_page.
 """
 
-from importlib.metadata import PackageNotFoundError, version
 
-try:
-    __version__ = version("newswh")
-except PackageNotFoundError:  # imported from a checkout that was never installed
-    __version__ = "0+unknown"
+def __getattr__(name: str) -> str:
+    """`newswh.__version__`, looked up when asked for: importlib.metadata and the lookup cost
+    0.05 s in every process that imports newswh, the walk child and each parse worker
+    included, where nothing asks for it."""
+    if name != "__version__":
+        raise AttributeError(f"module 'newswh' has no attribute {name!r}")
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("newswh")
+    except PackageNotFoundError:  # imported from a checkout that was never installed
+        return "0+unknown"
 
 
 def parser_build() -> str:

@@ -47,7 +47,8 @@ from newswh.integrity import NoWarehouseYet, RebuildError, lake_holds_data, rebu
 from newswh.lake import LakeChanges, prepare_lake, touched_months
 from newswh.load import load_staged
 from newswh.locking import IngestAlreadyRunning, WriterLock
-from newswh.manifest import discovered_table, make_plan, rows_table, start_run_context
+from newswh.discovered import discovered_table, rows_table
+from newswh.manifest import make_plan, start_run_context
 from newswh.open_ahead import OpenedAhead, PlanSettings
 from newswh.parse import DEFAULT_MAX_BYTES
 from newswh.records import PARSER_VERSION

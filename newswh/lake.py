@@ -162,7 +162,7 @@ ROW_HASH_SQL = f"hash(hash(rows)) as {ROW_HASH}"
 
 def _uint64(value: int) -> pa.Scalar:
     """A uint64 scalar built from its bytes, not with pa.scalar: pyarrow's first conversion
-    of a Python value imports pandas where installed (newswh.manifest.rows_table says why not)."""
+    of a Python value imports pandas where installed (newswh.discovered.rows_table says why not)."""
     return pa.Array.from_buffers(pa.uint64(), 1, [None, pa.py_buffer(value.to_bytes(8, "little"))])[0]
 
 

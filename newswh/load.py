@@ -81,7 +81,7 @@ def stage_views(con: duckdb.DuckDBPyConnection, staging: Path) -> None:
             con.execute(f"create or replace temp view {name} as select * from read_parquet([{_listed(files)}])")
         else:
             # Not schema.empty_table(): it converts an empty list per column, and pyarrow's first
-            # conversion imports pandas where installed (newswh.manifest.rows_table says why not).
+            # conversion imports pandas where installed (newswh.discovered.rows_table says why not).
             con.register("empty_stage", pa.Table.from_batches([], schema=schema))
             con.execute(f"create or replace temp table {name} as select * from empty_stage")
             con.unregister("empty_stage")

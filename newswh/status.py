@@ -8,7 +8,8 @@ from pathlib import Path
 
 import duckdb
 
-from newswh.manifest import discovered_table, make_plan
+from newswh.discovered import discovered_table
+from newswh.manifest import make_plan
 from newswh.records import PARSER_VERSION
 
 STATUS_TABLES = ("articles", "related_items", "news_items", "rejects", "source_files", "ingest_runs")

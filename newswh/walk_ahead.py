@@ -80,7 +80,7 @@ atexit.register(_stop_untaken)
 
 
 def _walk(source: str) -> None:
-    from newswh.manifest import discovered_table
+    from newswh.discovered import discovered_table
 
     started_at, started = time.time(), time.perf_counter()
     table = discovered_table(Path(source))

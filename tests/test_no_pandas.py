@@ -3,7 +3,7 @@
 pyarrow imports pandas the first time it converts a Python list, only to ask whether the
 list is a pandas object: 0.4 s and 45 MB in every process that does, for nothing. A parse
 worker refuses it (newswh.parse_pool); the flow process converts no list on the way of a
-run that parses nothing (newswh.manifest.rows_table, newswh.load.stage_views).
+run that parses nothing (newswh.discovered.rows_table, newswh.load.stage_views).
 """
 
 from __future__ import annotations
@@ -25,7 +25,8 @@ import sys, tempfile
 from pathlib import Path
 import duckdb
 from newswh.load import stage_views
-from newswh.manifest import discovered_table, make_plan
+from newswh.discovered import discovered_table
+from newswh.manifest import make_plan
 from newswh.warehouse import apply_schema
 con = duckdb.connect()
 apply_schema(con)

@@ -5,11 +5,14 @@ the folder itself whenever the child did not finish."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 
+import pyarrow as pa
 import pytest
 
 from newswh import walk_ahead
-from newswh.manifest import discovered_table
+from newswh.discovered import discovered_table
 from tests.helpers import harness_api_env, newswh, truth
 
 
@@ -39,6 +42,23 @@ def test_the_walk_ahead_finds_what_the_flow_would(awkward_folder):
     assert table.equals(discovered_table(awkward_folder))
     assert table.num_rows >= 4 and seconds >= 0
     assert walk_ahead.take(awkward_folder) is None  # taken once: a second run walks again
+
+
+WALK_AS_THE_CHILD_DOES = """
+import sys
+from newswh import walk_ahead
+walk_ahead._walk(sys.argv[1])
+sys.stderr.write(" ".join(name for name in ("duckdb", "importlib.metadata") if name in sys.modules))
+"""
+
+
+def test_the_walking_child_loads_neither_duckdb_nor_package_metadata(awkward_folder):
+    """The child walks while the run starts, on the cores Prefect's import and the warehouse's
+    copy are using: DuckDB and importlib.metadata were half of its start-up, for nothing."""
+    ran = subprocess.run([sys.executable, "-c", WALK_AS_THE_CHILD_DOES, str(awkward_folder)], capture_output=True)
+
+    assert ran.returncode == 0 and ran.stderr == b""
+    assert pa.ipc.open_stream(ran.stdout).read_all().num_rows == discovered_table(awkward_folder).num_rows
 
 
 def test_a_folder_nobody_walked_ahead_is_walked_by_the_flow(tmp_path):
