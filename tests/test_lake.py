@@ -360,3 +360,27 @@ def test_the_lake_keeps_the_last_releases_columns_so_its_lakes_still_rebuild(exa
         [first, *_] = sorted((lake_folder / dataset.folder).rglob("*.parquet"))
         columns = [name for name in pq.read_schema(first).names if name not in dataset.partition_by]
         assert columns == LAKE_COLUMNS[dataset.name].split(), dataset.name
+
+
+@given(
+    rows=st.lists(st.tuples(st.none() | st.integers(0, 5), st.none() | st.integers(0, 5)), max_size=30),
+    picked=st.sets(st.none() | st.integers(0, 5), max_size=7),
+    pairs=st.sets(st.tuples(st.none() | st.integers(0, 5), st.none() | st.integers(0, 5)), max_size=7),
+)
+def test_a_keys_filter_keeps_exactly_the_rows_of_the_partitions_it_names(rows, picked, pairs):
+    """One column's keys as an IN list (and `is null` for the null partition), several
+    columns' as a chain of comparisons: either way exactly the named partitions' rows."""
+    con = duckdb.connect()
+    con.execute("create table t (a integer, b integer)")
+    if rows:
+        con.executemany("insert into t values (?, ?)", rows)
+
+    where, params = lake._keys_filter(("a",), [(value,) for value in picked])
+    assert sorted(con.execute(f"select a from t {where}", params).fetchall(), key=repr) == sorted(
+        [(a,) for a, _ in rows if a in picked], key=repr
+    )
+    where, params = lake._keys_filter(("a", "b"), pairs)
+    assert sorted(con.execute(f"select a, b from t {where}", params).fetchall(), key=repr) == sorted(
+        [row for row in rows if row in pairs], key=repr
+    )
+
