@@ -3,6 +3,7 @@
 import os
 import shutil
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from itertools import groupby
 from pathlib import Path
 
@@ -383,4 +384,31 @@ def test_a_keys_filter_keeps_exactly_the_rows_of_the_partitions_it_names(rows, p
     assert sorted(con.execute(f"select a, b from t {where}", params).fetchall(), key=repr) == sorted(
         [row for row in rows if row in pairs], key=repr
     )
+
+
+MONTHS = st.none() | st.tuples(st.sampled_from([2000, 9999]), st.sampled_from([1, 2, 3, 11, 12]))
+
+
+@given(
+    stamps=st.lists(
+        st.none()
+        | st.sampled_from([datetime(2000, 2, 1), datetime(2000, 1, 31, 23, 59, 59, 999999), datetime(9999, 12, 1), datetime.max])
+        | st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2000, 3, 2))
+        | st.datetimes(min_value=datetime(9999, 11, 30)),
+        max_size=20,
+    ),
+    months=st.sets(MONTHS.map(lambda key: (None, None) if key is None else key), max_size=5),
+)
+def test_a_months_filter_keeps_exactly_the_rows_published_in_those_months(stamps, months):
+    """Page text is cut into pieces over ranges of published_at (which DuckDB applies in its
+    scan), not year() and month(): the same rows, December 9999 and undated pages included."""
+    con = duckdb.connect()
+    con.execute("create table t (published_at timestamp)")
+    if stamps:
+        con.executemany("insert into t values (?)", [(stamp,) for stamp in stamps])
+    where, params = lake._months_filter(frozenset(months))
+
+    kept = con.execute(f"select published_at from t {where}", params).fetchall()
+    expected = [(stamp,) for stamp in stamps if ((stamp.year, stamp.month) if stamp else (None, None)) in months]
+    assert sorted(kept, key=repr) == sorted(expected, key=repr)
 
