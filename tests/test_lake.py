@@ -412,3 +412,28 @@ def test_a_months_filter_keeps_exactly_the_rows_published_in_those_months(stamps
     expected = [(stamp,) for stamp in stamps if ((stamp.year, stamp.month) if stamp else (None, None)) in months]
     assert sorted(kept, key=repr) == sorted(expected, key=repr)
 
+
+
+def test_a_datasets_listing_holds_its_files_at_any_depth_and_nothing_else(tmp_path):
+    """What the sync mark records and compares: every file (a link to one counts as it), with
+    its size and mtime; not folders, dangling links, or what a linked folder holds."""
+    folder = tmp_path / "articles"
+    (folder / "year=2014" / "month=1").mkdir(parents=True)
+    (folder / "year=2014" / "month=1" / "part-0.parquet").write_bytes(b"12345")
+    (folder / ".part-0.parquet.run-3.tmp").write_bytes(b"1")
+    (folder / "linked.parquet").symlink_to(folder / "year=2014" / "month=1" / "part-0.parquet")
+    (folder / "dangling.parquet").symlink_to(tmp_path / "nowhere")
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "hidden.parquet").write_bytes(b"x")
+    (folder / "year=2015").symlink_to(tmp_path / "elsewhere")
+    dataset = next(dataset for dataset in lake.DATASETS if dataset.name == "articles")
+
+    listing = lake._listing(tmp_path, dataset)
+
+    part = (folder / "year=2014" / "month=1" / "part-0.parquet").stat()
+    assert listing == {
+        ".part-0.parquet.run-3.tmp": [1, (folder / ".part-0.parquet.run-3.tmp").stat().st_mtime_ns],
+        "linked.parquet": [5, part.st_mtime_ns],
+        os.path.join("year=2014", "month=1", "part-0.parquet"): [5, part.st_mtime_ns],
+    }
+    assert lake._listing(tmp_path / "absent", dataset) == {}
