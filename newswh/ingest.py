@@ -44,7 +44,7 @@ from newswh.cluster import ClusterError
 from newswh.copy_ahead import CopiedAhead
 from newswh.failures import hide_tracebacks_of, remove_run_files, storage_failure
 from newswh.integrity import NoWarehouseYet, RebuildError, lake_holds_data, rebuild_locked
-from newswh.lake import LakeChanges, prepare_lake, touched_months
+from newswh.lake import LakeChanges, first_linked_months, prepare_lake, touched_months
 from newswh.load import load_staged
 from newswh.locking import IngestAlreadyRunning, WriterLock
 from newswh.discovered import discovered_table, rows_table
@@ -254,9 +254,11 @@ def load_warehouse(
 def write_lake(
     con: duckdb.DuckDBPyConnection, lake: Path, run_id: int, changed: frozenset[str] | None,
     months: frozenset[tuple[object, ...]] | None = None,
+    linked_months: frozenset[tuple[object, ...]] | None = None,
 ) -> LakeChanges:
     """Write the changed partitions beside the current ones; they replace them after the commit.
-    `months`: the publication months this run's files touch; the others are not even read.
+    `months`: the publication months this run's files touch; `linked_months`: the months of
+    first link of the stories its load rewrote; the others are not even read.
 
     The run's `finished_at` is stamped just before the lake's copy of `ingest_runs` is
     written, the last thing a run does but renames: `newswh status` then shows its wall time.
@@ -265,7 +267,7 @@ def write_lake(
     def stamp_finish() -> None:
         con.execute("update ingest_runs set finished_at = ? where run_id = ?", [datetime.now(timezone.utc), run_id])
 
-    return prepare_lake(con, lake, run_id, changed, before_runs=stamp_finish, months=months)
+    return prepare_lake(con, lake, run_id, changed, before_runs=stamp_finish, months=months, linked_months=linked_months)
 
 
 def is_json(value: object) -> bool:
@@ -454,6 +456,7 @@ def _ingest_locked(
         months_left = None if copy.migrated else touched_months(con)
         load_warehouse(con, staging, changed, scope)
         months = None if months_left is None else months_left | touched_months(con)
+        linked_months = None if copy.migrated else first_linked_months(con)
         seconds["load"] = time.perf_counter() - mark
         loaded = con.execute(
             "select articles_written, duplicates, rejected from ingest_runs where run_id = ?", [run_id]
@@ -474,7 +477,7 @@ def _ingest_locked(
         ).fetchall()
 
         mark = time.perf_counter()
-        lake_changes = write_lake(con, paths.lake, run_id, changed, months)
+        lake_changes = write_lake(con, paths.lake, run_id, changed, months, linked_months)
         seconds["lake"] = time.perf_counter() - mark
         try:
             mark = time.perf_counter()

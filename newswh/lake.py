@@ -61,7 +61,7 @@ class Dataset:
     """Whether a month-partitioned dataset's (year, month) is its article's publication
     month, so a run changes only the months `touched_months` names. news_items's is the
     month a story was first linked: a new article linking an old story changes that
-    story's month, whatever month the article is of."""
+    story's month, whatever month the article is of (`first_linked_months` names them)."""
 
     @property
     def table_name(self) -> str:
@@ -453,6 +453,7 @@ def prepare_lake(
     check_content: bool = False,
     before_runs: Callable[[], None] | None = None,
     months: frozenset[tuple[object, ...]] | None = None,
+    linked_months: frozenset[tuple[object, ...]] | None = None,
 ) -> LakeChanges:
     """Write the partitions whose content differs from the warehouse, under temporary names.
 
@@ -462,7 +463,9 @@ def prepare_lake(
     `months` (the (year, month) partitions this run may have changed: `touched_months`)
     narrows the month-partitioned datasets the same way, on the same proviso: only those
     months are read (and their page text), the others are kept as they are. So a run that
-    reads ten files costs the months those ten touch, not the lake. A dataset with no lake
+    reads ten files costs the months those ten touch, not the lake. `linked_months`
+    (`first_linked_months`) does the same for news_items, whose months are those a story
+    was first linked in. A dataset with no lake
     file yet is written whole without fingerprinting it first (`_writes_first`): a file's
     fingerprint is summed as it is written. Each dataset's stale partitions come from one
     query sorted by partition, streamed to `workers` writer threads (compression is the
@@ -483,7 +486,7 @@ def prepare_lake(
     same_run = mark.get("run_id") == run_id - 1 and mark.get("sql") == _sql_version()
     trusted = mark["files"] if (changed is not None or months is not None) and same_run else {}
     unfinished: list[_LakeFile] = []
-    scopes = [_scope(root, dataset, trusted, changed, months) for dataset in DATASETS]
+    scopes = [_scope(root, dataset, trusted, changed, months, linked_months) for dataset in DATASETS]
     first = [not skip and _writes_first(root, dataset) for dataset, (skip, _) in zip(DATASETS, scopes)]
     fingerprinters = [ThreadPoolExecutor(1, thread_name_prefix="newswh-lake-fingerprints") for _ in range(FINGERPRINT_THREADS)]
     fingerprinting = [_same_database(con) for _ in fingerprinters]
@@ -571,12 +574,14 @@ def _scope(
     trusted: dict[str, Any],
     changed: frozenset[str] | None,
     months: frozenset[tuple[object, ...]] | None,
+    linked_months: frozenset[tuple[object, ...]] | None,
 ) -> Scope:
     as_left = dataset.folder in trusted and trusted[dataset.folder] == _listing(root, dataset)
     if as_left and changed is not None and not dataset.tables & changed:
         return True, None
-    narrow = as_left and dataset.partition_by == MONTH_PARTITIONS and dataset.months_are_publication
-    return False, months if narrow else None
+    if not as_left or dataset.partition_by != MONTH_PARTITIONS:
+        return False, None
+    return False, months if dataset.months_are_publication else linked_months
 
 
 def _same_database(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
@@ -648,6 +653,16 @@ def touched_months(con: duckdb.DuckDBPyConnection) -> frozenset[tuple[object, ..
     finds the months the run's old captures leave; after, those its new captures join."""
     query = (SQL_DIR / "lake_months.sql").read_text(encoding="utf-8")
     return frozenset(tuple(row) for row in con.execute(query).fetchall())
+
+
+def first_linked_months(con: duckdb.DuckDBPyConnection) -> frozenset[tuple[object, ...]] | None:
+    """The news_items partitions (by the month a story was first linked) this run's load
+    rewrote rows of, before and after (the temp table sql/load/50_news_items.sql makes);
+    None when no load made it, so that news_items is compared whole."""
+    [(made,)] = con.execute("select count(*) from duckdb_tables() where temporary and table_name = 'news_months'").fetchall()
+    if not made:
+        return None
+    return frozenset(tuple(row) for row in con.execute("select distinct year, month from news_months").fetchall())
 
 
 def _keep_other_months(

@@ -19,6 +19,7 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 
+from newswh import lake
 from newswh.integrity import verify
 from newswh.lake import MONTH_PARTITIONS, NULL_PARTITION, PART_FILE, read_fingerprint
 from newswh.settings import DataPaths
@@ -208,9 +209,12 @@ def test_month_partitions_are_year_and_month():
     assert [dataset.folder for dataset in others] == ["_warehouse/source_files"]  # by a hash of the path
 
 
-def test_a_run_rewrites_the_news_items_months_of_the_stories_it_links_and_no_other(ingested):
+@pytest.mark.parametrize("years", [7, -7], ids=["after every link", "before every link"])
+def test_a_run_reads_and_rewrites_the_news_items_months_of_the_stories_it_links_and_no_other(ingested, monkeypatch, years):
     """news_items is partitioned by the month a story was first linked: a new article
-    changes the rows of the stories it links, in whatever month they were first linked."""
+    changes the rows of the stories it links, in whatever month they were first linked;
+    published before them all, it moves those rows to its own month, and the months they
+    leave change too. Only those months are fingerprinted and rewritten."""
     source, paths = ingested
     rows = "select coalesce(year(first_linked_at)::varchar, ?), month(first_linked_at)::varchar, * from news_items"
     before_rows = set(query(paths.root, rows, [NULL_PARTITION]))
@@ -223,7 +227,15 @@ def test_a_run_rewrites_the_news_items_months_of_the_stories_it_links_and_no_oth
     (source / "again").mkdir()
     added = source / "again" / Path(linking).name
     shutil.copyfile(linking, added)
-    _move_years(added, 7)  # a new article, published after every story it links was first linked
+    _move_years(added, years)  # a new article, published after (or before) every story it links was first linked
+    read = []
+    expected_partitions = lake.expected_partitions
+    monkeypatch.setattr(
+        lake, "expected_partitions",
+        lambda con, dataset, only=None, memo=None: (
+            dataset.name == "news_items" and read.append(only), expected_partitions(con, dataset, only, memo)
+        )[1],
+    )
 
     run_ingest(source, paths.root)
 
@@ -233,9 +245,12 @@ def test_a_run_rewrites_the_news_items_months_of_the_stories_it_links_and_no_oth
     after = _month_files(paths.lake, ("news_items",))
     kept = {name for name in after if _month_of(name) not in months}
     assert kept, months  # else the test would not tell a month's rewrite from the dataset's
-    assert len(months) > 1, months  # months before the article's own
+    assert len(months) > 1, months  # months before the article's own, or those the rows left
     assert {name: after[name] for name in kept} == {name: before[name] for name in kept}
     assert all(after[name] != before.get(name) for name in after.keys() - kept)
+    [only] = read
+    assert only is not None
+    assert {(NULL_PARTITION if year is None else str(year), NULL_PARTITION if month is None else str(month)) for year, month in only} == months
     _assert_lake_matches(paths)
 
 

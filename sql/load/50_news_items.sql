@@ -1,6 +1,12 @@
 -- Each affected related story is described as the most recent article linking to it
 -- lists it, with how often and over what period the corpus linked to it. The choice is an
 -- aggregate over narrow columns, then one join for the description, so memory stays flat.
+-- The months (by first link) of the rows rewritten, as they were and as they become: the
+-- only news_items partitions of the lake this run can change (newswh.lake.first_linked_months).
+create or replace temp table news_months as
+select distinct year(first_linked_at) as year, month(first_linked_at) as month
+from news_items where news_id in (select news_id from affected_news);
+
 delete from news_items where news_id in (select news_id from affected_news);
 
 create or replace temp table news_links as
@@ -46,3 +52,7 @@ select
 from news_links as l
 inner join news_described as d using (news_id)
 inner join capture_related as cr on cr.rowid = d.described_row;
+
+insert into news_months
+select distinct year(first_linked_at), month(first_linked_at)
+from news_items where news_id in (select news_id from affected_news);
