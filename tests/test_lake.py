@@ -406,7 +406,7 @@ def test_a_months_filter_keeps_exactly_the_rows_published_in_those_months(stamps
     con.execute("create table t (published_at timestamp)")
     if stamps:
         con.executemany("insert into t values (?)", [(stamp,) for stamp in stamps])
-    where, params = lake._months_filter(frozenset(months))
+    where, params = lake._months_filter(frozenset(months), "published_at")
 
     kept = con.execute(f"select published_at from t {where}", params).fetchall()
     expected = [(stamp,) for stamp in stamps if ((stamp.year, stamp.month) if stamp else (None, None)) in months]

@@ -250,6 +250,13 @@ def test_a_run_reads_and_rewrites_the_news_items_months_of_the_stories_it_links_
     assert all(after[name] != before.get(name) for name in after.keys() - kept)
     [only] = read
     assert only is not None
+    # The months were read as ranges of each dataset's month column: its year and month must be the partition's.
+    for dataset in lake.DATASETS:
+        if dataset.month_column:
+            column = dataset.month_column
+            off = f"select count(*) from ({dataset.query}) where year is distinct from year({column}) or month is distinct from month({column})"
+            assert query(paths.root, off) == [(0,)], dataset.name
+        assert not dataset.page_text or dataset.month_column == "published_at", dataset.name
     assert {(NULL_PARTITION if year is None else str(year), NULL_PARTITION if month is None else str(month)) for year, month in only} == months
     _assert_lake_matches(paths)
 
