@@ -12,6 +12,7 @@ import duckdb
 import pytest
 
 from newswh import open_ahead, walk_ahead
+from newswh.integrity import verify
 from newswh.locking import IngestAlreadyRunning, WriterLock
 from newswh.open_ahead import PlanSettings
 from newswh.parse import DEFAULT_MAX_BYTES
@@ -150,17 +151,28 @@ def test_a_process_that_exits_while_opening_waits_for_it_and_leaves_nothing(inge
         assert _lock_is_free(paths)
 
 
-def test_a_busy_lock_or_no_warehouse_means_no_opening(ingested, tmp_path):
+def test_a_busy_lock_or_a_warehouse_to_restore_from_the_lake_means_no_opening(ingested, tmp_path):
     source, paths = ingested
     holder = WriterLock.acquire(paths.lock)
     try:
         assert not open_ahead.start(paths, _settings(source))
     finally:
         holder.release()
-    empty = DataPaths(tmp_path / "empty")
-    empty.root.mkdir()
-    assert not open_ahead.start(empty, _settings(source))
-    assert open_ahead.take(paths) is None and open_ahead.take(empty) is None
+    paths.warehouse.unlink()  # the lake is the archive: the flow restores the warehouse from it first
+    assert not open_ahead.start(paths, _settings(source))
+    assert open_ahead.take(paths) is None
+
+
+def test_a_first_run_opens_its_new_warehouse_while_the_cli_starts(corpus, tmp_path):
+    data = tmp_path / "data"
+    run = newswh("ingest", str(corpus), "--data", str(data), env=harness_api_env())
+
+    assert run.returncode == 0, run.stderr
+    output = " ".join((run.stderr + run.stdout).split())
+    assert "open: run 1 on a new warehouse in" in output and "s, opened while newswh started" in output
+    assert "s, planned while newswh started" in output and "every file accounted for" in output
+    assert _left(DataPaths(data)) == ["warehouse.duckdb"]
+    assert verify(DataPaths(data)).problems == []
 
 
 def test_a_damaged_warehouse_is_left_to_the_flow_to_name(ingested):
