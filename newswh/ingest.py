@@ -42,12 +42,12 @@ from newswh import copy_ahead, open_ahead, walk_ahead
 from newswh.batches import batch_sizes
 from newswh.cluster import ClusterError
 from newswh.copy_ahead import CopiedAhead
+from newswh.discovered import discovered_table, rows_table
 from newswh.failures import hide_tracebacks_of, remove_run_files, storage_failure
 from newswh.integrity import NoWarehouseYet, RebuildError, lake_holds_data, rebuild_locked
 from newswh.lake import LakeChanges, first_linked_months, prepare_lake, touched_months
 from newswh.load import load_staged
 from newswh.locking import IngestAlreadyRunning, WriterLock
-from newswh.discovered import discovered_table, rows_table
 from newswh.manifest import make_plan, start_run_context
 from newswh.open_ahead import OpenedAhead, PlanSettings
 from newswh.parse import DEFAULT_MAX_BYTES
