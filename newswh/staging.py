@@ -10,6 +10,7 @@ from __future__ import annotations
 import gc
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from itertools import repeat
 from dataclasses import dataclass
 from operator import attrgetter
 from pathlib import Path
@@ -136,8 +137,9 @@ def stage_batch(
     moved, its content did not) and produces no records, so no row changes. A file gone
     since discovery is `vanished` and produces no records either: the load forgets it was
     discovered, so it is missing with its data kept, as if deleted before the run. Rows are
-    gathered as tuples in schema order and handed to Arrow column by column: building a
-    dict per row and converting it cost as much as parsing the page. After every
+    gathered as tuples in schema order, related items as columns (`_RelatedColumns`), and
+    handed to Arrow column by column: building a dict per row and converting it cost as
+    much as parsing the page. After every
     `part_bytes` of pages read the rows so far are written out as a part, so a worker's
     memory is bounded by that, not by the batch. The last part has a file for every table,
     empty or not, so every batch leaves each table's schema behind.
@@ -166,7 +168,8 @@ def _collector_paused() -> Iterator[None]:
 def _stage(
     number: int, batch: list[PlannedFile], staging: str, max_bytes: int, part_bytes: int, read: Reader
 ) -> BatchSummary:
-    rows: dict[str, list[tuple[object, ...]]] = {name: [] for name in STAGE_SCHEMAS}
+    rows: dict[str, list[tuple[object, ...]]] = {name: [] for name in STAGE_SCHEMAS if name != "stage_related"}
+    related = _RelatedColumns()
     articles = rejected = touched = vanished = 0
     part = unwritten = 0
     for planned in batch:
@@ -188,9 +191,9 @@ def _stage(
             articles += 1
             unwritten += planned.size_bytes
             rows["stage_captures"].append(
-                (*_ARTICLE_HEAD(article), len(result.related_items), *_ARTICLE_TAIL(article))
+                (*_ARTICLE_HEAD(article), len(result.related_values), *_ARTICLE_TAIL(article))
             )
-            rows["stage_related"].extend((planned.source_path, *_RELATED_ITEM(item)) for item in result.related_items)
+            related.add(planned.source_path, article.article_id, result.related_positions, result.related_values)
         else:
             outcome = "rejected"
             rejected += 1
@@ -207,20 +210,29 @@ def _stage(
             )
         )
         if unwritten >= part_bytes:
-            _write_part(rows, Path(staging), f"batch-{number:06d}-{part:04d}.parquet")
+            _write_part(rows, related, Path(staging), f"batch-{number:06d}-{part:04d}.parquet")
             part, unwritten = part + 1, 0
-    _write_part(rows, Path(staging), f"batch-{number:06d}-{part:04d}.parquet", even_empty=True)
+    _write_part(rows, related, Path(staging), f"batch-{number:06d}-{part:04d}.parquet", even_empty=True)
     return BatchSummary(number, len(batch), articles, rejected, touched, vanished)
 
 
-def _write_part(rows: dict[str, list[tuple[object, ...]]], staging: Path, name: str, even_empty: bool = False) -> None:
+def _write_part(
+    rows: dict[str, list[tuple[object, ...]]], related: _RelatedColumns, staging: Path, name: str, even_empty: bool = False
+) -> None:
     """Write the rows gathered so far, a file per table that has any, and forget them."""
-    for table, schema in STAGE_SCHEMAS.items():
-        if rows[table] or even_empty:
-            folder = staging / table
-            folder.mkdir(parents=True, exist_ok=True)
-            pq.write_table(_to_table(rows[table], schema), folder / name, compression="none", use_dictionary=_REPEATING[table])
-            rows[table].clear()
+    for table, gathered in rows.items():
+        if gathered or even_empty:
+            _write_table(staging, table, name, _to_table(gathered, STAGE_SCHEMAS[table]))
+            gathered.clear()
+    if related.values or even_empty:
+        _write_table(staging, "stage_related", name, related.table())
+        related.clear()
+
+
+def _write_table(staging: Path, table: str, name: str, rows: pa.Table) -> None:
+    folder = staging / table
+    folder.mkdir(parents=True, exist_ok=True)
+    pq.write_table(rows, folder / name, compression="none", use_dictionary=_REPEATING[table])
 
 
 _REPEATING = {
@@ -237,11 +249,42 @@ ids and page text, which never repeat. Per file staged: 5.4 us and 2 kB of Parqu
 
 
 _ARTICLE_HEAD = attrgetter(*STAGE_CAPTURES.names[: STAGE_CAPTURES.get_field_index("related_count")])
-"""An Article's values up to related_count, which the parser does not store (it is len(related_items))."""
+"""An Article's values up to related_count, which the parser does not store (it is len(related_values))."""
 _ARTICLE_TAIL = attrgetter(*STAGE_CAPTURES.names[STAGE_CAPTURES.get_field_index("related_count") + 1 :])
 """An Article's values after related_count."""
-_RELATED_ITEM = attrgetter(*STAGE_RELATED.names[1:])
 _REJECT = attrgetter(*STAGE_REJECTS.names)
+
+
+class _RelatedColumns:
+    """The staged related items of a part, gathered as columns: the parser hands each
+    article's items over as positions and value tuples (ParseResult.related_values), in the
+    order of STAGE_RELATED's columns after source_path, article_id and position, so no
+    tuple is built per item here."""
+
+    __slots__ = ("source_paths", "article_ids", "positions", "values")
+
+    def __init__(self) -> None:
+        self.clear()
+
+    def clear(self) -> None:
+        self.source_paths: list[str] = []
+        self.article_ids: list[str] = []
+        self.positions: list[int] = []
+        self.values: list[tuple[object, ...]] = []
+
+    def add(self, source_path: str, article_id: str, positions: list[int], values: list[tuple[object, ...]]) -> None:
+        self.source_paths += repeat(source_path, len(values))
+        self.article_ids += repeat(article_id, len(values))
+        self.positions += positions
+        self.values += values
+
+    def table(self) -> pa.Table:
+        if not self.values:
+            return STAGE_RELATED.empty_table()
+        columns = [self.source_paths, self.article_ids, self.positions, *zip(*self.values, strict=True)]
+        return pa.Table.from_arrays(
+            [pa.array(column, type=field.type) for column, field in zip(columns, STAGE_RELATED, strict=True)], schema=STAGE_RELATED
+        )
 
 
 def _to_table(rows: list[tuple[object, ...]], schema: pa.Schema) -> pa.Table:

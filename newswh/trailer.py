@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 
-from newswh.records import MediaKind, RelatedItem, RelatedStatus
+from newswh.records import MediaKind, RelatedStatus, RelatedValues
 
 TRAILER_HEADER = re.compile(r"string\((\d*)\)?[ \t]*\"?")
 TRAILER_ANYWHERE = re.compile(r"string\((?:\d+\) \"\[|\d*\)?(?:[ \t]*\")?\s*\Z)")
@@ -55,8 +55,6 @@ _MEMO_SIZE = 1 << 12
 and a worker holds 4,096 entries' values, not the 52 MB that 65,536 came to."""
 _MAX_DECLARED_DIGITS = 9  # a declared length beyond 999,999,999 bytes is damage, not a length
 
-RelatedValues = tuple[int, "int | None", "int | None", str, "str | None", MediaKind, "date | None", "datetime | None"]
-"""A related item's typed values, from news_id to pic_uploaded_at, in RelatedItem order."""
 
 
 @dataclass(slots=True)
@@ -64,7 +62,10 @@ class Trailer:
     status: RelatedStatus
     declared_bytes: int | None = None
     actual_bytes: int | None = None
-    items: list[RelatedItem] = field(default_factory=list)
+    positions: list[int] = field(default_factory=list)
+    """Each item's place in the list; a damaged list's unreadable objects leave gaps."""
+    values: list[RelatedValues] = field(default_factory=list)
+    """Each item's typed values, one tuple per position (see ParseResult.related_values)."""
 
 
 def find_trailer_start(text: str) -> int:
@@ -81,7 +82,7 @@ def find_trailer_start(text: str) -> int:
     return last.start() if last else -1
 
 
-def parse_trailer(raw: str, article_id: str) -> Trailer:
+def parse_trailer(raw: str) -> Trailer:
     """Items and status of a trailer text starting at `string(`; never raises."""
     header = TRAILER_HEADER.match(raw)
     digits = header.group(1) if header else ""
@@ -101,18 +102,18 @@ def parse_trailer(raw: str, article_id: str) -> Trailer:
         return Trailer("truncated" if not body else "malformed", declared, actual)
     complete_list = closed and _LIST_END.search(body) is not None
     if complete_list:
-        items = _read_standard(body, article_id)
-        if items is None:
-            items = _read_json(body, article_id)
-        if items is not None:
-            return Trailer("ok", declared, actual, items)
-    items, clean = _scan_objects(body, article_id)
+        values = _read_standard(body)
+        if values is None:
+            values = _read_json(body)
+        if values is not None:
+            return Trailer("ok", declared, actual, list(range(len(values))), values)
+    positions, values, clean = _scan_objects(body)
     status: RelatedStatus = "ok" if complete_list and clean else ("malformed" if complete_list else "truncated")
-    return Trailer(status, declared, actual, items)
+    return Trailer(status, declared, actual, positions, values)
 
 
-def _read_standard(body: str, article_id: str) -> list[RelatedItem] | None:
-    """All items if every object has the site's usual layout and valid values, else None.
+def _read_standard(body: str) -> list[RelatedValues] | None:
+    """Every item's values if every object has the site's usual layout and valid values, else None.
 
     The hot loop of the parser (most pages list a dozen items): escapes are rare, so they
     are looked for inline rather than by a call per value."""
@@ -120,7 +121,7 @@ def _read_standard(body: str, article_id: str) -> list[RelatedItem] | None:
     if len(found) != body.count(_OBJECT_START):
         return None
     items = []
-    for position, (news_id, sort, content_type, pic, title) in enumerate(found):
+    for news_id, sort, content_type, pic, title in found:
         if "\\" in pic:
             pic = _unescape_json(pic)
         if "\\" in title:
@@ -128,11 +129,11 @@ def _read_standard(body: str, article_id: str) -> list[RelatedItem] | None:
         values = _values_from_strings(news_id, sort, content_type, pic, title)
         if values is None:
             return None
-        items.append(RelatedItem(article_id, position, *values))
+        items.append(values)
     return items
 
 
-def _read_json(body: str, article_id: str) -> list[RelatedItem] | None:
+def _read_json(body: str) -> list[RelatedValues] | None:
     try:
         decoded = json.loads(body)
     except (ValueError, RecursionError):
@@ -140,21 +141,22 @@ def _read_json(body: str, article_id: str) -> list[RelatedItem] | None:
     if not isinstance(decoded, list):
         return None
     items = []
-    for position, entry in enumerate(decoded):
+    for entry in decoded:
         values = _values_from_entry(entry) if isinstance(entry, dict) else None
         if values is None:
             return None
-        items.append(RelatedItem(article_id, position, *values))
+        items.append(values)
     return items
 
 
-def _scan_objects(body: str, article_id: str) -> tuple[list[RelatedItem], bool]:
-    """Every well-formed object of a damaged list; `clean` is False if any was bad."""
+def _scan_objects(body: str) -> tuple[list[int], list[RelatedValues], bool]:
+    """Every well-formed object of a damaged list, with its position; `clean` is False if any was bad."""
     inner = body[1:]
     if inner.endswith("]"):
         inner = inner[:-1]
     chunks = _OBJECT_SEPARATOR.split(inner.strip())
-    items: list[RelatedItem] = []
+    positions: list[int] = []
+    items: list[RelatedValues] = []
     clean = True
     for position, chunk in enumerate(chunks):
         chunk = chunk.strip()
@@ -171,8 +173,9 @@ def _scan_objects(body: str, article_id: str) -> tuple[list[RelatedItem], bool]:
         if values is None:
             clean = False
         else:
-            items.append(RelatedItem(article_id, position, *values))
-    return items, clean
+            positions.append(position)
+            items.append(values)
+    return positions, items, clean
 
 
 def _scan_fields(chunk: str) -> dict[str, str]:

@@ -77,6 +77,7 @@ def test_rendered_page_parses_back_to_its_fields(page):
     assert article.lead == spec.paragraphs[0]
     assert article.body == "\n\n".join(spec.paragraphs)
     assert article.paragraph_count == len(spec.paragraphs)
+    assert article.word_count == sum(len(paragraph.split()) for paragraph in spec.paragraphs)
     assert article.caption == spec.caption
     assert article.sign_off == spec.sign_off
     assert article.attribution == outlet
@@ -123,7 +124,10 @@ def assert_one_outcome(data: bytes) -> None:
         assert result.related_items == []
     else:
         assert result.article.title and result.article.body
+        assert result.article.word_count == len(result.article.body.split())
         assert all(item.article_id == result.article.article_id for item in result.related_items)
+        positions = result.related_positions
+        assert len(positions) == len(result.related_values) and positions == sorted(set(positions))
 
 
 @settings(max_examples=500, deadline=HANG_BOUND)

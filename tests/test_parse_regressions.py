@@ -141,3 +141,12 @@ def test_every_article_names_its_language_and_site():
         article = parse_page(path.read_bytes(), path.name).article
         if article is not None:
             assert (article.language, article.site) == ("en", "en.alalam.ir"), path.name
+
+
+@pytest.mark.parametrize("space", [" ", "\r", "\x0b", "\x0c", "\x1c", "\x1f", "\u00a0", "\u2028", "  ", " \t "])
+def test_word_count_splits_on_any_white_space(space):
+    """Words are counted without splitting the body when its only white space is single
+    spaces between words and blank lines between paragraphs; any other keeps them apart too."""
+    page = f"Headline Here\n\nMon Feb 9, 2015 10:00:00\n\nA lead{space}paragraph here.\n\nA second, shorter one.\n".encode()
+    article = parse_page(page, "a.txt").article
+    assert article.word_count == len(article.body.split()) == 8
