@@ -15,7 +15,7 @@ from datetime import datetime
 
 from newswh.decode import Undecodable, decode_bytes
 from newswh.records import Article, ParseResult, Reject
-from newswh.trailer import Trailer, find_trailer_start, parse_trailer
+from newswh.trailer import SPLITTING_CONTROLS, Trailer, find_trailer_start, parse_trailer
 
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024
 """Real pages are a few kB; anything this big is a crawl accident, not a story."""
@@ -43,9 +43,6 @@ _SENTENCE_ENDINGS = (".", "!", "?", ":", ";", ",", "…", '."', ".”", '?"', "?
 _TITLE_MAX_CHARS = 300
 _INVISIBLE_CHARS = "\u200b\u200e\u200f\u2060\ufeff"
 _DROP_INVISIBLE = str.maketrans("", "", _INVISIBLE_CHARS)
-_OTHER_WHITE_SPACE = "\t\r\x0b\x0c\x1c\x1d\x1e\x1f"
-"""The characters besides space and newline that str.split() splits ASCII text on (any
-other it splits on is not ASCII, and clean_lines folds every line that holds one)."""
 _WORD = re.compile(r"[^\W_]+")
 _ARABIC_LETTER = re.compile(r"[\u0600-\u06ff\u0750-\u077f\ufb50-\ufdff\ufe70-\ufeff]")
 _LATIN_LETTER = re.compile(r"[A-Za-z]")
@@ -185,8 +182,9 @@ def count_words(body: str, paragraph_count: int) -> int:
     """`len(body.split())`, without building a string per word (a tenth of the parse of an
     ordinary page). The paragraphs come from clean_lines, so each is non-empty, has no
     white space at its ends and no two spaces in a row; unless it holds other white space
-    (a carriage return, say, that no folding met), its words are its spaces plus one."""
-    if any(space in body for space in _OTHER_WHITE_SPACE):
+    (a carriage return, say, that no folding met: any other white space is not ASCII, and
+    clean_lines folds every line that holds one), its words are its spaces plus one."""
+    if any(control in body for control in SPLITTING_CONTROLS):
         return len(body.split())
     return body.count(" ") + paragraph_count
 

@@ -53,6 +53,9 @@ _SIMPLE_ESCAPES = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\
 _MEMO_SIZE = 1 << 12
 """Entries per memo: as many hits as 65,536 over a 40,000-page corpus (181,231 of 316,453),
 and a worker holds 4,096 entries' values, not the 52 MB that 65,536 came to."""
+SPLITTING_CONTROLS = "\t\r\x0b\x0c\x1c\x1d\x1e\x1f"
+"""The ASCII characters besides space and newline that str.split() splits on: text with
+none of them, no newline and single spaces only has nothing to fold."""
 _MAX_DECLARED_DIGITS = 9  # a declared length beyond 999,999,999 bytes is damage, not a length
 
 
@@ -94,7 +97,7 @@ def parse_trailer(raw: str) -> Trailer:
     closed = payload.endswith('"')
     if closed:
         payload = payload[:-1]
-    actual = len(payload.encode("utf-8", errors="surrogatepass"))
+    actual = len(payload) if payload.isascii() else len(payload.encode("utf-8", errors="surrogatepass"))
     body = payload.strip()
     if closed and body == "[]":
         return Trailer("empty", declared, actual)
@@ -248,9 +251,13 @@ def _to_int(value: object) -> int | None:
 
 
 def clean_title(title: str) -> str:
-    """Entities decoded, white space folded: what a person would type to search for it."""
+    """Entities decoded, white space folded: what a person would type to search for it.
+    Most titles have nothing to fold, and are kept as they are rather than split and joined."""
     if "&" in title:
         title = html.unescape(title)
+    if title.isascii() and title.strip() == title and "  " not in title and "\n" not in title:
+        if not any(control in title for control in SPLITTING_CONTROLS):
+            return title
     return " ".join(title.split())
 
 

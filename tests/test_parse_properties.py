@@ -1,13 +1,15 @@
 """Properties: generated pages round-trip; no input raises or yields anything but one outcome."""
 
+import html
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from newswh.parse import parse_page
 from newswh.records import REJECT_REASONS
+from newswh.trailer import clean_title
 from newswh.synth import (
     CATEGORIES,
     DATELINES,
@@ -114,6 +116,23 @@ def test_category_sign_off_and_dateline_leave_the_story_alone(page, category, in
     assert [(i.news_id, i.title, i.pic_path) for i in dressed.related_items] == [
         (i.news_id, i.title, i.pic_path) for i in plain.related_items
     ]
+
+
+WHITE_SPACE = st.sampled_from([" ", " ", "  ", "\t", "\n", "\r", "\x0b", "\x0c", "\x1c", "\x1f", "\xa0", "\u2028"])
+spaced_titles = st.lists(st.tuples(st.sampled_from(["Iran", "S-300", "&amp;", "café"]), WHITE_SPACE), max_size=5).map(
+    lambda parts: "".join(word + space for word, space in parts)
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(spaced_titles | spaced_titles.map(str.rstrip) | st.text(max_size=40))
+@example("Iran  S-300")
+@example("Iran\nS-300")
+@example("Iran\x0bS-300")
+@example(" Iran")
+@example("caf\u00e9\u2028S-300")
+def test_clean_title_folds_white_space_as_split_does(title):
+    assert clean_title(title) == " ".join(html.unescape(title).split())
 
 
 def assert_one_outcome(data: bytes) -> None:
