@@ -23,14 +23,20 @@ TRAILER_ANYWHERE = re.compile(r"string\((?:\d+\) \"\[|\d*\)?(?:[ \t]*\")?\s*\Z)"
 """A trailer inside a line (after `Category:`, say): its list's start, or its header cut by the
 crawl. The spaces before the quote sit in their own group so no two runs of white space can
 trade characters: that would be quadratic in a long run of blanks."""
-_STANDARD_OBJECT = re.compile(
-    r'\{"id":"([^"]*+)","sort":"([^"]*+)","contenttypeid":"([^"]*+)","pic":"([^"]*+)","title":"((?:[^"]*+")*?[^"]*+)"\}'
-    r'(?=\s*(?:,\s*\{"id"|\]$))'
-)
+_OBJECT_LAYOUT = r'\{"id":"%s","sort":"%s","contenttypeid":"%s","pic":"%s","title":"%s"\}'
+_VALUE = r'([^"]*+)'
+_TITLE = r'((?:[^"]*+")*?[^"]*+)'
 """The site's usual object layout. The title may hold unescaped quotes, even `"}`: it is the
 shortest text up to a `"}` that the next object or the list's end follows. It is matched a
 run of non-quotes at a time (possessive, so never given back), not character by character
 as a lazy `(.*?)` would: the same matches at half the cost, in the parser's hottest regex."""
+_STANDARD_OBJECT = re.compile(
+    _OBJECT_LAYOUT % (*(_VALUE.replace("(", "(?:", 1),) * 4, _TITLE.replace("(", "(?:", 1)) + r'(?=\s*(?:,\s*\{"id"|\]$))'
+)
+"""One object of the usual layout, as its whole text: the memo's key (`_values_of_object`)."""
+_STANDARD_FIELDS = re.compile(_OBJECT_LAYOUT % (*(_VALUE,) * 4, _TITLE))
+"""The same object's five values. Matched against an object's text alone, whose end is the
+`"}` the list went on after, it finds the same title: the shortest that ends the text."""
 _OBJECT_START = '{"id":"'
 _OBJECT_SEPARATOR = re.compile(r"\}\s*,\s*\{")
 _LIST_END = re.compile(r"\}\s*\]$")
@@ -124,16 +130,28 @@ def _read_standard(body: str) -> list[RelatedValues] | None:
     if len(found) != body.count(_OBJECT_START):
         return None
     items = []
-    for news_id, sort, content_type, pic, title in found:
-        if "\\" in pic:
-            pic = _unescape_json(pic)
-        if "\\" in title:
-            title = _unescape_json(title)
-        values = _values_from_strings(news_id, sort, content_type, pic, title)
+    for text in found:
+        values = _values_of_object(text)
         if values is None:
             return None
         items.append(values)
     return items
+
+
+@lru_cache(maxsize=_MEMO_SIZE)
+def _values_of_object(text: str) -> RelatedValues | None:
+    """Memoized on the object's whole text, one string to hash and compare: a site's related
+    lists keep pointing at the same few hundred recent stories, and five values cut out of
+    each object, to be hashed as the key, cost more than reading the values of a new one."""
+    fields = _STANDARD_FIELDS.fullmatch(text)
+    if fields is None:  # the same layout matched it in its list
+        return None
+    news_id, sort, content_type, pic, title = fields.groups()
+    if "\\" in pic:
+        pic = _unescape_json(pic)
+    if "\\" in title:
+        title = _unescape_json(title)
+    return _typed_values(news_id, sort, content_type, pic, title)
 
 
 def _read_json(body: str) -> list[RelatedValues] | None:
