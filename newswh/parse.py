@@ -179,10 +179,10 @@ def clean_lines(page: str) -> list[str]:
 
 
 def count_words(body: str, paragraph_count: int) -> int:
-    """`len(body.split())`, without building a string per word (a tenth of the parse of an
-    ordinary page). The paragraphs come from clean_lines, so each is non-empty, has no
+    """`len(body.split())`, without building a string per word (about a tenth of the parse
+    of an ordinary page). The paragraphs come from clean_lines, so each is non-empty, has no
     white space at its ends and no two spaces in a row; unless it holds other white space
-    (a carriage return, say, that no folding met: any other white space is not ASCII, and
+    (a form feed, say, that no folding met: any other white space is not ASCII, and
     clean_lines folds every line that holds one), its words are its spaces plus one."""
     if any(control in body for control in SPLITTING_CONTROLS):
         return len(body.split())

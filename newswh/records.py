@@ -100,7 +100,7 @@ class ParseResult:
     related_values: list[RelatedValues] = field(default_factory=list)
     """The article's related items as their positions and their values, not as a
     RelatedItem each: a parse worker stages them column by column (newswh.staging), and
-    an object per item, built and taken apart again, cost a tenth of its time. Their
+    an object per item, built and taken apart again, cost about a tenth of its time. Their
     values are shared, too: the parser memoizes them (newswh.trailer)."""
 
     @property

@@ -65,7 +65,6 @@ none of them, no newline and single spaces only has nothing to fold."""
 _MAX_DECLARED_DIGITS = 9  # a declared length beyond 999,999,999 bytes is damage, not a length
 
 
-
 @dataclass(slots=True)
 class Trailer:
     status: RelatedStatus
@@ -124,8 +123,8 @@ def parse_trailer(raw: str) -> Trailer:
 def _read_standard(body: str) -> list[RelatedValues] | None:
     """Every item's values if every object has the site's usual layout and valid values, else None.
 
-    The hot loop of the parser (most pages list a dozen items): escapes are rare, so they
-    are looked for inline rather than by a call per value."""
+    The hot loop of the parser (most pages list a dozen items): an object's values are read
+    only when the memo has not seen its text."""
     found = _STANDARD_OBJECT.findall(body)
     if len(found) != body.count(_OBJECT_START):
         return None
@@ -142,7 +141,8 @@ def _read_standard(body: str) -> list[RelatedValues] | None:
 def _values_of_object(text: str) -> RelatedValues | None:
     """Memoized on the object's whole text, one string to hash and compare: a site's related
     lists keep pointing at the same few hundred recent stories, and five values cut out of
-    each object, to be hashed as the key, cost more than reading the values of a new one."""
+    each object, to be hashed as the key, cost more than reading the values of a new one.
+    Escapes are rare, so they are looked for inline rather than by a call per value."""
     fields = _STANDARD_FIELDS.fullmatch(text)
     if fields is None:  # the same layout matched it in its list
         return None
