@@ -319,6 +319,27 @@ def test_the_schema_is_applied_again_only_when_its_sql_changed(ingested, tmp_pat
     _assert_lake_matches(paths)
 
 
+def test_the_schema_is_applied_in_one_transaction(tmp_path, monkeypatch):
+    """Its files commit together (one sync of the write-ahead log, not one per statement):
+    a file that fails leaves none of the files before it applied, and the error names it."""
+    from newswh import warehouse
+
+    sql = tmp_path / "sql"
+    shutil.copytree(warehouse.SQL_DIR, sql)
+    last_view = warehouse.sql_files(sql / "views")[-1]
+    last_view.write_text(last_view.read_text() + "\nselect * from no_such_table;\n")
+    monkeypatch.setattr(warehouse, "SQL_DIR", sql)
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
+        with pytest.raises(RuntimeError, match=rf"sql/views/{last_view.name}: .*no_such_table"):
+            warehouse.apply_schema(con)
+        assert con.execute("select count(*) from duckdb_tables() where not temporary").fetchall() == [(0,)]
+        assert not warehouse.schema_state(con).current
+        last_view.write_text(last_view.read_text().replace("select * from no_such_table;", ""))
+        assert warehouse.apply_schema(con).ran
+        assert warehouse.schema_state(con).current
+        assert con.execute("select count(*) from duckdb_tables() where table_name = 'captures'").fetchall() == [(1,)]
+
+
 def test_a_view_dropped_by_hand_comes_back_though_the_sql_is_unchanged(ingested):
     source, paths = ingested
     with duckdb.connect(str(paths.warehouse)) as con:
