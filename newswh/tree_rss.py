@@ -45,10 +45,22 @@ def tree(root: int) -> list[int]:
 
 def resident_bytes(pid: int) -> int:
     """A process's resident memory now (0 once it is gone)."""
+    return _status_bytes(pid, "VmRSS:")
+
+
+def high_water_bytes(pid: int | str = "self") -> int:
+    """The most resident memory a process has held since it began its program (0 once it is
+    gone). Not `getrusage().ru_maxrss`: on Linux that survives exec, so a process started
+    by a big one (a worker, or a run started by a benchmark holding its corpus) reports
+    the memory of the process it was forked from whenever that was more."""
+    return _status_bytes(pid, "VmHWM:")
+
+
+def _status_bytes(pid: int | str, field: str) -> int:
     try:
         with open(f"/proc/{pid}/status", encoding="utf-8") as handle:
             for line in handle:
-                if line.startswith("VmRSS:"):
+                if line.startswith(field):
                     return int(line.split()[1]) * 1024
     except OSError:
         pass
@@ -57,12 +69,15 @@ def resident_bytes(pid: int) -> int:
 
 class PeakTreeRss:
     """Polls a process tree's summed resident memory in a thread while in use; `peak` is
-    the largest sum seen. Spikes shorter than POLL_SECONDS may be missed."""
+    the largest sum seen. Spikes shorter than POLL_SECONDS may be missed; `largest`, the
+    highest high-water mark of any one process seen, misses none but a process's last
+    moments, and is a floor for the sum."""
 
     def __init__(self, root: int, poll_seconds: float = POLL_SECONDS) -> None:
         self.root = root
         self.poll_seconds = poll_seconds
         self.peak = 0
+        self.largest = 0
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._poll, name="peak-tree-rss", daemon=True)
 
@@ -76,6 +91,8 @@ class PeakTreeRss:
 
     def _poll(self) -> None:
         while True:
-            self.peak = max(self.peak, sum(resident_bytes(pid) for pid in tree(self.root)))
+            pids = tree(self.root)
+            self.peak = max(self.peak, sum(resident_bytes(pid) for pid in pids))
+            self.largest = max(self.largest, *(high_water_bytes(pid) for pid in pids))
             if self._done.wait(self.poll_seconds):
                 return
