@@ -18,7 +18,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from newswh.records import ParseResult
+from newswh.records import ParseResult, RelatedValues
 from newswh.sources import SourceFile, Vanished, read_source
 
 Reader = Callable[[SourceFile, int], ParseResult | Vanished]
@@ -270,9 +270,9 @@ class _RelatedColumns:
         self.source_paths: list[str] = []
         self.article_ids: list[str] = []
         self.positions: list[int] = []
-        self.values: list[tuple[object, ...]] = []
+        self.values: list[RelatedValues] = []
 
-    def add(self, source_path: str, article_id: str, positions: list[int], values: list[tuple[object, ...]]) -> None:
+    def add(self, source_path: str, article_id: str, positions: list[int], values: list[RelatedValues]) -> None:
         self.source_paths += repeat(source_path, len(values))
         self.article_ids += repeat(article_id, len(values))
         self.positions += positions

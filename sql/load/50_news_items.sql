@@ -31,6 +31,7 @@ from (
     from best_captures as b
     -- as the articles view joins them: on both keys
     inner join captures as c on c.source_path = b.source_path and c.article_id = b.article_id
+    -- only the articles that link an affected story: a small run ranks a few, not every article
     where b.source_path in (select source_path from capture_related where news_id in (select news_id from affected_news))
 ) as a
 inner join capture_related as cr on cr.source_path = a.source_path
