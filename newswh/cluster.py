@@ -10,6 +10,8 @@ warehouse's one writer, loads them. A batch whose worker dies is run again on an
 
 from __future__ import annotations
 
+import socket
+import time
 from typing import Any
 
 from prefect.task_runners import TaskRunner
@@ -18,6 +20,9 @@ from newswh.failures import first_line
 
 CONNECT_TIMEOUT = "15s"
 """How long to wait for the scheduler before the run fails, saying it cannot be reached."""
+REFUSED_GRACE_SECONDS = 2.0
+"""How long a scheduler's port may refuse connections (a scheduler restarting) before the
+run fails: Dask's client retries a refused connection for all of CONNECT_TIMEOUT."""
 
 
 class ClusterError(RuntimeError):
@@ -33,6 +38,31 @@ def dask_runner(address: str) -> TaskRunner:
             f"--dask needs prefect-dask and distributed ({error.name} is missing): pip install 'newswh[dask]'"
         ) from None
     return DaskTaskRunner(address=address, client_kwargs={"timeout": CONNECT_TIMEOUT})
+
+
+def ensure_listening(address: str, grace_seconds: float = REFUSED_GRACE_SECONDS) -> None:
+    """Fail in seconds when nothing listens at a `tcp://host:port` scheduler address (the
+    connection is refused), instead of after Dask's CONNECT_TIMEOUT: a scheduler that is
+    not running is the usual mistake, and a person (or a schedule) waited 15 s to hear it.
+    Anything else, a host that drops packets or a name that does not resolve, and other
+    protocols (tls://), are left to Dask's own connection, which says what it says."""
+    scheme, found, location = address.partition("://")
+    if not found:
+        scheme, location = "tcp", address  # Dask's default protocol
+    host, _, port = location.rpartition(":")
+    if scheme != "tcp" or not host or not port.isdigit():
+        return
+    deadline = time.monotonic() + grace_seconds
+    while True:
+        try:
+            with socket.create_connection((host.strip("[]"), int(port)), timeout=max(grace_seconds, 1.0)):
+                return
+        except ConnectionRefusedError:
+            if time.monotonic() >= deadline:
+                raise ClusterError(f"cannot reach the Dask scheduler at {address}: nothing listens there (connection refused)") from None
+            time.sleep(0.1)
+        except OSError:
+            return
 
 
 def connect(runner: Any, address: str) -> None:

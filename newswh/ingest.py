@@ -596,9 +596,10 @@ def _parse_on_dask(
 ) -> tuple[float, int]:
     """The parse tasks themselves run on the cluster's workers. (Its workers are not ours
     to stop: leaving the runner cancels what it submitted.)"""
-    from newswh.cluster import connect, dask_runner, dask_worker_count, lost_work
+    from newswh.cluster import connect, dask_runner, dask_worker_count, ensure_listening, lost_work
 
     runner = dask_runner(address)
+    ensure_listening(address)
     with runner:
         try:
             connect(runner, address)

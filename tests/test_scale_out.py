@@ -186,7 +186,30 @@ def test_bad_cases_are_one_line_and_commit_nothing(endpoint, tmp_path, case, arg
     last = done.stderr.strip().splitlines()[-1]
     assert last.startswith("newswh ingest: ") and message in last, done.stderr
     assert not DataPaths(data).warehouse.exists()
-    assert time.monotonic() - started < 120
+    # A scheduler that is not running is said at once, not after Dask's 15 s connect timeout.
+    assert time.monotonic() - started < (12 if case == "scheduler unreachable" else 120)
+
+
+def test_a_refused_scheduler_port_fails_after_the_grace_not_the_connect_timeout():
+    from newswh.cluster import REFUSED_GRACE_SECONDS, ClusterError, ensure_listening
+
+    port = free_port()
+    started = time.monotonic()
+    with pytest.raises(ClusterError, match=rf"^cannot reach the Dask scheduler at tcp://127.0.0.1:{port}: nothing listens there"):
+        ensure_listening(f"tcp://127.0.0.1:{port}")
+    assert REFUSED_GRACE_SECONDS <= time.monotonic() - started < REFUSED_GRACE_SECONDS + 2
+    with pytest.raises(ClusterError):
+        ensure_listening(f"127.0.0.1:{port}", grace_seconds=0)  # no scheme: Dask's default, tcp
+
+
+def test_a_listening_scheduler_port_and_other_protocols_pass_the_check():
+    import socket
+
+    from newswh.cluster import ensure_listening
+
+    with socket.create_server(("127.0.0.1", 0)) as listening:
+        ensure_listening(f"tcp://127.0.0.1:{listening.getsockname()[1]}", grace_seconds=0)
+    ensure_listening(f"tls://127.0.0.1:{free_port()}", grace_seconds=0)  # left to Dask, which knows TLS
 
 
 def test_wrong_credentials_are_one_line(tmp_path):
