@@ -11,6 +11,7 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from newswh.parse import parse_page
 from newswh.records import ParseResult
@@ -20,6 +21,12 @@ PROJECT = TESTS.parent
 SEED = PROJECT / "seeds" / "000_d0dfd935ff761f50.txt"
 PAGES = TESTS / "fixtures" / "pages"
 GOLDEN = TESTS / "fixtures" / "golden"
+
+# No per-example deadline by default: a test's speed is measured by bench/, never asserted,
+# and on a loaded machine Hypothesis's 200 ms deadline failed a test for the machine's sake.
+# The parser's hang bounds (tests/test_parse_properties.py) set theirs explicitly.
+settings.register_profile("newswh", deadline=None)
+settings.load_profile("newswh")
 
 if os.environ.get("NEWSWH_EXPECT_COMPILED"):
     # tests/test_compiled_parser.py runs the parser's tests again on a compiled build:
@@ -118,7 +125,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Files with an `isolated` test first, then files with `slow` tests, then the rest, each
     file's tests in their order. pytest-xdist hands out files in this order
     (--no-loadscope-reorder): the test that runs alone does so at the start, and the quick
-    files come last, to even out the two workers' ends."""
+    files come last, to even out the workers' ends."""
     rank: dict[Path, int] = {}
     for item in items:
         kind = 0 if item.get_closest_marker("isolated") else 1 if item.get_closest_marker("slow") else 2
@@ -128,7 +135,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.hookimpl(hookwrapper=True, tryfirst=True)  # outside pytest-timeout's clock: waiting is not running
 def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
-    """Under pytest-xdist (`-n 2`, pyproject's addopts), a test marked `isolated` runs while
+    """Under pytest-xdist (`-n 3`, pyproject's addopts), a test marked `isolated` runs while
     no other worker runs a test; the others run side by side. Its set-up is inside, so a
     module fixture it is first to use (a reference run it measures) runs alone too."""
     with _turn(item, exclusive=item.get_closest_marker("isolated") is not None):
