@@ -225,8 +225,8 @@ def test_months_of_large_pages_are_read_in_pieces_and_written_in_row_groups(tmp_
 
 def test_one_piece_spans_months_of_small_pages_and_writes_only_the_stale_ones(tmp_path, monkeypatch):
     """Small pages: one piece holds several months (a query per month scanned the whole
-    dataset once per month). When only some months are stale, the piece's query must not
-    hand the writer rows of the current months that lie between them."""
+    dataset once per month). When only some months are stale, they share a piece too, and
+    the piece's query must not hand the writer rows of the current months between them."""
     import newswh.lake
 
     dataset = _pages_dataset(monkeypatch)
@@ -240,6 +240,9 @@ def test_one_piece_spans_months_of_small_pages_and_writes_only_the_stale_ones(tm
         [piece] = newswh.lake._pieces(con, dataset)
         assert (piece.first, piece.last) == (months[0], months[-1])
         stale = {months[0]: tmp_path / "a.parquet", months[2]: tmp_path / "b.parquet"}
+        # The stale months alone (as a small run picks them) are one piece too, not a query each.
+        [piece] = newswh.lake._pieces(con, dataset, *newswh.lake._partitions_filter(dataset, frozenset(stale)))
+        assert (piece.first, piece.last) == (months[0], months[2])
         with ThreadPoolExecutor(2) as writers:
             written = _write_dataset(con, dataset, frozenset(stale), stale.__getitem__, writers)
         assert written.keys() == stale.keys()
