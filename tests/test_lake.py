@@ -440,3 +440,56 @@ def test_a_datasets_listing_holds_its_files_at_any_depth_and_nothing_else(tmp_pa
         os.path.join("year=2014", "month=1", "part-0.parquet"): [5, part.st_mtime_ns],
     }
     assert lake._listing(tmp_path / "absent", dataset) == {}
+
+
+def test_a_partition_whose_row_count_changed_is_rewritten_without_being_checksummed_first(paths, monkeypatch):
+    """Rows are counted before they are hashed: the month that lost an article (the fixture)
+    holds fewer rows than its lake file, so it is stale whatever its checksum, and only the
+    other months are checksummed to find whether they are current. Rewritten, its footer
+    holds the true fingerprint, summed from the rows written."""
+    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+        [lost] = con.execute(
+            "select year(published_at), month(published_at) from captures "
+            "where article_id not in (select article_id from best_captures)"
+        ).fetchall()
+    checksummed: dict[str, list[frozenset[tuple[object, ...]] | None]] = {}
+    fingerprinted = lake.expected_partitions
+
+    def spied(con, dataset, only=None, memo=None):
+        checksummed.setdefault(dataset.name, []).append(only)
+        return fingerprinted(con, dataset, only, memo)
+
+    monkeypatch.setattr(lake, "expected_partitions", spied)
+    with duckdb.connect(str(paths.warehouse)) as con:
+        run_id = con.execute("select max(run_id) + 1 from ingest_runs").fetchall()[0][0]
+        changes = prepare_lake(con, paths.lake, run_id)
+    [only] = checksummed["articles"]
+    assert only and tuple(lost) not in only  # the other months, checksummed to find whether they are current
+    staged = {path.relative_to(paths.lake) for _, path in changes.staged}
+    assert Path("articles", f"year={lost[0]}", f"month={lost[1]}", "part-0.parquet") in staged
+    changes.publish()
+    articles = next(dataset for dataset in DATASETS if dataset.name == "articles")
+    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+        for key, fingerprint in fingerprinted(con, articles).items():
+            assert read_fingerprint(lake.partition_folder(paths.lake, articles, key) / lake.PART_FILE) == fingerprint, key
+
+
+def test_rows_written_that_differ_from_those_counted_fail_the_sync(paths, monkeypatch):
+    """A partition found stale by its row count is written with the rows counted, or the sync fails."""
+    counted = lake._expected_or_counted
+
+    def one_row_more(con, root, dataset, only=None, memo=None):
+        expected = counted(con, root, dataset, only, memo)
+        if dataset.name == "articles":
+            expected = {
+                key: f"v{lake.FINGERPRINT_VERSION}:{lake.fingerprint_rows(value) + 1}:{lake.UNSUMMED}" if value.endswith(lake.UNSUMMED) else value
+                for key, value in expected.items()
+            }
+        return expected
+
+    monkeypatch.setattr(lake, "_expected_or_counted", one_row_more)
+    before = _files(paths.lake)
+    with duckdb.connect(str(paths.warehouse)) as con, pytest.raises(RuntimeError, match="lake dataset articles: the rows written differ"):
+        run_id = con.execute("select max(run_id) + 1 from ingest_runs").fetchall()[0][0]
+        prepare_lake(con, paths.lake, run_id)
+    assert _files(paths.lake) == before

@@ -183,8 +183,10 @@ def test_a_dataset_deleted_whole_is_written_again_with_true_fingerprints(ingeste
     before = {path.relative_to(paths.lake): read_fingerprint(path) for path in (paths.lake / "articles").rglob(PART_FILE)}
     shutil.rmtree(paths.lake / "articles")
     fingerprinted: list[str] = []
-    expected = lake.expected_partitions
-    monkeypatch.setattr(lake, "expected_partitions", lambda con, dataset, *rest: fingerprinted.append(dataset.name) or expected(con, dataset, *rest))
+    expected = lake._expected_or_counted
+    monkeypatch.setattr(
+        lake, "_expected_or_counted", lambda con, root, dataset, *rest: fingerprinted.append(dataset.name) or expected(con, root, dataset, *rest)
+    )
     (source / "again").mkdir()
     write_corpus(source / "again", 1, noise=0.0, seed=99)
 
@@ -229,11 +231,11 @@ def test_a_run_reads_and_rewrites_the_news_items_months_of_the_stories_it_links_
     shutil.copyfile(linking, added)
     _move_years(added, years)  # a new article, published after (or before) every story it links was first linked
     read = []
-    expected_partitions = lake.expected_partitions
+    expected_or_counted = lake._expected_or_counted
     monkeypatch.setattr(
-        lake, "expected_partitions",
-        lambda con, dataset, only=None, memo=None: (
-            dataset.name == "news_items" and read.append(only), expected_partitions(con, dataset, only, memo)
+        lake, "_expected_or_counted",
+        lambda con, root, dataset, only=None, memo=None: (
+            dataset.name == "news_items" and read.append(only), expected_or_counted(con, root, dataset, only, memo)
         )[1],
     )
 
