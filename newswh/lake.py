@@ -236,7 +236,8 @@ def _expected_or_counted(
     Every row of a stale partition is hashed as it is written anyway; hashing it first too
     is what the count spares. A run that adds stories changes the row count of every month
     it touches in articles, related_items and capture_related: a small run's fingerprints
-    of those took 0.45 CPU-s of its lake stage, on threads beside its writes."""
+    of those kept the fingerprint threads busy 0.44 s beside its writes, and a 1 % increment
+    at 100,000 files now takes 0.5 CPU-s less (three interleaved pairs of runs)."""
     if not dataset.partition_by:
         return expected_partitions(con, dataset, only, memo)
     where, params = ("", []) if only is None else _partitions_filter(dataset, only)
