@@ -186,8 +186,9 @@ def test_bad_cases_are_one_line_and_commit_nothing(endpoint, tmp_path, case, arg
     last = done.stderr.strip().splitlines()[-1]
     assert last.startswith("newswh ingest: ") and message in last, done.stderr
     assert not DataPaths(data).warehouse.exists()
-    # A scheduler that is not running is said at once, not after Dask's 15 s connect timeout.
-    assert time.monotonic() - started < (12 if case == "scheduler unreachable" else 120)
+    assert time.monotonic() - started < 120
+    if case == "scheduler unreachable":  # said by the check for a listening port, not after Dask's 15 s connect timeout
+        assert "nothing listens there (connection refused)" in last, last
 
 
 def test_a_refused_scheduler_port_fails_after_the_grace_not_the_connect_timeout():
@@ -197,7 +198,7 @@ def test_a_refused_scheduler_port_fails_after_the_grace_not_the_connect_timeout(
     started = time.monotonic()
     with pytest.raises(ClusterError, match=rf"^cannot reach the Dask scheduler at tcp://127.0.0.1:{port}: nothing listens there"):
         ensure_listening(f"tcp://127.0.0.1:{port}")
-    assert REFUSED_GRACE_SECONDS <= time.monotonic() - started < REFUSED_GRACE_SECONDS + 2
+    assert REFUSED_GRACE_SECONDS <= time.monotonic() - started < 10  # Dask alone would take its CONNECT_TIMEOUT, 15 s
     with pytest.raises(ClusterError):
         ensure_listening(f"127.0.0.1:{port}", grace_seconds=0)  # no scheme: Dask's default, tcp
 
