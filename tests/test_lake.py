@@ -77,8 +77,12 @@ def test_rows_written_that_differ_from_those_fingerprinted_fail_the_sync_and_lea
         return expected
 
     monkeypatch.setattr(lake, "expected_partitions", off_by_one_row)
+    _assert_the_sync_fails_and_leaves_nothing(paths, "rejects")
+
+
+def _assert_the_sync_fails_and_leaves_nothing(paths: DataPaths, dataset: str) -> None:
     before = _files(paths.lake)
-    with duckdb.connect(str(paths.warehouse)) as con, pytest.raises(RuntimeError, match="lake dataset rejects: the rows written differ"):
+    with duckdb.connect(str(paths.warehouse)) as con, pytest.raises(RuntimeError, match=f"lake dataset {dataset}: the rows written differ"):
         run_id = con.execute("select max(run_id) + 1 from ingest_runs").fetchall()[0][0]
         prepare_lake(con, paths.lake, run_id)
     assert _files(paths.lake) == before
@@ -488,11 +492,7 @@ def test_rows_written_that_differ_from_those_counted_fail_the_sync(paths, monkey
         return expected
 
     monkeypatch.setattr(lake, "_expected_or_counted", one_row_more)
-    before = _files(paths.lake)
-    with duckdb.connect(str(paths.warehouse)) as con, pytest.raises(RuntimeError, match="lake dataset articles: the rows written differ"):
-        run_id = con.execute("select max(run_id) + 1 from ingest_runs").fetchall()[0][0]
-        prepare_lake(con, paths.lake, run_id)
-    assert _files(paths.lake) == before
+    _assert_the_sync_fails_and_leaves_nothing(paths, "articles")
 
 
 @pytest.mark.parametrize("footer", [b"v2:x", b"v2", b"v2::", b"not ours", "v2:\u0663:0".encode()])
