@@ -45,17 +45,21 @@ def ensure_listening(address: str, grace_seconds: float = REFUSED_GRACE_SECONDS)
     connection is refused), instead of after Dask's CONNECT_TIMEOUT: a scheduler that is
     not running is the usual mistake, and a person (or a schedule) waited 15 s to hear it.
     Anything else, a host that drops packets or a name that does not resolve, and other
-    protocols (tls://), are left to Dask's own connection, which says what it says."""
-    scheme, found, location = address.partition("://")
-    if not found:
-        scheme, location = "tcp", address  # Dask's default protocol
-    host, _, port = location.rpartition(":")
-    if scheme != "tcp" or not host or not port.isdigit():
+    protocols (tls://), are left to Dask's own connection, which says what it says. The
+    address is read by Dask's own parser, so the port checked is the one Dask would dial."""
+    from distributed.comm.addressing import parse_address, parse_host_port
+
+    try:
+        scheme, location = parse_address(address)  # no scheme: Dask's default, tcp
+        host, port = parse_host_port(location)
+    except ValueError:
+        return  # Dask's connection says what is wrong with it
+    if scheme != "tcp":
         return
     deadline = time.monotonic() + grace_seconds
     while True:
         try:
-            with socket.create_connection((host.strip("[]"), int(port)), timeout=max(grace_seconds, 1.0)):
+            with socket.create_connection((host, port), timeout=max(grace_seconds, 1.0)):
                 return
         except ConnectionRefusedError:
             if time.monotonic() >= deadline:
