@@ -8,12 +8,15 @@
 
 from __future__ import annotations
 
+import json
 import os
 import resource
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import suppress
 from pathlib import Path
 
 import pytest
@@ -42,77 +45,114 @@ def corpus(tmp_path_factory):
     return folder
 
 
-@pytest.fixture(scope="module")
-def reference(corpus, tmp_path_factory):
-    """The tables of one clean run, and how long it took from its start (as a kill point
-    sees it) to its exit: a run like the killed ones, so that their points spread over it."""
-    data = tmp_path_factory.mktemp("reference") / "data"
-    child = _primed_ingest(corpus, data)
-    started = _go(child, DataPaths(data))
-    assert child.wait(timeout=300) == 0, "the reference run failed"
-    return table_fingerprints(data), time.monotonic() - started
-
-
-PRIMED_INGEST = """
-import sys
-import prefect, newswh.cli, newswh.ingest  # before the go: what is timed and killed is the run
-sys.stdin.readline()
-sys.argv = ["newswh", "ingest", *sys.argv[1:]]
-newswh.cli.main()
+INGEST_FORKS = """
+import json, os, sys
+import prefect, newswh.cli, newswh.ingest  # once: each run is a fork of this process, already imported
+print("ready", flush=True)
+for line in sys.stdin:
+    pid = os.fork()
+    if pid == 0:  # the run: a process group of its own (the test kills it whole), quiet
+        os.setsid()
+        quiet = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(quiet, fd)
+        sys.argv = ["newswh", "ingest", *json.loads(line)]
+        newswh.cli.main()  # exits this process the way `newswh` does, atexit handlers included
+        sys.exit(0)
+    print(pid, flush=True)
+    print(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]), flush=True)
 """
 
 
-def _primed_ingest(corpus: Path, data: Path) -> subprocess.Popen[str]:
-    """`newswh ingest` in a process of its own, imported and waiting for a line on stdin: it
-    imports while the previous kill point's re-run is checked, on the other core."""
-    return subprocess.Popen(
-        [sys.executable, "-c", PRIMED_INGEST, str(corpus), "--data", str(data), "--batch-files", "25"],
-        stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True,
-        env=_api_env(), start_new_session=True,
-    )
+class IngestForks:
+    """`newswh ingest` runs, each a fork of one process that imported Prefect and newswh
+    first: a run starts in milliseconds, where a process of its own imports for seconds
+    (while nothing else runs, in the isolated test: tests/conftest.py). No thread runs in
+    that process when it forks (Prefect starts none on import), and the parse workers a run
+    starts are spawned, not forked."""
+
+    def __init__(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", INGEST_FORKS], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=_api_env(),
+        )
+        assert self.process.stdout.readline() == "ready\n"
+
+    def start(self, corpus: Path, data: Path) -> tuple[int, float]:
+        """Start a run; return its process group and when it began (its copy of the warehouse exists)."""
+        self.process.stdin.write(json.dumps([str(corpus), "--data", str(data), "--batch-files", "25"]) + "\n")
+        self.process.stdin.flush()
+        pid = int(self.process.stdout.readline())
+        next_warehouse = DataPaths(data).next_warehouse
+        deadline = time.monotonic() + 120
+        while not next_warehouse.exists():
+            assert time.monotonic() < deadline, "the ingest never started"
+            time.sleep(0.005)
+        return pid, time.monotonic()
+
+    def exit_code(self) -> int:
+        """The last run's exit code, once it has ended (negative: the signal that ended it)."""
+        return int(self.process.stdout.readline())
+
+    def close(self) -> None:
+        self.process.stdin.close()
+        self.process.wait(timeout=60)
 
 
-def _go(child: subprocess.Popen[str], paths: DataPaths) -> float:
-    """Let a primed ingest run; returns when it has begun (its copy of the warehouse exists)."""
-    child.stdin.write("go\n")
-    child.stdin.close()
-    deadline = time.monotonic() + 120
-    while not paths.next_warehouse.exists() and child.poll() is None:
-        assert time.monotonic() < deadline, "the ingest never started"
-        time.sleep(0.005)
-    return time.monotonic()
+@pytest.fixture(scope="module")
+def ingest_forks() -> Iterator[IngestForks]:
+    forks = IngestForks()
+    yield forks
+    forks.close()
+
+
+@pytest.fixture(scope="module")
+def reference(corpus, ingest_forks, tmp_path_factory):
+    """The tables of one clean run, and how long it took from its start (as a kill point
+    sees it) to its exit: a run like the killed ones, so that their points spread over it."""
+    data = tmp_path_factory.mktemp("reference") / "data"
+    _, started = ingest_forks.start(corpus, data)
+    assert ingest_forks.exit_code() == 0, "the reference run failed"
+    return table_fingerprints(data), time.monotonic() - started
+
+
+@pytest.fixture(scope="module")
+def killed_runs(corpus, reference, ingest_forks, tmp_path_factory) -> list[tuple[Path, str]]:
+    """KILL_POINTS runs, each killed at its point of a run (spread over discover, parse,
+    load, lake and commit), with what became of it. Made by the isolated test below, so
+    that its points are times into runs timed like the reference; re-running them is not
+    timed, and runs beside other tests."""
+    _, run_seconds = reference
+    folders = tmp_path_factory.mktemp("killed")
+    outcomes = []
+    for point in range(KILL_POINTS):
+        data = folders / f"data-{point}"
+        group, started = ingest_forks.start(corpus, data)
+        time.sleep(run_seconds * point / KILL_POINTS)
+        with suppress(ProcessLookupError):  # it finished first, and is gone
+            os.killpg(group, signal.SIGKILL)
+        killed = ingest_forks.exit_code() == -signal.SIGKILL
+        outcomes.append((data, "killed" if killed else "finished first"))
+        if not killed:
+            # Quicker than the reference: the machine's load changed since. The points
+            # left spread over what this run took at most, so they still land inside runs.
+            run_seconds = min(run_seconds, time.monotonic() - started)
+    return outcomes
 
 
 @pytest.mark.isolated  # kill points are times into a run, from a run measured before: other tests would skew both
-def test_sigkill_at_twenty_points_then_rerun_converges(corpus, reference, tmp_path):
-    fingerprints, run_seconds = reference
-    outcomes = []
-    child = _primed_ingest(corpus, tmp_path / "data-0")
-    try:
-        for point in range(KILL_POINTS):
-            data = tmp_path / f"data-{point}"
-            paths = DataPaths(data)
-            started = _go(child, paths)
-            time.sleep(run_seconds * point / KILL_POINTS)  # spread over discover, parse, load, lake, commit
-            os.killpg(child.pid, signal.SIGKILL)
-            killed = child.wait() == -signal.SIGKILL
-            outcomes.append("killed" if killed else "finished first")
-            if not killed:
-                # Quicker than the reference: the machine's load changed since. The points
-                # left spread over what this run took at most, so they still land inside runs.
-                run_seconds = min(run_seconds, time.monotonic() - started)
-            if point + 1 < KILL_POINTS:
-                child = _primed_ingest(corpus, tmp_path / f"data-{point + 1}")
-            # The re-run in one batch, parsed in this process: the same rows whatever the
-            # batches, without a worker pool's start-up (seconds) seventeen times over.
-            run_ingest(corpus, data)
-            assert table_fingerprints(data) == fingerprints, f"kill point {point} did not converge"
-            assert verify(paths).problems == [], f"kill point {point}"
-    finally:
-        if child.poll() is None:  # a failed point's next process, still waiting for its go
-            os.killpg(child.pid, signal.SIGKILL)
-            child.wait()
+def test_sigkill_at_twenty_points_lands_inside_runs(killed_runs):
+    outcomes = [outcome for _, outcome in killed_runs]
     assert outcomes.count("killed") >= KILL_POINTS * 3 // 4, outcomes
+
+
+def test_every_killed_run_converges_on_a_rerun(corpus, reference, killed_runs):
+    fingerprints, _ = reference
+    for point, (data, _) in enumerate(killed_runs):
+        # The re-run in one batch, parsed in this process: the same rows whatever the
+        # batches, without a worker pool's start-up (seconds) seventeen times over.
+        run_ingest(corpus, data)
+        assert table_fingerprints(data) == fingerprints, f"kill point {point} did not converge"
+        assert verify(DataPaths(data)).problems == [], f"kill point {point}"
 
 
 def test_a_full_disk_fails_clearly_and_keeps_the_last_state(corpus, tmp_path):
