@@ -15,7 +15,7 @@ import pytest
 from newswh.settings import DataPaths
 from newswh.synth import write_corpus
 from tests.conftest import SEED
-from tests.helpers import NEWSWH, newswh
+from tests.helpers import NEWSWH, harness_api_env, newswh
 
 UNREACHABLE = "http://127.0.0.1:9/api"  # the discard port: nothing listens there
 
@@ -146,9 +146,11 @@ def test_ctrl_c_stops_the_ingest_in_one_line_and_leaves_no_warehouse(interrupted
 
 
 @pytest.mark.slow
-def test_the_next_run_after_a_ctrl_c_recovers(corpus, interrupted_runs):
+def test_the_next_run_after_a_ctrl_c_recovers(corpus, interrupted_runs, prefect_harness):
+    """On the session's server: what must recover is the data folder, and a temporary server
+    would cost this test seconds of CPU a run (each run's temporary server is its own)."""
     for interrupts, run in interrupted_runs.items():
-        again = newswh("ingest", str(corpus), "--data", str(run.data), env=_without_api())  # a temporary server again
+        again = newswh("ingest", str(corpus), "--data", str(run.data), env=harness_api_env())
         assert again.returncode == 0, (interrupts, again.stderr)
         assert newswh("verify", "--data", str(run.data)).returncode == 0
 
