@@ -51,6 +51,15 @@ def source(tmp_path_factory):
     return folder
 
 
+@pytest.fixture(scope="module")
+def reference(source, tmp_path_factory):
+    """A local run over `source`, in one batch parsed in this process: the rows do not depend
+    on the batches, and a worker pool would only add its start-up. Read, never written."""
+    data = tmp_path_factory.mktemp("reference") / "data"
+    run_ingest(source, data)
+    return data
+
+
 def _same_rows(local_data, local_folder, s3_data, url=BUCKET):
     """The rows of a local reference run (in one batch parsed in this process: the rows do
     not depend on the batches, and a worker pool would only add its start-up) and of a run
@@ -99,10 +108,8 @@ def test_s3_on_dask_gives_the_rows_of_a_local_run_through_increments(endpoint, c
     assert deleted.counts["files_missing"] == 1
 
 
-def test_staging_in_the_bucket_is_used_then_removed(endpoint, cluster, source, tmp_path):
+def test_staging_in_the_bucket_is_used_then_removed(endpoint, cluster, source, reference, tmp_path):
     upload(source, BUCKET)
-    reference = tmp_path / "reference"
-    run_ingest(source, reference)
     data = tmp_path / "data"
     summary = run_ingest(BUCKET, data, batch_files=100, dask=cluster, staging="s3://crawl/staging")
     assert summary.counts["files_seen"] == 400
@@ -111,20 +118,17 @@ def test_staging_in_the_bucket_is_used_then_removed(endpoint, cluster, source, t
     assert not DataPaths(data).staging.exists()
 
 
-def test_staging_in_a_shared_folder_is_used_then_emptied(source, tmp_path):
+def test_staging_in_a_shared_folder_is_used_then_emptied(source, reference, tmp_path):
     """--staging as a folder (one every worker mounts): the same rows, nothing left in it."""
-    reference, data, shared = tmp_path / "reference", tmp_path / "data", tmp_path / "shared"
-    run_ingest(source, reference)
+    data, shared = tmp_path / "data", tmp_path / "shared"
     run_ingest(source, data, batch_files=100, staging=str(shared))
     assert table_fingerprints(data) == table_fingerprints(reference)
     assert not list(shared.iterdir())
 
 
-def test_scheduler_and_two_worker_processes_and_one_killed_mid_run(source, tmp_path):
+def test_scheduler_and_two_worker_processes_and_one_killed_mid_run(source, reference, tmp_path):
     """`dask scheduler` + two `dask worker` processes; the CLI ingests on them; one worker is
     killed while batches run: its batch runs again on the other, and the rows are a local run's."""
-    reference = tmp_path / "reference"
-    run_ingest(source, reference)
     with dask_processes(2) as (address, workers):
         data = tmp_path / "data"
         run = subprocess.Popen(
