@@ -78,13 +78,18 @@ class IngestForks:
         assert self.process.stdout.readline() == "ready\n"
 
     def start(self, corpus: Path, data: Path) -> tuple[int, float]:
-        """Start a run; return its process group and when it began (its copy of the warehouse exists)."""
+        """Start a run; return its process group and when it began (its copy of the warehouse
+        exists), or ended, if it ended first."""
         self.process.stdin.write(json.dumps([str(corpus), "--data", str(data), "--batch-files", "25"]) + "\n")
         self.process.stdin.flush()
         pid = int(self.process.stdout.readline())
         next_warehouse = DataPaths(data).next_warehouse
         deadline = time.monotonic() + 120
         while not next_warehouse.exists():
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:  # it ended before it began: exit_code() says how
+                break
             assert time.monotonic() < deadline, "the ingest never started"
             time.sleep(0.005)
         return pid, time.monotonic()
@@ -95,7 +100,11 @@ class IngestForks:
 
     def close(self) -> None:
         self.process.stdin.close()
-        self.process.wait(timeout=60)
+        try:
+            self.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:  # a run that never ended (the test failed on it): not this one's
+            self.process.kill()
+            self.process.wait()
 
 
 @pytest.fixture(scope="module")
