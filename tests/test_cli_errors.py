@@ -146,7 +146,8 @@ def test_ctrl_c_stops_the_ingest_in_one_line_and_leaves_no_warehouse(interrupted
 
 
 @pytest.mark.slow
-def test_the_next_run_after_a_ctrl_c_recovers(corpus, interrupted_runs, prefect_harness):
+@pytest.mark.usefixtures("prefect_harness")
+def test_the_next_run_after_a_ctrl_c_recovers(corpus, interrupted_runs):
     """On the session's server: what must recover is the data folder, and a temporary server
     would cost this test seconds of CPU a run (each run's temporary server is its own)."""
     for interrupts, run in interrupted_runs.items():
