@@ -25,7 +25,7 @@ from newswh.integrity import verify
 from newswh.settings import DataPaths
 from newswh.synth import write_corpus
 from tests.conftest import SEED
-from tests.helpers import NEWSWH, newswh, query, run_ingest, seeded_warehouse, table_fingerprints
+from tests.helpers import NEWSWH, harness_api_env, newswh, query, run_ingest, seeded_warehouse, table_fingerprints
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_harness")]
 KILL_POINTS = 17
@@ -33,9 +33,7 @@ KILL_POINTS = 17
 
 
 def _api_env() -> dict[str, str]:
-    from prefect.settings import get_current_settings
-
-    return {**os.environ, "PREFECT_API_URL": get_current_settings().api.url}
+    return {**os.environ, **harness_api_env()}
 
 
 @pytest.fixture(scope="module")
