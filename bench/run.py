@@ -28,6 +28,9 @@ run's per-task overhead is what its parse stage took beyond the parsing itself, 
 dicts into dlt's DuckDB destination; `pip install -e '.[bench]'`) on the same corpus after
 the cold ingest, and reports newswh's speed as a multiple of the peer's, on each side's own
 pipeline time (imports and Prefect's start-up excluded) and on wall time.
+Under the table, the cold run's CPU by stage: the flow process's (all its threads) and its parse
+workers', over each stage's wall time, so a stage that keeps every core busy shows as such
+(it can only get faster by doing less), and the temporary Prefect server's beside them.
 Prints one table and writes the same figures as JSON (default bench/results/).
 
 Release figures are for newswh as users install it, `pip install '.[bench]'` (not `-e`), whose
@@ -96,12 +99,13 @@ def _child(source: str, data: str, workers: int, runner: str) -> None:
     """Runs in the child process: the flow as the CLI runs it, then figures on stdout."""
     from contextlib import nullcontext
 
-    from newswh.server import temporary_server
+    from newswh.server import starting_server
     from newswh.settings import quiet_ephemeral_prefect
 
     quiet_ephemeral_prefect()
-    server = temporary_server()  # as `newswh ingest` does: every worker reports to this one server
-    os.environ["PREFECT_API_URL"] = server.__enter__()  # before Prefect is imported
+    server_context = starting_server()  # as `newswh ingest` does: every worker reports to this one server
+    server = server_context.__enter__()
+    os.environ["PREFECT_API_URL"] = server.ready()  # before Prefect is imported
 
     from newswh.ingest import ingest
 
@@ -115,18 +119,30 @@ def _child(source: str, data: str, workers: int, runner: str) -> None:
         )
     with cluster as running:
         dask = running.scheduler_address if running is not None else None
+        server_cpu, started = process_cpu_seconds(server.process.pid), time.perf_counter()
         state = ingest(source=source, data=data, workers=workers or None, dask=dask, return_state=True)
-    server.__exit__(None, None, None)
+        flow_wall = time.perf_counter() - started
+        server_cpu = process_cpu_seconds(server.process.pid) - server_cpu
+    server_context.__exit__(None, None, None)
     if not state.is_completed():
         raise SystemExit(state.message)
     summary = state.result()
     from newswh.tree_rss import high_water_bytes
 
     print(json.dumps({
-        "seconds": summary.seconds, "counts": summary.counts,
+        "seconds": summary.seconds, "counts": summary.counts, "cpu_seconds": summary.cpu_seconds,
         "parse_tasks": summary.parse_tasks, "parse_task_seconds": summary.parse_task_seconds,
         "peak_rss_main_bytes": high_water_bytes(),  # not ru_maxrss: this process's own, not this bench's
+        # From the flow's call to its return: Prefect's flow start-up and end are in it, the run's stages not all.
+        "flow_call_seconds": flow_wall, "server_cpu_seconds": server_cpu,
     }))
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """CPU seconds (user and system) a live process has used, from /proc/<pid>/stat."""
+    with open(f"/proc/{pid}/stat", encoding="utf-8", errors="replace") as handle:
+        fields = handle.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def main() -> None:
@@ -285,6 +301,24 @@ def _print_table(results: dict[str, object]) -> None:
         f"peak RSS of the process tree (run, workers, Prefect server): "
         f"{max(results[r]['peak_rss_bytes'] for r in ('cold', 'noop', 'increment')) / 2**20:,.0f} MB (target under 1,024 MB at 300,000 files)",
         highlight=False,
+    )
+    if "cpu_seconds" in results["cold"]:
+        console.print(cpu_line(results["cold"], results["machine"]["cpus"]), highlight=False)
+
+
+def cpu_line(run: dict[str, object], cores: int) -> str:
+    """Where a run's CPU went, stage by stage, and how many cores each kept busy: a stage
+    that keeps every core busy can only get faster by doing less."""
+    seconds, cpu = run["seconds"], run["cpu_seconds"]
+    stages = ", ".join(
+        f"{stage} {cpu[stage]:.2f} ({cpu[stage] / seconds[stage]:.1f} cores)" for stage in STAGES if seconds.get(stage, 0) >= 0.05
+    )
+    server = run["server_cpu_seconds"]
+    return (
+        f"CPU of the cold run, CPU-s by stage (the flow process's threads and its parse workers): {stages}; "
+        f"in all {cpu['total']:.2f} CPU-s in {seconds['total']:.2f} s, {cpu['total'] / seconds['total']:.2f} of {cores} cores busy. "
+        f"The Prefect server used {server:.2f} CPU-s more over the flow's {run['flow_call_seconds']:.2f} s from call to return "
+        f"(its start and end included: {run['flow_call_seconds'] - seconds['total']:.2f} s beyond the stages)"
     )
 
 

@@ -108,6 +108,9 @@ class RunSummary:
     parse_task_seconds: float = 0.0
     """Seconds spent inside the parse tasks, summed: the parse stage's time beyond it (times
     the workers) is the task runner's overhead."""
+    cpu_seconds: dict[str, float] = field(default_factory=dict)
+    """CPU seconds each stage used (`cpu_now`), beside its `seconds`: over its wall time,
+    how many cores it kept busy, which says whether a stage waited or worked."""
 
 
 @dataclass
@@ -391,7 +394,8 @@ def _ingest_locked(
 ) -> RunSummary:
     logger = get_run_logger()
     seconds: dict[str, float] = {}
-    started = time.perf_counter()
+    cpu: dict[str, float] = {}
+    started, cpu_started = time.perf_counter(), cpu_now()
     started_at = datetime.now(timezone.utc)
     shutil.rmtree(paths.staging, ignore_errors=True)  # only a killed run leaves one; we hold the lock
     remove_left_behind(paths)  # likewise
@@ -411,14 +415,16 @@ def _ingest_locked(
             [run_id, flow_run.get_id(), str(source), started_at, PARSER_VERSION],
         )
         seconds["open"] = opened.seconds if opened is not None else time.perf_counter() - started
+        cpu["open"] = cpu_now() - cpu_started  # not what the CLI's head start used before the flow
         head_start = ", opened while newswh started" if opened is not None else ", copied while newswh started" if copy.copied_ahead else ""
         logger.info(
             "open: run %s on %s in %.2f s%s", run_id, _copy_of(copy), seconds["open"], head_start, extra={"stage": "open"},
         )
 
-        mark = time.perf_counter()
+        mark, cpu_mark = time.perf_counter(), cpu_now()
         found = discovering.result()
         seconds["discover"] = time.perf_counter() - mark
+        cpu["discover"] = cpu_now() - cpu_mark
         overlap = (
             ", walked while newswh started" if found.walked_ahead else f" ({seconds['discover']:.2f} s of it after the warehouse was open)"
         )
@@ -427,37 +433,40 @@ def _ingest_locked(
             f"{found.table.num_rows:,}", source, found.seconds, overlap, extra={"stage": "discover"},
         )
 
-        mark = time.perf_counter()
+        mark, cpu_mark = time.perf_counter(), cpu_now()
         planned = None
         if opened is not None and isinstance(source, Path) and found.walked_ahead:
             planned = opened.plan_for(PlanSettings(source, PARSER_VERSION, max_bytes, rehash))
         status = plan_run(con, quote(found), planned)
         to_read = status["new"] + status["changed"]
         seconds["plan"] = opened.plan_seconds if opened is not None and planned is not None else time.perf_counter() - mark
+        cpu["plan"] = cpu_now() - cpu_mark
         logger.info(
             "plan: %s new, %s to read again (size or mtime changed), %s unchanged (not read) in %.2f s%s",
             f"{status['new']:,}", f"{status['changed']:,}", f"{status['unchanged']:,}", seconds["plan"],
             ", planned while newswh started" if planned is not None else "", extra={"stage": "plan", "to_read": to_read},
         )
 
-        mark = time.perf_counter()
+        mark, cpu_mark = time.perf_counter(), cpu_now()
         staging = paths.staging / f"run-{run_id}"
         read = ObjectReader(source) if isinstance(source, Storage) else read_source
         with parsing.staged(staging, f"run-{run_id}-{flow_run.get_id() or 'local'}") as staged_at:
             in_tasks, batches = _parse_all(con, to_read, staged_at, read, parsing, batch_files, max_bytes)
             seconds["parse"] = time.perf_counter() - mark
+            cpu["parse"] = cpu_now() - cpu_mark
         logger.info("parse: %s files in %.2f s", f"{to_read:,}", seconds["parse"], extra={"stage": "parse"})
 
         changed = None if to_read or copy.migrated else BOOKKEEPING_TABLES
         # The checks look at what this run's load can have changed, the rest having passed
         # them at the last commit; a first run, or one with a new release's sql/, checks all.
         scope: CheckScope = "whole" if copy.schema_ran else "run"
-        mark = time.perf_counter()
+        mark, cpu_mark = time.perf_counter(), cpu_now()
         months_left = None if copy.migrated else touched_months(con)
         load_warehouse(con, staging, changed, scope)
         months = None if months_left is None else months_left | touched_months(con)
         linked_months = None if copy.migrated else first_linked_months(con)
         seconds["load"] = time.perf_counter() - mark
+        cpu["load"] = cpu_now() - cpu_mark
         loaded = con.execute(
             "select articles_written, duplicates, rejected from ingest_runs where run_id = ?", [run_id]
         ).fetchone()
@@ -476,11 +485,12 @@ def _ingest_locked(
             [REJECTS_LISTED],
         ).fetchall()
 
-        mark = time.perf_counter()
+        mark, cpu_mark = time.perf_counter(), cpu_now()
         lake_changes = write_lake(con, paths.lake, run_id, changed, months, linked_months)
         seconds["lake"] = time.perf_counter() - mark
+        cpu["lake"] = cpu_now() - cpu_mark
         try:
-            mark = time.perf_counter()
+            mark, cpu_mark = time.perf_counter(), cpu_now()
             counts = dict(
                 zip(RUN_COUNTS, con.execute(f"select {', '.join(RUN_COUNTS)} from ingest_runs where run_id = ?", [run_id]).fetchone())
             )
@@ -496,15 +506,17 @@ def _ingest_locked(
     # leaves the lake behind the warehouse, and the next run's lake sync catches it up.
     lake_report = lake_changes.publish()
     seconds["commit"] = time.perf_counter() - mark
+    cpu["commit"] = cpu_now() - cpu_mark
     logger.info(
         "lake: %s files written, %s removed, %s already current in %.2f s",
         lake_report.written, lake_report.removed, lake_report.unchanged, seconds["lake"], extra={"stage": "lake"},
     )
     shutil.rmtree(paths.staging, ignore_errors=True)
     seconds["total"] = time.perf_counter() - started
+    cpu["total"] = cpu_now() - cpu_started
     logger.info("commit: run %s is the warehouse now; %.2f s in all", run_id, seconds["total"], extra={"stage": "commit"})
     return RunSummary(
-        run_id, str(source), str(paths.root), counts, rejects, seconds, asdict(lake_report), run_rejects, batches, in_tasks
+        run_id, str(source), str(paths.root), counts, rejects, seconds, asdict(lake_report), run_rejects, batches, in_tasks, cpu
     )
 
 
@@ -646,6 +658,15 @@ def _collect(
     return in_tasks, batch_count
 
 
+def cpu_now() -> float:
+    """CPU seconds used so far by this process (all its threads: DuckDB's, the lake's
+    writers, Prefect's) and by the children it has reaped (the parse workers, reaped as
+    their pool closes at the end of the parse stage; not a Dask cluster's, nor a temporary
+    Prefect server's, which outlives the flow)."""
+    used = os.times()
+    return used.user + used.system + used.children_user + used.children_system
+
+
 def conservation_line(counts: dict[str, int]) -> str:
     """The run's books: every file seen is unchanged, or became an article, a duplicate capture or a reject."""
     parts = ("files_unchanged", "articles_written", "duplicates", "rejected")
@@ -709,6 +730,10 @@ def _publish_summary(summary: RunSummary) -> None:
         "## Seconds by stage",
         "",
         " · ".join(f"{stage} {value:.2f}" for stage, value in summary.seconds.items()),
+        "",
+        "## CPU seconds by stage (this process's threads, and its parse workers')",
+        "",
+        " · ".join(f"{stage} {value:.2f}" for stage, value in summary.cpu_seconds.items()),
     ]
     create_markdown_artifact("\n".join(lines), key="ingest-summary", description=_one_line(summary))
 

@@ -1,6 +1,7 @@
 """Parse batches on this machine: Prefect task runs in the flow, parsed by light workers."""
 
 import shutil
+import subprocess
 import sys
 
 import duckdb
@@ -8,7 +9,7 @@ import pytest
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
-from newswh.ingest import ingest
+from newswh.ingest import cpu_now, ingest
 from newswh.parse_pool import ParsePool, parse_batch_here
 from newswh.sources import read_source
 from tests.helpers import IMPORTED
@@ -45,3 +46,12 @@ def test_each_batch_is_a_completed_prefect_task_run(corpus, tmp_path):
     parse_runs = {run.name: run.state.type.value for run in runs if run.name.startswith("parse-batch-")}
     assert parse_runs == {f"parse-batch-{number}": "COMPLETED" for number in range(4)}
     assert state.result().parse_tasks == 4
+
+
+def test_a_stage_counts_the_cpu_of_the_workers_it_reaped():
+    """The parse stage's CPU (RunSummary.cpu_seconds) is mostly its workers', which exit
+    and are reaped within it: a stage that counted this process alone would look idle."""
+    before = cpu_now()
+    burn = "import time\nend = time.process_time() + 0.3\nwhile time.process_time() < end: pass"
+    subprocess.run([sys.executable, "-c", burn], check=True)
+    assert cpu_now() - before >= 0.3
