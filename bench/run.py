@@ -107,6 +107,7 @@ def _child(source: str, data: str, workers: int, runner: str) -> None:
     server = server_context.__enter__()
     os.environ["PREFECT_API_URL"] = server.ready()  # before Prefect is imported
 
+    from newswh.cli import one_shot_flow_settings
     from newswh.ingest import ingest
 
     cluster = nullcontext()
@@ -117,7 +118,7 @@ def _child(source: str, data: str, workers: int, runner: str) -> None:
             n_workers=workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
             host="127.0.0.1", dashboard_address=None,
         )
-    with cluster as running:
+    with cluster as running, one_shot_flow_settings():  # no heartbeats, as `newswh ingest` runs it
         dask = running.scheduler_address if running is not None else None
         server_cpu, started = process_cpu_seconds(server.process.pid), time.perf_counter()
         state = ingest(source=source, data=data, workers=workers or None, dask=dask, return_state=True)
