@@ -393,9 +393,7 @@ def _ingest_locked(
     opened: OpenedAhead | None = None,
 ) -> RunSummary:
     logger = get_run_logger()
-    seconds: dict[str, float] = {}
-    cpu: dict[str, float] = {}
-    started, cpu_started = time.perf_counter(), cpu_now()
+    clock = StageClock()
     started_at = datetime.now(timezone.utc)
     shutil.rmtree(paths.staging, ignore_errors=True)  # only a killed run leaves one; we hold the lock
     remove_left_behind(paths)  # likewise
@@ -414,59 +412,55 @@ def _ingest_locked(
             "insert into ingest_runs (run_id, flow_run_id, source, started_at, parser_version) values (?, ?, ?, ?, ?)",
             [run_id, flow_run.get_id(), str(source), started_at, PARSER_VERSION],
         )
-        seconds["open"] = opened.seconds if opened is not None else time.perf_counter() - started
-        cpu["open"] = cpu_now() - cpu_started  # not what the CLI's head start used before the flow
+        clock.stop("open", opened.seconds if opened is not None else None)  # its CPU: not what the CLI's head start used
         head_start = ", opened while newswh started" if opened is not None else ", copied while newswh started" if copy.copied_ahead else ""
         logger.info(
-            "open: run %s on %s in %.2f s%s", run_id, _copy_of(copy), seconds["open"], head_start, extra={"stage": "open"},
+            "open: run %s on %s in %.2f s%s", run_id, _copy_of(copy), clock.seconds["open"], head_start, extra={"stage": "open"},
         )
 
-        mark, cpu_mark = time.perf_counter(), cpu_now()
+        clock.start()
         found = discovering.result()
-        seconds["discover"] = time.perf_counter() - mark
-        cpu["discover"] = cpu_now() - cpu_mark
+        clock.stop("discover")
         overlap = (
-            ", walked while newswh started" if found.walked_ahead else f" ({seconds['discover']:.2f} s of it after the warehouse was open)"
+            ", walked while newswh started" if found.walked_ahead
+            else f" ({clock.seconds['discover']:.2f} s of it after the warehouse was open)"
         )
         logger.info(
             "discover: %s raw files under %s in %.2f s%s",
             f"{found.table.num_rows:,}", source, found.seconds, overlap, extra={"stage": "discover"},
         )
 
-        mark, cpu_mark = time.perf_counter(), cpu_now()
+        clock.start()
         planned = None
         if opened is not None and isinstance(source, Path) and found.walked_ahead:
             planned = opened.plan_for(PlanSettings(source, PARSER_VERSION, max_bytes, rehash))
         status = plan_run(con, quote(found), planned)
         to_read = status["new"] + status["changed"]
-        seconds["plan"] = opened.plan_seconds if opened is not None and planned is not None else time.perf_counter() - mark
-        cpu["plan"] = cpu_now() - cpu_mark
+        clock.stop("plan", opened.plan_seconds if opened is not None and planned is not None else None)
         logger.info(
             "plan: %s new, %s to read again (size or mtime changed), %s unchanged (not read) in %.2f s%s",
-            f"{status['new']:,}", f"{status['changed']:,}", f"{status['unchanged']:,}", seconds["plan"],
+            f"{status['new']:,}", f"{status['changed']:,}", f"{status['unchanged']:,}", clock.seconds["plan"],
             ", planned while newswh started" if planned is not None else "", extra={"stage": "plan", "to_read": to_read},
         )
 
-        mark, cpu_mark = time.perf_counter(), cpu_now()
+        clock.start()
         staging = paths.staging / f"run-{run_id}"
         read = ObjectReader(source) if isinstance(source, Storage) else read_source
         with parsing.staged(staging, f"run-{run_id}-{flow_run.get_id() or 'local'}") as staged_at:
             in_tasks, batches = _parse_all(con, to_read, staged_at, read, parsing, batch_files, max_bytes)
-            seconds["parse"] = time.perf_counter() - mark
-            cpu["parse"] = cpu_now() - cpu_mark
-        logger.info("parse: %s files in %.2f s", f"{to_read:,}", seconds["parse"], extra={"stage": "parse"})
+            clock.stop("parse")
+        logger.info("parse: %s files in %.2f s", f"{to_read:,}", clock.seconds["parse"], extra={"stage": "parse"})
 
         changed = None if to_read or copy.migrated else BOOKKEEPING_TABLES
         # The checks look at what this run's load can have changed, the rest having passed
         # them at the last commit; a first run, or one with a new release's sql/, checks all.
         scope: CheckScope = "whole" if copy.schema_ran else "run"
-        mark, cpu_mark = time.perf_counter(), cpu_now()
+        clock.start()
         months_left = None if copy.migrated else touched_months(con)
         load_warehouse(con, staging, changed, scope)
         months = None if months_left is None else months_left | touched_months(con)
         linked_months = None if copy.migrated else first_linked_months(con)
-        seconds["load"] = time.perf_counter() - mark
-        cpu["load"] = cpu_now() - cpu_mark
+        clock.stop("load")
         loaded = con.execute(
             "select articles_written, duplicates, rejected from ingest_runs where run_id = ?", [run_id]
         ).fetchone()
@@ -475,7 +469,7 @@ def _ingest_locked(
         [(kept,)] = con.execute("select count(*) from kept_captures").fetchall()
         logger.info(
             "load: %s articles written, %s duplicates, %s rejected; data checks passed; in %.2f s",
-            *(f"{value:,}" for value in loaded), seconds["load"], extra={"stage": "load"},
+            *(f"{value:,}" for value in loaded), clock.seconds["load"], extra={"stage": "load"},
         )
         if warning := kept_line({"captures_kept": kept}):
             logger.warning("load: %s", warning, extra={"stage": "load"})
@@ -485,12 +479,11 @@ def _ingest_locked(
             [REJECTS_LISTED],
         ).fetchall()
 
-        mark, cpu_mark = time.perf_counter(), cpu_now()
+        clock.start()
         lake_changes = write_lake(con, paths.lake, run_id, changed, months, linked_months)
-        seconds["lake"] = time.perf_counter() - mark
-        cpu["lake"] = cpu_now() - cpu_mark
+        clock.stop("lake")
         try:
-            mark, cpu_mark = time.perf_counter(), cpu_now()
+            clock.start()
             counts = dict(
                 zip(RUN_COUNTS, con.execute(f"select {', '.join(RUN_COUNTS)} from ingest_runs where run_id = ?", [run_id]).fetchone())
             )
@@ -505,18 +498,17 @@ def _ingest_locked(
     # Committed: only now may readers of the lake see this run. A crash before the renames
     # leaves the lake behind the warehouse, and the next run's lake sync catches it up.
     lake_report = lake_changes.publish()
-    seconds["commit"] = time.perf_counter() - mark
-    cpu["commit"] = cpu_now() - cpu_mark
+    clock.stop("commit")
     logger.info(
         "lake: %s files written, %s removed, %s already current in %.2f s",
-        lake_report.written, lake_report.removed, lake_report.unchanged, seconds["lake"], extra={"stage": "lake"},
+        lake_report.written, lake_report.removed, lake_report.unchanged, clock.seconds["lake"], extra={"stage": "lake"},
     )
     shutil.rmtree(paths.staging, ignore_errors=True)
-    seconds["total"] = time.perf_counter() - started
-    cpu["total"] = cpu_now() - cpu_started
-    logger.info("commit: run %s is the warehouse now; %.2f s in all", run_id, seconds["total"], extra={"stage": "commit"})
+    clock.stop_total()
+    logger.info("commit: run %s is the warehouse now; %.2f s in all", run_id, clock.seconds["total"], extra={"stage": "commit"})
     return RunSummary(
-        run_id, str(source), str(paths.root), counts, rejects, seconds, asdict(lake_report), run_rejects, batches, in_tasks, cpu
+        run_id, str(source), str(paths.root), counts, rejects, clock.seconds, asdict(lake_report), run_rejects, batches, in_tasks,
+        clock.cpu,
     )
 
 
@@ -656,6 +648,32 @@ def _collect(
             extra={"stage": "parse-batch", "done": done, "to_read": to_read},
         )
     return in_tasks, batch_count
+
+
+class StageClock:
+    """Each stage's seconds and CPU seconds (`cpu_now`), from `start` (or the clock's
+    creation, for the first) to `stop`: a run's `seconds` and `cpu_seconds`."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self.cpu: dict[str, float] = {}
+        self._began = self._mark = (time.perf_counter(), cpu_now())
+
+    def start(self) -> None:
+        self._mark = (time.perf_counter(), cpu_now())
+
+    def stop(self, stage: str, seconds: float | None = None) -> None:
+        """End `stage`; `seconds`, its time when it was measured elsewhere (ahead of the flow)."""
+        self._record(stage, self._mark, seconds)
+
+    def stop_total(self) -> None:
+        """The whole run, from the clock's creation."""
+        self._record("total", self._began, None)
+
+    def _record(self, stage: str, since: tuple[float, float], seconds: float | None) -> None:
+        wall, cpu = since
+        self.seconds[stage] = time.perf_counter() - wall if seconds is None else seconds
+        self.cpu[stage] = cpu_now() - cpu
 
 
 def cpu_now() -> float:
