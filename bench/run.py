@@ -109,6 +109,7 @@ def _child(source: str, data: str, workers: int, runner: str) -> None:
 
     from newswh.cli import one_shot_flow_settings
     from newswh.ingest import ingest
+    from newswh.tree_rss import cpu_seconds, high_water_bytes
 
     cluster = nullcontext()
     if runner == "dask":
@@ -120,16 +121,14 @@ def _child(source: str, data: str, workers: int, runner: str) -> None:
         )
     with cluster as running, one_shot_flow_settings():  # no heartbeats, as `newswh ingest` runs it
         dask = running.scheduler_address if running is not None else None
-        server_cpu, started = process_cpu_seconds(server.process.pid), time.perf_counter()
+        server_cpu, started = cpu_seconds(server.process.pid), time.perf_counter()
         state = ingest(source=source, data=data, workers=workers or None, dask=dask, return_state=True)
         flow_wall = time.perf_counter() - started
-        server_cpu = process_cpu_seconds(server.process.pid) - server_cpu
+        server_cpu = cpu_seconds(server.process.pid) - server_cpu
     server_context.__exit__(None, None, None)
     if not state.is_completed():
         raise SystemExit(state.message)
     summary = state.result()
-    from newswh.tree_rss import high_water_bytes
-
     print(json.dumps({
         "seconds": summary.seconds, "counts": summary.counts, "cpu_seconds": summary.cpu_seconds,
         "parse_tasks": summary.parse_tasks, "parse_task_seconds": summary.parse_task_seconds,
@@ -137,13 +136,6 @@ def _child(source: str, data: str, workers: int, runner: str) -> None:
         # From the flow's call to its return: Prefect's flow start-up and end are in it, the run's stages not all.
         "flow_call_seconds": flow_wall, "server_cpu_seconds": server_cpu,
     }))
-
-
-def process_cpu_seconds(pid: int) -> float:
-    """CPU seconds (user and system) a live process has used, from /proc/<pid>/stat."""
-    with open(f"/proc/{pid}/stat", encoding="utf-8", errors="replace") as handle:
-        fields = handle.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def main() -> None:

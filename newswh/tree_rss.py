@@ -2,7 +2,8 @@
 
 An ingest is a tree of processes (parse workers, perhaps a temporary Prefect server), and
 what must fit in a machine is their sum at the worst moment, not the largest of them
-(which is all `getrusage(RUSAGE_CHILDREN).ru_maxrss` reports). Linux only: read from /proc.
+(which is all `getrusage(RUSAGE_CHILDREN).ru_maxrss` reports). Also the CPU a live process
+has used (bench/run.py's figure for the temporary Prefect server). Linux only: read from /proc.
 """
 
 from __future__ import annotations
@@ -20,16 +21,30 @@ def children_by_parent() -> dict[int, list[int]]:
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
-        try:
-            with open(f"/proc/{entry}/stat", encoding="utf-8", errors="replace") as handle:
-                stat = handle.read()
-        except OSError:
+        fields = _stat_fields(entry)
+        if fields is None:
             continue  # gone since listed
-        fields = stat[stat.rfind(")") + 2 :].split()  # the name may hold spaces and parentheses
         if fields[0] == "Z":
             continue  # exited, not yet reaped: it holds no memory and no port
         children.setdefault(int(fields[1]), []).append(int(entry))
     return children
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU seconds (user and system) a live process has used so far (0 once it is gone)."""
+    fields = _stat_fields(pid)
+    return 0.0 if fields is None else (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _stat_fields(pid: int | str) -> list[str] | None:
+    """The fields of /proc/<pid>/stat after the process's name (state, parent, …), or None
+    once the process is gone."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="utf-8", errors="replace") as handle:
+            stat = handle.read()
+    except OSError:
+        return None
+    return stat[stat.rfind(")") + 2 :].split()  # the name may hold spaces and parentheses
 
 
 def tree(root: int) -> list[int]:

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 
-from newswh.tree_rss import PeakTreeRss, high_water_bytes
+from newswh.tree_rss import PeakTreeRss, cpu_seconds, high_water_bytes
 
 MB = 2**20
 _REPORT_OWN_HIGH_WATER = "from newswh.tree_rss import high_water_bytes; print(high_water_bytes())"
@@ -29,3 +30,16 @@ def test_the_tree_poll_sees_a_child_that_holds_memory_for_a_moment():
     assert tree.largest >= 200 * MB
     assert tree.peak >= 200 * MB
     assert high_water_bytes(child.pid) == 0  # gone
+
+
+def test_a_live_process_cpu_is_read_while_it_runs():
+    """What bench/run.py reads of the temporary server, which outlives the flow it measures."""
+    burn = "import sys, time\nend = time.process_time() + 0.3\nwhile time.process_time() < end: pass\nsys.stdin.read()"
+    child = subprocess.Popen([sys.executable, "-c", burn], stdin=subprocess.PIPE)
+    deadline = time.monotonic() + 30
+    try:
+        while cpu_seconds(child.pid) < 0.3:
+            assert child.poll() is None and time.monotonic() < deadline
+    finally:
+        child.communicate(b"", timeout=30)
+    assert cpu_seconds(child.pid) == 0.0  # gone
