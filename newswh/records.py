@@ -6,10 +6,14 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from typing import Any, Literal
 
-PARSER_VERSION = "1.1.0"
+PARSER_VERSION = "1.1.1"
 """Bump when the parser's output for some input changes, so ingests know to re-parse.
 1.1.0: Category lines, datelines, two-paragraph captions, early pic names, cut trailers,
-attribution typos; new article fields language, site and dateline."""
+attribution typos; new article fields language, site and dateline.
+1.1.1: a complete related list whose objects are not all in the site's usual layout (JSON
+with spaces after the colons, keys in another order) yields every object, where 1.1.0 read
+only the usual ones (none, when none was); a title JSON-escaped as a surrogate pair (an
+emoji) is its character, where 1.1.0 kept two halves no UTF-8 holds and failed the run."""
 
 SITE = "en.alalam.ir"
 """The one site whose pages become articles; pages of its sister sites are rejected."""

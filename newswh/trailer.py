@@ -37,11 +37,15 @@ _STANDARD_OBJECT = re.compile(
 _STANDARD_FIELDS = re.compile(_OBJECT_LAYOUT % (*(_VALUE,) * 4, _TITLE))
 """The same object's five values. Matched against an object's text alone, whose end is the
 `"}` the list went on after, it finds the same title: the shortest that ends the text."""
-_OBJECT_START = '{"id":"'
 _OBJECT_SEPARATOR = re.compile(r"\}\s*,\s*\{")
 _LIST_END = re.compile(r"\}\s*\]$")
 _KEY = re.compile(r"\"(id|sort|contenttypeid|pic|title)\"\s*:\s*\"")
-_JSON_ESCAPE = re.compile(r"\\(u[0-9a-fA-F]{4}|[\"\\/bfnrt])")
+_JSON_ESCAPE = re.compile(r"\\(u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|[\"\\/bfnrt])")
+"""A JSON escape; a surrogate pair's two escapes (`\\ud83d\\ude00`, how JSON writes a
+character beyond the Basic Multilingual Plane) as one."""
+_LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
+"""Half of a surrogate pair: a JSON escape (`\\ud83d` alone) or json.loads can leave one in a
+string, and no UTF-8 can hold it, so the run's Arrow and Parquet could not either."""
 _PIC_STANDARD = re.compile(r"/((?:19|20)\d\d)/(\d\d)/(\d\d)/alalam_(\d{18})[_.][^/]*$")
 _PIC_FOLDER = re.compile(r"/((?:19|20)\d\d)/(\d\d)/(\d\d)/")
 _PIC_EARLY = re.compile(r"/((?:19|20)\d\d)/(\d\d)/(\d\d)/alalam-(\d{18})\.[^/]*$")
@@ -124,9 +128,17 @@ def _read_standard(body: str) -> list[RelatedValues] | None:
     """Every item's values if every object has the site's usual layout and valid values, else None.
 
     The hot loop of the parser (most pages list a dozen items): an object's values are read
-    only when the memo has not seen its text."""
+    only when the memo has not seen its text.
+
+    Every object of the list must be one the layout found: the search skips whatever does
+    not match it, so an object written otherwise (`{"id": "5", …}`, valid JSON with a space
+    after its colons, or with its keys in another order) would be lost, not read, and one
+    that follows a title could be swallowed into that title. Each object opens with `{`, and
+    one the layout found holds no other `{` unless its title does: so as many `{` as
+    objects found means none was skipped or swallowed; anything else (a title with a `{`
+    in it, rarely) goes to the JSON reader or the object scanner, which read every object."""
     found = _STANDARD_OBJECT.findall(body)
-    if len(found) != body.count(_OBJECT_START):
+    if len(found) != body.count("{"):
         return None
     items = []
     for text in found:
@@ -223,8 +235,19 @@ def _unescape_json(value: str) -> str:
 def _replace_escape(match: re.Match[str]) -> str:
     code = match.group(1)
     if code[0] == "u":
-        return chr(int(code[1:], 16))
+        if len(code) == 5:
+            return chr(int(code[1:], 16))
+        high, low = int(code[1:5], 16), int(code[7:], 16)
+        return chr(0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00))
     return _SIMPLE_ESCAPES[code]
+
+
+def _whole_characters(text: str) -> str:
+    """`text` with each lone half of a surrogate pair replaced by U+FFFD, as a UTF-8 decoder
+    replaces a broken sequence: the title stays, and so does the run."""
+    if text.isascii():
+        return text
+    return _LONE_SURROGATE.sub("\ufffd", text)
 
 
 def _values_from_entry(entry: Mapping[str, object]) -> RelatedValues | None:
@@ -244,13 +267,13 @@ def _typed_values(news_id: object, sort: object, content_type: object, pic: obje
     parsed_id = _to_int(news_id)
     if parsed_id is None or not isinstance(title, str):
         return None
-    pic_path = pic.strip() or None if isinstance(pic, str) else None
+    pic_path = _whole_characters(pic).strip() or None if isinstance(pic, str) else None
     pic_date, uploaded_at = pic_times(pic_path) if pic_path else (None, None)
     return (
         parsed_id,
         _to_int(sort),
         _to_int(content_type),
-        clean_title(title),
+        clean_title(_whole_characters(title)),
         pic_path,
         media_kind(pic_path),
         pic_date,

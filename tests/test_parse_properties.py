@@ -184,3 +184,45 @@ def test_mutated_real_pages_yield_exactly_one_outcome(page, data):
         else:
             mutated[at:at] = mutated[at : at + 200]
     assert_one_outcome(bytes(mutated))
+
+
+JSON_SEPARATORS = st.sampled_from([(",", ":"), (", ", ": "), (" ,", ":"), (",", ": "), (" , ", " : ")])
+json_items = st.lists(
+    st.fixed_dictionaries(
+        {
+            "id": st.integers(1, 10**9).map(str),
+            "sort": st.integers(0, 10**9).map(str),
+            "contenttypeid": st.sampled_from(["21", "22"]),
+            "pic": st.sampled_from(["", "/2015/11/08/alalam_635825855555584105_25f_4x3.jpg", "/news/old.gif", "/v/clip.mp4"]),
+            "title": st.text(max_size=30) | sentence(1, 8),
+        }
+    ),
+    min_size=1,
+    max_size=6,
+)
+
+
+@settings(max_examples=300, deadline=HANG_BOUND)
+@given(json_items, st.lists(st.permutations(["id", "sort", "contenttypeid", "pic", "title"]), min_size=6, max_size=6),
+       st.lists(JSON_SEPARATORS, min_size=6, max_size=6), st.booleans())
+@example(
+    [{"id": "5", "sort": "1", "contenttypeid": "21", "pic": "", "title": "Spaced"}],
+    [["id", "sort", "contenttypeid", "pic", "title"]] * 6, [(", ", ": ")] * 6, True,
+)
+def test_every_object_of_a_complete_json_list_is_read(items, key_orders, separators, ascii_only):
+    """Whatever the spacing and key order each object was written with, a complete list that
+    is valid JSON yields every item, in order: none skipped, none swallowed into a title."""
+    import json
+
+    from newswh.trailer import parse_trailer
+
+    objects = [
+        json.dumps({key: item[key] for key in order}, separators=separator, ensure_ascii=ascii_only)
+        for item, order, separator in zip(items, key_orders, separators)
+    ]
+    listed = "[" + " ,".join(objects) + "]"
+    trailer = parse_trailer(f'string({len(listed)}) "{listed}"')
+    assert trailer.status == "ok"
+    assert trailer.positions == list(range(len(items)))
+    assert [values[0] for values in trailer.values] == [int(item["id"]) for item in items]
+    assert [values[3] for values in trailer.values] == [clean_title(item["title"]) for item in items]

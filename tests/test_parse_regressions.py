@@ -150,3 +150,56 @@ def test_word_count_splits_on_any_white_space(space):
     page = f"Headline Here\n\nMon Feb 9, 2015 10:00:00\n\nA lead{space}paragraph here.\n\nA second, shorter one.\n".encode()
     article = parse_page(page, "a.txt").article
     assert article.word_count == len(article.body.split()) == 8
+
+
+STANDARD = '{"id":"1757343","sort":"1","contenttypeid":"21","pic":"/2015/11/08/alalam_635825855555584105_25f_4x3.jpg","title":"First"}'
+SPACED = '{"id": "1757766", "sort": "2", "contenttypeid": "22", "pic": "", "title": "Second"}'
+REORDERED = '{"sort":"3","id":"1757941","contenttypeid":"21","pic":"","title":"Third"}'
+BRACED = '{"id":"1757999","sort":"4","contenttypeid":"21","pic":"","title":"A {bracketed} title"}'
+
+
+@pytest.mark.parametrize(
+    ("objects", "news_ids", "titles"),
+    [
+        ([SPACED], [1757766], ["Second"]),
+        ([STANDARD, SPACED], [1757343, 1757766], ["First", "Second"]),
+        ([SPACED, STANDARD], [1757766, 1757343], ["Second", "First"]),
+        ([STANDARD, REORDERED, STANDARD], [1757343, 1757941, 1757343], ["First", "Third", "First"]),
+        ([STANDARD, BRACED], [1757343, 1757999], ["First", "A {bracketed} title"]),
+    ],
+)
+def test_a_complete_list_loses_no_object_written_another_way(objects, news_ids, titles):
+    """A JSON object with spaces after its colons, or its keys in another order, among the
+    site's usual ones: parser 1.x skipped the first kind (a list of them all was read as
+    an empty one) and swallowed the second into the title before it, with status ok."""
+    listed = "[" + " ,".join(objects) + " ]"
+    head = "Headline Here\n\nMon Feb 9, 2015 10:00:00\n\nA body paragraph that says things.\n\n"
+    result = parse_page(f'{head}string({len(listed)}) "{listed}"'.encode(), "t.txt")
+    assert result.article.related_status == "ok"
+    assert [item.news_id for item in result.related_items] == news_ids
+    assert [item.title for item in result.related_items] == titles
+
+
+@pytest.mark.parametrize(
+    ("title", "expected"),
+    [
+        (r"Smile \ud83d\ude00 now", "Smile \U0001f600 now"),  # a surrogate pair: one character
+        (r"Smile \uD83D\uDE00 now", "Smile \U0001f600 now"),
+        (r"Half \ud83d of a pair", "Half \ufffd of a pair"),  # a lone half: no character at all
+        (r"Backwards \ude00\ud83d pair", "Backwards \ufffd\ufffd pair"),
+    ],
+)
+def test_escaped_characters_beyond_the_basic_plane_are_whole(title, expected, tmp_path):
+    """A related title JSON-escaped as a surrogate pair (how JSON writes an emoji) was kept
+    as two lone surrogates, which no UTF-8 holds: staging the page failed the whole run."""
+    from newswh.staging import PlannedFile, stage_batch
+
+    listed = '[{"id":"1","sort":"1","contenttypeid":"21","pic":"","title":"' + title + '"}]'
+    page = f'Headline Here\n\nMon Feb 9, 2015 10:00:00\n\nA body paragraph that says things.\n\nstring(9) "{listed}"'
+    assert [item.title for item in parse_page(page.encode(), "t.txt").related_items] == [expected]
+    escaped_json = page.replace('","sort"', '", "sort"')  # not the usual layout: read by json.loads
+    assert [item.title for item in parse_page(escaped_json.encode(), "t.txt").related_items] == [expected]
+    path = tmp_path / "page.txt"
+    path.write_text(page, encoding="utf-8")
+    planned = [PlannedFile(str(path), path.stat().st_size, path.stat().st_mtime_ns, None, None)]
+    assert stage_batch(0, planned, str(tmp_path / "staging"), 10_000).articles == 1
