@@ -22,7 +22,8 @@ from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
 COMPILED_MODULES = ["newswh/records.py", "newswh/decode.py", "newswh/trailer.py", "newswh/parse.py"]
-"""The parser: pure, typed, and the hot path of a parse worker. Nothing else is worth it."""
+"""The parser: pure, typed, and the hot path of a parse worker. Nothing else is worth it,
+but for its hottest loop, which Cython compiles from newswh/_standard_list.pyx."""
 
 
 class OptionalBuildExt(build_ext):
@@ -64,10 +65,23 @@ def compiled_parser() -> list[Extension]:
         print("newswh: mypyc is not installed; the parser stays pure Python", file=sys.stderr)
         return []
     try:
-        return mypycify(COMPILED_MODULES, opt_level="3", group_name="newswh.parser")
+        compiled = mypycify(COMPILED_MODULES, opt_level="3", group_name="newswh.parser")
     except (Exception, SystemExit) as error:  # noqa: BLE001 - mypy found a type error: say so, stay pure
         print(f"newswh: the parser stays pure Python (mypyc: {error})", file=sys.stderr)
         return []
+    return compiled + standard_list_reader()
+
+
+def standard_list_reader() -> list[Extension]:
+    """The related list's reader in C (newswh/_standard_list.pyx, with Cython): without it
+    the compiled parser reads lists with its regex, as the pure one does."""
+    try:
+        from Cython.Build import cythonize
+    except ImportError:
+        print("newswh: Cython is not installed; related lists are read by the regex", file=sys.stderr)
+        return []
+    extension = Extension("newswh._standard_list", ["newswh/_standard_list.pyx"], extra_compile_args=["-O2"])
+    return list(cythonize([extension], quiet=True, compiler_directives={"language_level": 3}))
 
 
 # A stand-in until build_ext knows what it builds: with no extension at all, setuptools

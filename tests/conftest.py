@@ -34,7 +34,10 @@ if os.environ.get("NEWSWH_EXPECT_COMPILED"):
     import sys
     from importlib.machinery import EXTENSION_SUFFIXES
 
-    _pure = [name for name in ("newswh.records", "newswh.decode", "newswh.trailer", "newswh.parse")
+    from importlib import import_module
+
+    import_module("newswh._standard_list")  # the related-list reader, which only a compiled build has
+    _pure = [name for name in ("newswh.records", "newswh.decode", "newswh.trailer", "newswh.parse", "newswh._standard_list")
              if not sys.modules[name].__file__.endswith(tuple(EXTENSION_SUFFIXES))]
     if _pure:
         raise pytest.UsageError(f"NEWSWH_EXPECT_COMPILED is set, but these modules are pure Python: {_pure}")

@@ -1,4 +1,5 @@
-"""The compiled parser (setup.py compiles it with mypyc) passes the parser's own tests.
+"""The compiled parser (setup.py compiles it with mypyc, and its related-list reader with
+Cython) passes the parser's own tests.
 
 A wheel is built as `pip install .` builds it, unpacked, and the parser's tests run again
 in a fresh pytest whose `newswh` is that wheel's: the pure modules and the compiled ones
@@ -19,10 +20,12 @@ import pytest
 
 from tests.conftest import PROJECT, TESTS
 
-COMPILED = ("newswh.records", "newswh.decode", "newswh.trailer", "newswh.parse")
+PARSER_MODULES = ("newswh.records", "newswh.decode", "newswh.trailer", "newswh.parse")
+"""The modules mypyc compiles; each stays a .py file in the wheel, the fallback."""
+COMPILED = (*PARSER_MODULES, "newswh._standard_list")
 PARSER_TESTS = (
     "test_parse_golden.py", "test_parse_variants.py", "test_parse_properties.py", "test_parse_regressions.py",
-    "test_parse_fast_paths.py", "test_synth_truth.py", "test_cli_parse.py", "test_parse_pool.py",
+    "test_parse_fast_paths.py", "test_synth_truth.py", "test_cli_parse.py", "test_parse_pool.py", "test_standard_list.py",
 )
 """Every test of the parser's records, except fuzzing: atheris sees no coverage inside C."""
 
@@ -78,5 +81,5 @@ def test_without_a_c_compiler_the_install_keeps_the_pure_parser(tmp_path):
     """A machine with no compiler still installs newswh, with the pure modules, and says so."""
     site, said = build_wheel(tmp_path, CC="false")
     assert compiled(site) == []
-    assert all((site / "newswh" / f"{module.split('.')[-1]}.py").exists() for module in COMPILED)
+    assert all((site / "newswh" / f"{module.split('.')[-1]}.py").exists() for module in PARSER_MODULES)
     assert "the parser stays pure Python" in said
