@@ -168,24 +168,13 @@ def ingest(
     except StorageError as error:
         _refuse("ingest", str(error))
     _refuse("ingest", (None if is_url(source) else source_problem(Path(source))) or data_problem(data))
-    if not is_url(source):
-        from newswh import walk_ahead
-
-        walk_ahead.start(Path(source).resolve())  # on the other core, while Prefect is imported
+    start_ahead(source, data, max_bytes, rehash)
     quiet_ephemeral_prefect()
-    from newswh import copy_ahead, open_ahead
-    from newswh.open_ahead import PlanSettings
-    from newswh.records import PARSER_VERSION
     from newswh.settings import DataPaths
     from newswh.warehouse import file_state
 
-    paths = DataPaths(data)
-    # Likewise: the lock taken and the run's copy opened and planned; or, if another run
-    # holds the lock, the copy made, to be used if the warehouse is unchanged when it is taken.
-    if is_url(source) or not open_ahead.start(paths, PlanSettings(Path(source).resolve(), PARSER_VERSION, max_bytes, rehash)):
-        copy_ahead.start(paths)
-
-    before = file_state(paths.warehouse)
+    warehouse = DataPaths(data).warehouse
+    before = file_state(warehouse)
     try:
         with _prefect_api() as api_ready:
             from newswh.display import Verbosity, ingest_display
@@ -214,7 +203,7 @@ def ingest(
         # default action late in its shutdown, so one landing then killed the process by
         # signal instead of letting it exit 130 (CI saw it: a second Ctrl-C 0.3 s in).
         signal.signal(signal.SIGINT, signal.SIG_IGN)
-        committed = file_state(paths.warehouse) != before
+        committed = file_state(warehouse) != before
         typer.echo(
             "newswh ingest: interrupted; "
             + ("the run had committed: the next run brings the lake up to date" if committed
@@ -226,6 +215,29 @@ def ingest(
         typer.echo(f"newswh ingest: {state.message}", err=True)
         raise typer.Exit(1)
     _print_counts(state.result(), quiet)
+
+
+def start_ahead(source: str, data: Path | str, max_bytes: int, rehash: bool) -> None:
+    """What `ingest` starts before it imports Prefect, to run on the other core meanwhile:
+    the walk of a local source, then the lock taken and the run's copy opened and planned;
+    or, if another run holds the lock, the copy made, to be used if the warehouse is
+    unchanged when it is taken. The flow takes each (`take`) or does it itself.
+    bench/run.py starts them too, so that it times the flow as this command runs it."""
+    from newswh.remote import is_url
+
+    local = not is_url(source)
+    if local:
+        from newswh import walk_ahead
+
+        walk_ahead.start(Path(source).resolve())  # first, before the imports below: the longest
+    from newswh import copy_ahead, open_ahead
+    from newswh.open_ahead import PlanSettings
+    from newswh.records import PARSER_VERSION
+    from newswh.settings import DataPaths
+
+    paths = DataPaths(Path(data))
+    if not local or not open_ahead.start(paths, PlanSettings(Path(source).resolve(), PARSER_VERSION, max_bytes, rehash)):
+        copy_ahead.start(paths)
 
 
 @app.command()
