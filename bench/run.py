@@ -108,6 +108,9 @@ def _child(source: str, data: str, workers: int, runner: str) -> None:
     # and the plan on the other core. The open and plan count in the flow's time with their
     # own seconds, as the CLI counts them; the walk's wait only (it ran while Prefect loaded).
     start_ahead(source, data, DEFAULT_MAX_BYTES, rehash=False)
+    from newswh.no_pandas import refuse_pandas
+
+    refuse_pandas("as `newswh ingest` refuses it")  # a run of one batch (the increment) parses here
     from newswh.server import starting_server
     from newswh.settings import quiet_ephemeral_prefect
 

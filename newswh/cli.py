@@ -170,6 +170,9 @@ def ingest(
     _refuse("ingest", (None if is_url(source) else source_problem(Path(source))) or data_problem(data))
     start_ahead(source, data, max_bytes, rehash)
     quiet_ephemeral_prefect()
+    from newswh.no_pandas import refuse_pandas
+
+    refuse_pandas("`newswh ingest` has no use for pandas")  # a small run parses here: newswh.no_pandas says why
     from newswh.settings import DataPaths
     from newswh.warehouse import file_state
 

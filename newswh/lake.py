@@ -169,14 +169,17 @@ ROW_HASH_SQL = f"hash(hash(rows)) as {ROW_HASH}"
 """Each row's term of ROW_CHECKSUM, as a column of the rows a lake file is written from."""
 
 
-def _uint64(value: int) -> pa.Scalar:
-    """A uint64 scalar built from its bytes, not with pa.scalar: pyarrow's first conversion
-    of a Python value imports pandas where installed (newswh.discovered.rows_table says why not)."""
-    return pa.Array.from_buffers(pa.uint64(), 1, [None, pa.py_buffer(value.to_bytes(8, "little"))])[0]
+def integer_scalar(value: int, type: pa.DataType) -> pa.Scalar:
+    """An integer scalar built from its bytes, not with pa.scalar (nor a Python int handed
+    to a pyarrow.compute function, which converts it so): pyarrow's first conversion of a
+    Python value imports pandas where installed (newswh.discovered.rows_table says why not)."""
+    signed = pa.types.is_signed_integer(type)
+    data = value.to_bytes(type.bit_width // 8, "little", signed=signed)
+    return pa.Array.from_buffers(type, 1, [None, pa.py_buffer(data)])[0]
 
 
-_LOW_BITS = _uint64(0xFFFF_FFFF)
-_HALF = _uint64(32)
+_LOW_BITS = integer_scalar(0xFFFF_FFFF, pa.uint64())
+_HALF = integer_scalar(32, pa.uint64())
 
 
 def row_hash_sum(hashes: pa.Array | pa.ChunkedArray) -> int:
@@ -917,7 +920,8 @@ def _key_changes(batch: pa.RecordBatch, keys: tuple[str, ...]) -> list[int]:
         return []
     changed = None
     for column in keys:
-        values = pc.fill_null(batch.column(column), -1)  # a null key is its own partition
+        values = batch.column(column)
+        values = pc.fill_null(values, integer_scalar(-1, values.type))  # a null key is its own partition
         differs = pc.not_equal(values.slice(1), values.slice(0, len(values) - 1))
         changed = differs if changed is None else pc.or_(changed, differs)
     return [index + 1 for index in pc.indices_nonzero(changed).to_pylist()]
