@@ -56,6 +56,14 @@ related lists keep pointing at the same few hundred recent stories (more than ha
 objects of a generated corpus were seen before), and hashing an object's text costs a
 fraction of reading its values. Emptied when full: no eviction order to keep."""
 
+# The layout's keys after `{"id":"`, each with the quote and comma that end the value before
+# it: `","sort":"`, then contenttypeid, pic, and title, whose value is read otherwise.
+cdef const char* _NEXT_KEYS[4]
+_NEXT_KEYS[:] = [b'","sort":"', b'","contenttypeid":"', b'","pic":"', b'","title":"']
+cdef Py_ssize_t[4] _NEXT_KEY_LENGTHS = [10, 19, 9, 11]
+cdef enum:
+    _PLAIN_VALUES = 4  # id, sort, contenttypeid, pic
+
 cdef int[13] _DAYS_IN_MONTH = [0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
 cdef int[13] _DAYS_BEFORE_MONTH = [0, 0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334]
 
@@ -72,7 +80,7 @@ def configure(
         raise ValueError("plausible days must be a range of consecutive day numbers")
     _to_int, _title_value, _pic_value, _pic_times = to_int, title_value, pic_value, pic_times
     _image_extensions, _video_extensions = frozenset(image_extensions), frozenset(video_extensions)
-    _first_plausible_day, _last_plausible_day = plausible_days[0], plausible_days[-1]
+    _first_plausible_day, _last_plausible_day = plausible_days[0], plausible_days[len(plausible_days) - 1]
     _epoch_ordinal, _day_microseconds = epoch_ordinal, day_microseconds
     _tolerance_days, _early_tolerance_days = tolerance_days, early_tolerance_days
 
@@ -96,8 +104,9 @@ def read_standard(str body):
         raise RuntimeError("newswh._standard_list is not configured")
     cdef Text text = _text(body)
     cdef Py_ssize_t n = text.length
-    cdef Py_ssize_t position = 0, start, id_start, id_end, sort_start, sort_end, type_start, type_end
-    cdef Py_ssize_t pic_start, pic_end, title_start, quote
+    cdef Py_ssize_t position = 0, start, field, quote
+    cdef Py_ssize_t[_PLAIN_VALUES + 1] starts  # each plain value's, then the title's
+    cdef Py_ssize_t[_PLAIN_VALUES] ends
     cdef list items = []
     cdef object values
     cdef str key
@@ -106,25 +115,14 @@ def read_standard(str body):
         if start == -1:
             break
         # The layout's four plain values: anything up to the next quote, then the next key.
-        id_start = start + 7
-        id_end = _value_end(body, text, id_start, b'","sort":"', 10)
-        if id_end == -1:
-            return None
-        sort_start = id_end + 10
-        sort_end = _value_end(body, text, sort_start, b'","contenttypeid":"', 19)
-        if sort_end == -1:
-            return None
-        type_start = sort_end + 19
-        type_end = _value_end(body, text, type_start, b'","pic":"', 9)
-        if type_end == -1:
-            return None
-        pic_start = type_end + 9
-        pic_end = _value_end(body, text, pic_start, b'","title":"', 11)
-        if pic_end == -1:
-            return None
+        starts[0] = start + 7
+        for field in range(_PLAIN_VALUES):
+            ends[field] = _value_end(body, text, starts[field], _NEXT_KEYS[field], _NEXT_KEY_LENGTHS[field])
+            if ends[field] == -1:
+                return None
+            starts[field + 1] = ends[field] + _NEXT_KEY_LENGTHS[field]
         # The title: up to the first `"}` that the next object or the list's end follows.
-        title_start = pic_end + 11
-        quote = title_start
+        quote = starts[_PLAIN_VALUES]
         while True:
             quote = PyUnicode_FindChar(body, 34, quote, n, 1)  # '"'
             if quote == -1:
@@ -136,7 +134,7 @@ def read_standard(str body):
         key = body[start:position]
         values = _memo.get(key)
         if values is None:
-            values = _values(body, text, id_start, id_end, sort_start, sort_end, type_start, type_end, pic_start, pic_end, title_start, quote)
+            values = _values(body, text, starts, ends, quote)
             if values is None:
                 return None
             if len(_memo) >= _MEMO_LIMIT:
@@ -203,25 +201,23 @@ cdef inline bint _object_follows(Text text, Py_ssize_t at):
     return False
 
 
-cdef object _values(
-    str body, Text text, Py_ssize_t id_start, Py_ssize_t id_end, Py_ssize_t sort_start, Py_ssize_t sort_end,
-    Py_ssize_t type_start, Py_ssize_t type_end, Py_ssize_t pic_start, Py_ssize_t pic_end,
-    Py_ssize_t title_start, Py_ssize_t title_end,
-):
-    if _holds(text, pic_start, pic_end, 92) or _holds(text, title_start, title_end, 92):
+cdef object _values(str body, Text text, Py_ssize_t* starts, Py_ssize_t* ends, Py_ssize_t title_end):
+    """One object's values from where read_standard found them: `starts` and `ends` of id,
+    sort, contenttypeid and pic, then the title's start; the title ends at `title_end`."""
+    if _holds(text, starts[3], ends[3], 92) or _holds(text, starts[4], title_end, 92):
         return None  # an escape (a backslash): the Python reader unescapes
-    parsed_id = _int_value(body, text, id_start, id_end)
+    parsed_id = _int_value(body, text, starts[0], ends[0])
     if parsed_id is None:
         return None
-    cdef object pic_path = _plain_pic(body, text, pic_start, pic_end)
+    cdef object pic_path = _plain_pic(body, text, starts[3], ends[3])
     cdef object pic_date = None, uploaded_at = None
     if pic_path is not None:
         pic_date, uploaded_at = _times(pic_path)
     return (
         parsed_id,
-        _int_value(body, text, sort_start, sort_end),
-        _int_value(body, text, type_start, type_end),
-        _plain_title(body, text, title_start, title_end),
+        _int_value(body, text, starts[1], ends[1]),
+        _int_value(body, text, starts[2], ends[2]),
+        _plain_title(body, text, starts[4], title_end),
         pic_path,
         _media_kind(pic_path),
         pic_date,

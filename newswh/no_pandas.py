@@ -29,10 +29,9 @@ class _NoPandas:
         return None
 
 
-def refuse_pandas(reason: str) -> bool:
+def refuse_pandas(reason: str) -> None:
     """Refuse pandas to this process from now on, unless it is imported already (then
-    refusing would only break what uses it). Whether it was refused."""
+    refusing would only break what uses it)."""
     if "pandas" in sys.modules or any(isinstance(finder, _NoPandas) for finder in sys.meta_path):
-        return False
+        return
     sys.meta_path.insert(0, _NoPandas(reason))
-    return True
