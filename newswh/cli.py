@@ -19,6 +19,7 @@ from typing import Annotated, Optional
 import typer
 
 from newswh.batches import BATCH_FILES_MAX, BATCH_FILES_MIN
+from newswh.interrupts import ctrl_c_pressed, notice_ctrl_c
 from newswh.parse import DEFAULT_MAX_BYTES
 from newswh.settings import DEFAULT_DATA, DEFAULT_SOURCE, LOCK_WAIT_SECONDS, quiet_ephemeral_prefect
 
@@ -42,6 +43,7 @@ def main() -> None:
     # every `newswh ingest`). Memory goes back to the system either way; atexit handlers
     # and the deallocation of every object not in a cycle still run.
     atexit.register(gc.freeze)
+    notice_ctrl_c()
     try:
         from typer._click import exceptions  # typer vendors click from 0.2x on
     except ImportError:  # pragma: no cover - older typer
@@ -57,12 +59,15 @@ def main() -> None:
         typer.echo(f"{name}: {error.format_message()} (see `{name} --help`)", err=True)
         code = 2
     except (typer.Abort, KeyboardInterrupt):
-        typer.echo("newswh: interrupted", err=True)
         code = 130
     except exceptions.ClickException as error:
         typer.echo(f"newswh: {error.format_message()}", err=True)
         code = error.exit_code
-    if code == 130:  # typer turns a Ctrl-C inside a command into a silent exit 130
+    except Exception:
+        if not ctrl_c_pressed():  # a bug: its traceback is what a report needs
+            raise
+        code = 130  # DuckDB's "Query interrupted" (newswh.interrupts)
+    if code == 130:  # also where typer turns a Ctrl-C inside a command into a silent exit 130
         typer.echo("newswh: interrupted", err=True)
     sys.exit(code if isinstance(code, int) else 0)
 
@@ -201,6 +206,8 @@ def ingest(
                     staging=staging,
                     return_state=True,
                 )
+                if not state.is_completed() and ctrl_c_pressed():
+                    raise KeyboardInterrupt  # stopped in a query, which failed the run (newswh.interrupts)
     except KeyboardInterrupt:
         # Stopped: a further Ctrl-C has nothing left to stop. Python restores SIGINT's
         # default action late in its shutdown, so one landing then killed the process by

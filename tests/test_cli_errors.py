@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from newswh.interrupts import ctrl_c_pressed, notice_ctrl_c
 from newswh.settings import DataPaths
 from newswh.synth import write_corpus
 from tests.conftest import SEED
@@ -109,38 +110,53 @@ class Interrupted:
     errors: str
 
 
+PARSED = "parse: "
+"""How the ingest's line that ends its parse stage (and begins its load) starts."""
+
+
 @pytest.fixture(scope="module")
-def interrupted_runs(corpus, tmp_path_factory) -> dict[int, Interrupted]:
-    """An ingest with a temporary server, given one Ctrl-C mid-parse, and one given a second
-    Ctrl-C 0.3 s into its shutdown. Made by the isolated test below: a busy second worker
-    moved where that second Ctrl-C lands. The runs that follow are not timed, and run
-    beside other tests."""
+def interrupted_runs(corpus, tmp_path_factory) -> dict[str, Interrupted]:
+    """Ingests with a temporary server given a Ctrl-C: one mid-parse; one given a second
+    Ctrl-C 0.3 s into its shutdown; one 0.05 s into its load, where the Ctrl-C lands in a
+    DuckDB query (which raised "Query interrupted" in its place: newswh.interrupts). Made
+    by the isolated test below: a busy second worker moved where the second Ctrl-C lands.
+    The runs that follow are not timed, and run beside other tests."""
     runs = {}
-    for interrupts in (1, 2):
-        data = tmp_path_factory.mktemp(f"interrupted-{interrupts}") / "data"
+    for case in ("mid-parse", "twice", "mid-load"):
+        data = tmp_path_factory.mktemp(f"interrupted-{case}") / "data"
         run = subprocess.Popen(
             [NEWSWH, "ingest", str(corpus), "--data", str(data), "--batch-files", "150"],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_without_api(), start_new_session=True,
         )
         deadline = time.monotonic() + 180
-        while not any(DataPaths(data).staging.glob("run-*/stage_files/*.parquet")):  # mid-parse
-            assert run.poll() is None and time.monotonic() < deadline, run.communicate()
-            time.sleep(0.02)
+        seen = ""
+        if case == "mid-load":
+            assert run.stderr is not None
+            for line in run.stderr:  # plain lines, one per stage: stderr is not a terminal
+                seen += line
+                if line.startswith(PARSED):
+                    time.sleep(0.05)
+                    break
+        else:
+            while not any(DataPaths(data).staging.glob("run-*/stage_files/*.parquet")):  # mid-parse
+                assert run.poll() is None and time.monotonic() < deadline, run.communicate()
+                time.sleep(0.02)
         os.killpg(run.pid, signal.SIGINT)  # what a terminal sends the whole job on Ctrl-C
-        if interrupts == 2:
+        if case == "twice":
             time.sleep(0.3)
             os.killpg(run.pid, signal.SIGINT)
         out, err = run.communicate(timeout=30)  # a hang-detector; it takes about 1.5 s here
-        runs[interrupts] = Interrupted(data, run.returncode, out, err)
+        runs[case] = Interrupted(data, run.returncode, out, seen + err)
+    assert PARSED in runs["mid-load"].errors and PARSED not in runs["mid-parse"].errors
     return runs
 
 
 @pytest.mark.slow
 @pytest.mark.isolated  # its second Ctrl-C lands 0.3 s into the shutdown: a busy second worker moved that
 def test_ctrl_c_stops_the_ingest_in_one_line_and_leaves_no_warehouse(interrupted_runs):
-    for interrupts, run in interrupted_runs.items():
-        assert run.returncode == 130, (interrupts, run.errors)
-        assert "Traceback" not in run.output + run.errors, (interrupts, run.errors)
+    for case, run in interrupted_runs.items():
+        assert run.returncode == 130, (case, run.errors)
+        assert "Traceback" not in run.output + run.errors, (case, run.errors)
         assert run.errors.strip().splitlines()[-1] == "newswh ingest: interrupted; the warehouse is as it was before this run"
         assert not DataPaths(run.data).warehouse.exists()
 
@@ -150,10 +166,47 @@ def test_ctrl_c_stops_the_ingest_in_one_line_and_leaves_no_warehouse(interrupted
 def test_the_next_run_after_a_ctrl_c_recovers(corpus, interrupted_runs):
     """On the session's server: what must recover is the data folder, and a temporary server
     would cost this test seconds of CPU a run (each run's temporary server is its own)."""
-    for interrupts, run in interrupted_runs.items():
+    for case, run in interrupted_runs.items():
         again = newswh("ingest", str(corpus), "--data", str(run.data), env=harness_api_env())
-        assert again.returncode == 0, (interrupts, again.stderr)
+        assert again.returncode == 0, (case, again.stderr)
         assert newswh("verify", "--data", str(run.data)).returncode == 0
+
+
+def test_ctrl_c_in_a_long_query_is_one_line(example_data):
+    """DuckDB stops the query and raises "Query interrupted" in place of the KeyboardInterrupt:
+    `newswh sql` printed its traceback and exited 1."""
+    endless = "select count(*) from range(1000000000000) as t(x) where x % 7 = 3"
+    run = subprocess.Popen(
+        [NEWSWH, "sql", endless, "--data", str(example_data)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+    )
+    deadline = time.monotonic() + 60
+    while len(os.listdir(f"/proc/{run.pid}/task")) == 1:  # DuckDB starts its threads as it opens the warehouse
+        assert run.poll() is None and time.monotonic() < deadline, run.communicate()
+        time.sleep(0.01)
+    time.sleep(0.5)  # into the query, which runs for minutes
+    os.killpg(run.pid, signal.SIGINT)
+    out, err = run.communicate(timeout=30)
+    assert _one_line(subprocess.CompletedProcess(run.args, run.returncode, out, err), 130) == "newswh: interrupted"
+
+
+def test_ctrl_c_is_noticed_only_where_python_would_raise_keyboardinterrupt():
+    """A process that ignores SIGINT (started in the background without job control) keeps
+    ignoring it; otherwise a Ctrl-C still raises KeyboardInterrupt, and is remembered."""
+    previous = signal.getsignal(signal.SIGINT)
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        notice_ctrl_c()
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        notice_ctrl_c()
+        assert not ctrl_c_pressed()
+        with pytest.raises(KeyboardInterrupt):
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(5)  # the handler runs at the next bytecode, long before this ends
+        assert ctrl_c_pressed()
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 CTRL_C_DURING_IMPORT = '''\
