@@ -19,7 +19,7 @@ from typing import Annotated, Optional
 import typer
 
 from newswh.batches import BATCH_FILES_MAX, BATCH_FILES_MIN
-from newswh.interrupts import ctrl_c_pressed, notice_ctrl_c
+from newswh.interrupts import ctrl_c_pressed, exit_if_stopping_hangs, notice_ctrl_c, say_interrupted
 from newswh.parse import DEFAULT_MAX_BYTES
 from newswh.settings import DEFAULT_DATA, DEFAULT_SOURCE, LOCK_WAIT_SECONDS, quiet_ephemeral_prefect
 
@@ -68,7 +68,8 @@ def main() -> None:
             raise
         code = 130  # DuckDB's "Query interrupted" (newswh.interrupts)
     if code == 130:  # also where typer turns a Ctrl-C inside a command into a silent exit 130
-        typer.echo("newswh: interrupted", err=True)
+        sys.stderr.flush()
+        say_interrupted("newswh: interrupted")
     sys.exit(code if isinstance(code, int) else 0)
 
 
@@ -274,6 +275,7 @@ def sql(
         typer.echo(f"newswh sql: unknown format {format!r}: use one of {', '.join(FORMATS)}", err=True)
         raise typer.Exit(2)
     con = _open_lake("sql", data) if lake else _open_read_only("sql", data)
+    exit_if_stopping_hangs("newswh: interrupted")  # a query over range(10**12) may not stop
     try:
         write_result(con, query, format, sys.stdout, max_rows=max_rows, width=shutil.get_terminal_size().columns)
     except duckdb.Error as error:

@@ -172,10 +172,21 @@ def test_the_next_run_after_a_ctrl_c_recovers(corpus, interrupted_runs):
         assert newswh("verify", "--data", str(run.data)).returncode == 0
 
 
-def test_ctrl_c_in_a_long_query_is_one_line(example_data):
+@pytest.mark.parametrize(
+    "endless",
+    [
+        "select count(*) from range(1000000000000) as t(x) where x % 7 = 3",
+        # Two long sources, one on a DuckDB thread of its own: stopping waits for that
+        # thread to finish its task, which it never looks up from. newswh sql hung, deaf
+        # to a second Ctrl-C, until killed.
+        "select count(*) from (select range from range(1000000000000) "
+        "union all select range from range(1000000000000)) where range % 7 = 3",
+    ],
+    ids=["stops", "would-hang-in-duckdb"],
+)
+def test_ctrl_c_in_a_long_query_is_one_line(example_data, endless):
     """DuckDB stops the query and raises "Query interrupted" in place of the KeyboardInterrupt:
     `newswh sql` printed its traceback and exited 1."""
-    endless = "select count(*) from range(1000000000000) as t(x) where x % 7 = 3"
     run = subprocess.Popen(
         [NEWSWH, "sql", endless, "--data", str(example_data)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
@@ -186,7 +197,12 @@ def test_ctrl_c_in_a_long_query_is_one_line(example_data):
         time.sleep(0.01)
     time.sleep(0.5)  # into the query, which runs for minutes
     os.killpg(run.pid, signal.SIGINT)
-    out, err = run.communicate(timeout=30)
+    try:
+        out, err = run.communicate(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(run.pid, signal.SIGKILL)
+        run.communicate()
+        pytest.fail("newswh sql still ran 15 s after a Ctrl-C")
     assert _one_line(subprocess.CompletedProcess(run.args, run.returncode, out, err), 130) == "newswh: interrupted"
 
 
