@@ -19,7 +19,14 @@ from typing import Annotated, Optional
 import typer
 
 from newswh.batches import BATCH_FILES_MAX, BATCH_FILES_MIN
-from newswh.interrupts import ctrl_c_pressed, exit_if_stopping_hangs, notice_ctrl_c, say_interrupted
+from newswh.interrupts import (
+    exit_if_stopping_hangs,
+    notice_stop_signals,
+    say_stopped,
+    stop_code,
+    stop_requested,
+    stopped,
+)
 from newswh.parse import DEFAULT_MAX_BYTES
 from newswh.settings import DEFAULT_DATA, DEFAULT_SOURCE, LOCK_WAIT_SECONDS, quiet_ephemeral_prefect
 
@@ -43,12 +50,13 @@ def main() -> None:
     # every `newswh ingest`). Memory goes back to the system either way; atexit handlers
     # and the deallocation of every object not in a cycle still run.
     atexit.register(gc.freeze)
-    notice_ctrl_c()
+    notice_stop_signals()
     try:
         from typer._click import exceptions  # typer vendors click from 0.2x on
     except ImportError:  # pragma: no cover - older typer
         from click import exceptions
 
+    stopping = False
     try:
         code = app(standalone_mode=False)
     except exceptions.NoArgsIsHelpError as error:
@@ -59,17 +67,18 @@ def main() -> None:
         typer.echo(f"{name}: {error.format_message()} (see `{name} --help`)", err=True)
         code = 2
     except (typer.Abort, KeyboardInterrupt):
-        code = 130
+        stopping = True
     except exceptions.ClickException as error:
         typer.echo(f"newswh: {error.format_message()}", err=True)
         code = error.exit_code
     except Exception:
-        if not ctrl_c_pressed():  # a bug: its traceback is what a report needs
+        if not stop_requested():  # a bug: its traceback is what a report needs
             raise
-        code = 130  # DuckDB's "Query interrupted" (newswh.interrupts)
-    if code == 130:  # also where typer turns a Ctrl-C inside a command into a silent exit 130
+        stopping = True  # DuckDB's "Query interrupted" (newswh.interrupts)
+    if stopping or code == 130:  # 130: typer's silent exit for a KeyboardInterrupt inside a command
         sys.stderr.flush()
-        say_interrupted("newswh: interrupted")
+        say_stopped(stopped("newswh"))
+        code = stop_code()
     sys.exit(code if isinstance(code, int) else 0)
 
 
@@ -207,21 +216,22 @@ def ingest(
                     staging=staging,
                     return_state=True,
                 )
-                if not state.is_completed() and ctrl_c_pressed():
-                    raise KeyboardInterrupt  # stopped in a query, which failed the run (newswh.interrupts)
+                if not state.is_completed() and stop_requested():
+                    raise KeyboardInterrupt  # the query's failure failed the run (newswh.interrupts)
     except KeyboardInterrupt:
-        # Stopped: a further Ctrl-C has nothing left to stop. Python restores SIGINT's
-        # default action late in its shutdown, so one landing then killed the process by
-        # signal instead of letting it exit 130 (CI saw it: a second Ctrl-C 0.3 s in).
+        # Stopped: a further Ctrl-C or SIGTERM has nothing left to stop. Python restores
+        # SIGINT's default action late in its shutdown, so one landing then killed the
+        # process by signal instead of letting it exit 130 (CI saw it: a second Ctrl-C 0.3 s in).
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         committed = file_state(warehouse) != before
         typer.echo(
-            "newswh ingest: interrupted; "
+            f"{stopped('newswh ingest')}; "
             + ("the run had committed: the next run brings the lake up to date" if committed
                else "the warehouse is as it was before this run"),
             err=True,
         )
-        raise SystemExit(130) from None  # not typer.Exit(130): main() would say "interrupted" again
+        raise SystemExit(stop_code()) from None  # not typer.Exit: main() would say "interrupted" again
     if not state.is_completed():
         typer.echo(f"newswh ingest: {state.message}", err=True)
         raise typer.Exit(1)
@@ -275,7 +285,7 @@ def sql(
         typer.echo(f"newswh sql: unknown format {format!r}: use one of {', '.join(FORMATS)}", err=True)
         raise typer.Exit(2)
     con = _open_lake("sql", data) if lake else _open_read_only("sql", data)
-    exit_if_stopping_hangs("newswh: interrupted")  # a query over range(10**12) may not stop
+    exit_if_stopping_hangs("newswh")  # a query over range(10**12) may not stop
     try:
         write_result(con, query, format, sys.stdout, max_rows=max_rows, width=shutil.get_terminal_size().columns)
     except duckdb.Error as error:
@@ -526,16 +536,18 @@ def one_shot_flow_settings() -> Iterator[None]:
 
 
 def _second_interrupt_exits_at_once() -> None:
-    """After a first Ctrl-C the run is already stopping; a second one means "now": exit
-    with the same one line instead of a KeyboardInterrupt traceback from the clean-up."""
+    """After a first Ctrl-C (or SIGTERM) the run is already stopping; a second one means
+    "now": exit with the same one line instead of a KeyboardInterrupt traceback from the
+    clean-up."""
     import os
     import signal
 
     def exit_now(signum: int, frame: object) -> None:
-        os.write(2, b"newswh ingest: interrupted; the warehouse is as it was before this run\n")
-        os._exit(130)
+        os.write(2, f"{stopped('newswh ingest')}; the warehouse is as it was before this run\n".encode())
+        os._exit(stop_code())
 
     signal.signal(signal.SIGINT, exit_now)
+    signal.signal(signal.SIGTERM, exit_now)
 
 
 def _open_read_only(command: str, data: Path):  # type: ignore[no-untyped-def]

@@ -45,6 +45,7 @@ from newswh.copy_ahead import CopiedAhead
 from newswh.discovered import discovered_table, rows_table
 from newswh.failures import hide_tracebacks_of, remove_run_files, storage_failure
 from newswh.integrity import NoWarehouseYet, RebuildError, lake_holds_data, rebuild_locked
+from newswh.interrupts import keep_sigterm
 from newswh.lake import LakeChanges, first_linked_months, prepare_lake, touched_months
 from newswh.load import load_staged
 from newswh.locking import IngestAlreadyRunning, WriterLock
@@ -327,6 +328,7 @@ def ingest(
     terminal would rather hear at once. `rehash`: read and hash every file, not only those
     whose size or mtime changed, to catch restores that kept both (`rsync -t`, `cp -p`).
     """
+    keep_sigterm()  # under `newswh ingest`: a SIGTERM stops the run as a Ctrl-C does
     paths = DataPaths(Path(data) if data else DEFAULT_DATA)
     opened = open_ahead.take(paths)  # the lock taken and the warehouse opened while `newswh ingest` started
     ahead = copy_ahead.take(paths)  # else perhaps copied then, without the lock

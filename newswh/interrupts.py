@@ -1,13 +1,18 @@
-"""Whether the person pressed Ctrl-C during this command, whatever became of the
-KeyboardInterrupt it raised; and a way out when stopping itself hangs.
+"""Whether the person (Ctrl-C) or the system (SIGTERM: `kill`, systemd, a container
+stopping) asked this command to stop, whatever became of the exception that request raised;
+and a way out when stopping itself hangs.
 
-DuckDB notices a Ctrl-C that lands while a query runs (it runs Python's signal handler as
-it waits) and stops the query, but raises `RuntimeError("Query interrupted")` in place of
-the KeyboardInterrupt. So `newswh sql` stopped in a long query printed a traceback, and an
-ingest stopped in its load said "Flow run encountered an exception: RuntimeError: Query
-interrupted" and exited 1, as if something had gone wrong for the person to fix. The
-handler installed here notes the press, then raises KeyboardInterrupt as Python's own
-does; the command asks `ctrl_c_pressed` when something fails.
+DuckDB notices a signal that lands while a query runs (it runs Python's signal handler as
+it waits) and stops the query, but raises `RuntimeError("Query interrupted")` in place
+of the handler's exception. So `newswh sql` stopped in a long query printed a
+traceback, and an ingest stopped in its load said "Flow run encountered an exception:
+RuntimeError: Query interrupted" and exited 1, as if something had gone wrong for the
+person to fix. The handlers installed here note the signal, then raise KeyboardInterrupt as
+Python's own SIGINT handler does, so that both signals take the one path that stops a
+command cleanly; the command asks `stop_requested` when something fails, and ends with
+`stop_code`: 130 after a Ctrl-C, 143 after a SIGTERM, as a shell reports either.
+
+Inside a flow run Prefect puts its own SIGTERM handler in place of ours (`keep_sigterm`).
 
 Stopping a query can itself hang: DuckDB waits, in C++ and deaf to further signals, for
 its worker threads to finish the tasks they hold, and a task that reads one long
@@ -23,51 +28,80 @@ import threading
 import time
 from types import FrameType
 
-_pressed = threading.Event()
+_stop = threading.Event()
+_stopped_by = signal.SIGINT
+_noticing = False  # SIGTERM: see keep_sigterm
+_said = threading.Event()
+_saying = threading.Lock()
 
 
 def _note_and_interrupt(signum: int, frame: FrameType | None) -> None:
-    _pressed.set()
+    global _stopped_by
+    _stopped_by = signal.Signals(signum)
+    _stop.set()
     raise KeyboardInterrupt
 
 
-def notice_ctrl_c() -> None:
-    """Note every Ctrl-C from now on (call from the main thread). Only in place of Python's
-    default handler: a process that ignores SIGINT (a job started in the background by a
-    shell without job control) or set its own keeps what it has."""
-    _pressed.clear()
+def notice_stop_signals() -> None:
+    """Note every Ctrl-C and SIGTERM from now on (call from the main thread). Only in place
+    of Python's defaults: a process that ignores SIGINT (a job started in the background by
+    a shell without job control) or set its own handler keeps what it has."""
+    global _noticing
+    _stop.clear()
     if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
         signal.signal(signal.SIGINT, _note_and_interrupt)
+    _noticing = signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+    if _noticing:
+        signal.signal(signal.SIGTERM, _note_and_interrupt)
 
 
-def ctrl_c_pressed() -> bool:
-    """Whether a Ctrl-C reached this process since `notice_ctrl_c`."""
-    return _pressed.is_set()
+def keep_sigterm() -> None:
+    """Inside a flow run of a command that called `notice_stop_signals`: put our SIGTERM
+    handler back in place of Prefect's, so that a SIGTERM stops the run as a Ctrl-C does.
+
+    Prefect's (for a runner's cancellations) raises TerminationSignal, which DuckDB turns
+    into "Query interrupted" inside a query (the run failed, exit 1), and which landing
+    between two of Prefect's own steps failed the run with "Task run is not set"; elsewhere
+    it killed the process by signal, without a word. A deployment's run, started by a
+    runner or worker that never called `notice_stop_signals`, keeps Prefect's."""
+    if _noticing and threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _note_and_interrupt)
 
 
-def say_interrupted(line: str) -> None:
-    """Write the one line that says the command was interrupted, once, whichever of the
-    command and the watchdog of `exit_if_stopping_hangs` gets there first."""
+def stop_requested() -> bool:
+    """Whether a Ctrl-C or a SIGTERM reached this process since `notice_stop_signals`."""
+    return _stop.is_set()
+
+
+def stop_code() -> int:
+    """The exit code a shell reports for the signal that stopped the command: 130 or 143."""
+    return 128 + _stopped_by
+
+
+def stopped(command: str) -> str:
+    """How the one line that ends a stopped command begins: "newswh sql: terminated"."""
+    return f"{command}: {'terminated' if _stopped_by == signal.SIGTERM else 'interrupted'}"
+
+
+def say_stopped(line: str) -> None:
+    """Write the one line that ends a stopped command, once, whichever of the command and
+    the watchdog of `exit_if_stopping_hangs` gets there first."""
     with _saying:
         if not _said.is_set():
             _said.set()
             os.write(2, line.encode() + b"\n")
 
 
-def exit_if_stopping_hangs(line: str, grace: float = 2.0) -> None:
-    """Once a Ctrl-C is noted, give the command `grace` seconds to stop, then say `line`
-    and end the process with 130, without its clean-up. Only for commands that write
-    nothing. DuckDB's wait releases the GIL, so this thread runs while the main thread,
-    blocked in C++, cannot."""
+def exit_if_stopping_hangs(command: str, grace: float = 2.0) -> None:
+    """Once a stop is noted, give the command `grace` seconds to end, then say it stopped
+    and end the process without its clean-up. Only for commands that write nothing.
+    DuckDB's wait releases the GIL, so this thread runs while the main thread, blocked in
+    C++, cannot."""
 
     def leave_when_stuck() -> None:
-        _pressed.wait()
+        _stop.wait()
         time.sleep(grace)
-        say_interrupted(line)
-        os._exit(130)
+        say_stopped(stopped(command))
+        os._exit(stop_code())
 
-    threading.Thread(target=leave_when_stuck, name="newswh-ctrl-c-watchdog", daemon=True).start()
-
-
-_saying = threading.Lock()
-_said = threading.Event()
+    threading.Thread(target=leave_when_stuck, name="newswh-stop-watchdog", daemon=True).start()

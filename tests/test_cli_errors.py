@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from newswh.interrupts import ctrl_c_pressed, notice_ctrl_c
+from newswh.interrupts import notice_stop_signals, stop_code, stop_requested
 from newswh.settings import DataPaths
 from newswh.synth import write_corpus
 from tests.conftest import SEED
@@ -122,7 +122,7 @@ def interrupted_runs(corpus, tmp_path_factory) -> dict[str, Interrupted]:
     by the isolated test below: a busy second worker moved where the second Ctrl-C lands.
     The runs that follow are not timed, and run beside other tests."""
     runs = {}
-    for case in ("mid-parse", "twice", "mid-load"):
+    for case in ("mid-parse", "twice", "mid-load", "terminated-mid-load"):
         data = tmp_path_factory.mktemp(f"interrupted-{case}") / "data"
         run = subprocess.Popen(
             [NEWSWH, "ingest", str(corpus), "--data", str(data), "--batch-files", "150"],
@@ -130,7 +130,7 @@ def interrupted_runs(corpus, tmp_path_factory) -> dict[str, Interrupted]:
         )
         deadline = time.monotonic() + 180
         seen = ""
-        if case == "mid-load":
+        if case.endswith("mid-load"):
             assert run.stderr is not None
             for line in run.stderr:  # plain lines, one per stage: stderr is not a terminal
                 seen += line
@@ -141,23 +141,31 @@ def interrupted_runs(corpus, tmp_path_factory) -> dict[str, Interrupted]:
             while not any(DataPaths(data).staging.glob("run-*/stage_files/*.parquet")):  # mid-parse
                 assert run.poll() is None and time.monotonic() < deadline, run.communicate()
                 time.sleep(0.02)
-        os.killpg(run.pid, signal.SIGINT)  # what a terminal sends the whole job on Ctrl-C
+        if case.startswith("terminated"):
+            os.kill(run.pid, signal.SIGTERM)  # what `kill` sends: newswh's own process, not its workers
+        else:
+            os.killpg(run.pid, signal.SIGINT)  # what a terminal sends the whole job on Ctrl-C
         if case == "twice":
             time.sleep(0.3)
             os.killpg(run.pid, signal.SIGINT)
         out, err = run.communicate(timeout=30)  # a hang-detector; it takes about 1.5 s here
         runs[case] = Interrupted(data, run.returncode, out, seen + err)
     assert PARSED in runs["mid-load"].errors and PARSED not in runs["mid-parse"].errors
+    assert PARSED in runs["terminated-mid-load"].errors
     return runs
 
 
 @pytest.mark.slow
 @pytest.mark.isolated  # its second Ctrl-C lands 0.3 s into the shutdown: a busy second worker moved that
 def test_ctrl_c_stops_the_ingest_in_one_line_and_leaves_no_warehouse(interrupted_runs):
+    """A SIGTERM stops it the same way, as 'terminated' with 143. In its load it failed the
+    run ("Flow run encountered an exception: RuntimeError: Query interrupted", exit 1):
+    Prefect's SIGTERM handler, which DuckDB swallowed, was in place of ours."""
     for case, run in interrupted_runs.items():
-        assert run.returncode == 130, (case, run.errors)
+        word, code = ("terminated", 143) if case.startswith("terminated") else ("interrupted", 130)
+        assert run.returncode == code, (case, run.errors)
         assert "Traceback" not in run.output + run.errors, (case, run.errors)
-        assert run.errors.strip().splitlines()[-1] == "newswh ingest: interrupted; the warehouse is as it was before this run"
+        assert run.errors.strip().splitlines()[-1] == f"newswh ingest: {word}; the warehouse is as it was before this run"
         assert not DataPaths(run.data).warehouse.exists()
 
 
@@ -184,7 +192,8 @@ def test_the_next_run_after_a_ctrl_c_recovers(corpus, interrupted_runs):
     ],
     ids=["stops", "would-hang-in-duckdb"],
 )
-def test_ctrl_c_in_a_long_query_is_one_line(example_data, endless):
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_ctrl_c_in_a_long_query_is_one_line(example_data, endless, stop):
     """DuckDB stops the query and raises "Query interrupted" in place of the KeyboardInterrupt:
     `newswh sql` printed its traceback and exited 1."""
     run = subprocess.Popen(
@@ -196,33 +205,40 @@ def test_ctrl_c_in_a_long_query_is_one_line(example_data, endless):
         assert run.poll() is None and time.monotonic() < deadline, run.communicate()
         time.sleep(0.01)
     time.sleep(0.5)  # into the query, which runs for minutes
-    os.killpg(run.pid, signal.SIGINT)
+    os.killpg(run.pid, stop)
     try:
         out, err = run.communicate(timeout=15)
     except subprocess.TimeoutExpired:
         os.killpg(run.pid, signal.SIGKILL)
         run.communicate()
-        pytest.fail("newswh sql still ran 15 s after a Ctrl-C")
-    assert _one_line(subprocess.CompletedProcess(run.args, run.returncode, out, err), 130) == "newswh: interrupted"
+        pytest.fail(f"newswh sql still ran 15 s after a {stop.name}")
+    said = _one_line(subprocess.CompletedProcess(run.args, run.returncode, out, err), 128 + stop)
+    assert said == ("newswh: interrupted" if stop == signal.SIGINT else "newswh: terminated")
 
 
-def test_ctrl_c_is_noticed_only_where_python_would_raise_keyboardinterrupt():
+def test_stop_signals_are_noticed_only_where_python_would_act_on_them():
     """A process that ignores SIGINT (started in the background without job control) keeps
-    ignoring it; otherwise a Ctrl-C still raises KeyboardInterrupt, and is remembered."""
-    previous = signal.getsignal(signal.SIGINT)
+    ignoring it, and one with its own SIGTERM handler keeps it; otherwise either signal
+    raises KeyboardInterrupt, and is remembered with the exit code a shell would report."""
+    previous = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
+    mine = lambda signum, frame: None  # noqa: E731
     try:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
-        notice_ctrl_c()
-        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-        notice_ctrl_c()
-        assert not ctrl_c_pressed()
-        with pytest.raises(KeyboardInterrupt):
-            os.kill(os.getpid(), signal.SIGINT)
-            time.sleep(5)  # the handler runs at the next bytecode, long before this ends
-        assert ctrl_c_pressed()
+        signal.signal(signal.SIGTERM, mine)
+        notice_stop_signals()
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN and signal.getsignal(signal.SIGTERM) is mine
+        for number, code in ((signal.SIGINT, 130), (signal.SIGTERM, 143)):
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            notice_stop_signals()
+            assert not stop_requested()
+            with pytest.raises(KeyboardInterrupt):
+                os.kill(os.getpid(), number)
+                time.sleep(5)  # the handler runs at the next bytecode, long before this ends
+            assert stop_requested() and stop_code() == code
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for number, handler in previous.items():
+            signal.signal(number, handler)
 
 
 CTRL_C_DURING_IMPORT = '''\
