@@ -183,6 +183,11 @@ def ingest(
     except StorageError as error:
         _refuse("ingest", str(error))
     _refuse("ingest", (None if is_url(source) else source_problem(Path(source))) or data_problem(data))
+    if not wait:
+        from newswh.locking import held_by_another
+        from newswh.settings import DataPaths
+
+        _refuse("ingest", held_by_another(DataPaths(data).lock))  # the flow would refuse too, seconds later
     start_ahead(source, data, max_bytes, rehash)
     quiet_ephemeral_prefect()
     from newswh.no_pandas import refuse_pandas
