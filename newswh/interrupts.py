@@ -46,8 +46,10 @@ def notice_stop_signals() -> None:
     """Note every Ctrl-C and SIGTERM from now on (call from the main thread). Only in place
     of Python's defaults: a process that ignores SIGINT (a job started in the background by
     a shell without job control) or set its own handler keeps what it has."""
-    global _noticing
+    global _noticing, _stopped_by
     _stop.clear()
+    _said.clear()
+    _stopped_by = signal.SIGINT
     if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
         signal.signal(signal.SIGINT, _note_and_interrupt)
     _noticing = signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
