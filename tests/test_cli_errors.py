@@ -119,8 +119,9 @@ def interrupted_runs(corpus, tmp_path_factory) -> dict[str, Interrupted]:
     """Ingests with a temporary server given a Ctrl-C: one mid-parse; one given a second
     Ctrl-C 0.3 s into its shutdown; one 0.05 s into its load, where the Ctrl-C lands in a
     DuckDB query (which raised "Query interrupted" in its place: newswh.interrupts); and one
-    given a SIGTERM there, to its own process only, as `kill` does. Made by the isolated test below: a busy second worker moved where the second Ctrl-C lands.
-    The runs that follow are not timed, and run beside other tests."""
+    given a SIGTERM there, to its own process only, as `kill` does. Made by the isolated
+    test below: a busy second worker moved where the second Ctrl-C lands. The runs that
+    follow are not timed, and run beside other tests."""
     runs = {}
     for case in ("mid-parse", "twice", "mid-load", "terminated-mid-load"):
         data = tmp_path_factory.mktemp(f"interrupted-{case}") / "data"
