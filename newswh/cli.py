@@ -79,6 +79,10 @@ def main() -> None:
         sys.stderr.flush()
         say_stopped(stopped("newswh"))
         code = stop_code()
+    # The command is over: a stop now has nothing left to stop. Python restores the default
+    # actions late in its shutdown, where a SIGTERM killed a run that had completed, by signal.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     sys.exit(code if isinstance(code, int) else 0)
 
 
@@ -188,17 +192,19 @@ def ingest(
         from newswh.settings import DataPaths
 
         _refuse("ingest", held_by_another(DataPaths(data).lock))  # the flow would refuse too, seconds later
-    start_ahead(source, data, max_bytes, rehash)
-    quiet_ephemeral_prefect()
-    from newswh.no_pandas import refuse_pandas
-
-    refuse_pandas("`newswh ingest` has no use for pandas")  # a small run parses here: newswh.no_pandas says why
     from newswh.settings import DataPaths
-    from newswh.warehouse import file_state
 
     warehouse = DataPaths(data).warehouse
-    before = file_state(warehouse)
-    try:
+    before = state = None
+    try:  # from here on a stop says what became of the run, in the ingest's own line
+        start_ahead(source, data, max_bytes, rehash)
+        quiet_ephemeral_prefect()
+        from newswh.no_pandas import refuse_pandas
+
+        refuse_pandas("`newswh ingest` has no use for pandas")  # a small run parses here: newswh.no_pandas says why
+        from newswh.warehouse import file_state
+
+        before = file_state(warehouse)
         with _prefect_api() as api_ready:
             from newswh.display import Verbosity, ingest_display
             from newswh.ingest import ingest as ingest_flow
@@ -223,24 +229,25 @@ def ingest(
                 )
                 if not state.is_completed() and stop_requested():
                     raise KeyboardInterrupt  # the query's failure failed the run (newswh.interrupts)
+        if state.is_completed():
+            _print_counts(state.result(), quiet)
     except KeyboardInterrupt:
         # Stopped: a further Ctrl-C or SIGTERM has nothing left to stop. Python restores
         # SIGINT's default action late in its shutdown, so one landing then killed the
         # process by signal instead of letting it exit 130 (CI saw it: a second Ctrl-C 0.3 s in).
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        committed = file_state(warehouse) != before
-        typer.echo(
-            f"{stopped('newswh ingest')}; "
-            + ("the run had committed: the next run brings the lake up to date" if committed
-               else "the warehouse is as it was before this run"),
-            err=True,
-        )
+        if state is not None and state.is_completed():
+            outcome = "the run had completed: `newswh status` shows its counts"
+        elif before is not None and file_state(warehouse) != before:
+            outcome = "the run had committed: the next run brings the lake up to date"
+        else:
+            outcome = "the warehouse is as it was before this run"
+        typer.echo(f"{stopped('newswh ingest')}; {outcome}", err=True)
         raise SystemExit(stop_code()) from None  # not typer.Exit: main() would say "interrupted" again
     if not state.is_completed():
         typer.echo(f"newswh ingest: {state.message}", err=True)
         raise typer.Exit(1)
-    _print_counts(state.result(), quiet)
 
 
 def start_ahead(source: str, data: Path | str, max_bytes: int, rehash: bool) -> None:

@@ -260,13 +260,17 @@ sys.meta_path.insert(0, _CtrlC())
 
 
 @pytest.mark.parametrize(
-    "module",
+    ("module", "line"),
     [
-        "typer",  # the command's own import, a tenth of a second in: it printed a traceback
-        "newswh.paths_check",  # inside `newswh ingest`, before its own handler: typer exited 130 in silence
+        # the command's own import, a tenth of a second in: it printed a traceback
+        ("typer", "newswh: interrupted"),
+        # inside `newswh ingest`, before its arguments are checked: typer exited 130 in silence
+        ("newswh.paths_check", "newswh: interrupted"),
+        # as Prefect starts, a second in: it said only "newswh: interrupted", not what became of the run
+        ("newswh.no_pandas", "newswh ingest: interrupted; the warehouse is as it was before this run"),
     ],
 )
-def test_ctrl_c_while_the_command_is_imported_is_one_line(tmp_path, module):
+def test_ctrl_c_while_the_command_is_imported_is_one_line(tmp_path, module, line):
     hooks = tmp_path / "hooks"
     hooks.mkdir()
     (hooks / "sitecustomize.py").write_text(CTRL_C_DURING_IMPORT)
@@ -274,4 +278,4 @@ def test_ctrl_c_while_the_command_is_imported_is_one_line(tmp_path, module):
     source = tmp_path / "source"
     source.mkdir()
     result = newswh("ingest", str(source), "--data", str(tmp_path / "data"), env={"PYTHONPATH": path, "NEWSWH_TEST_CTRL_C": module})
-    assert _one_line(result, 130) == "newswh: interrupted"
+    assert _one_line(result, 130) == line
