@@ -9,7 +9,6 @@ import atexit
 import gc
 import json
 import shutil
-import signal
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -21,6 +20,7 @@ import typer
 from newswh.batches import BATCH_FILES_MAX, BATCH_FILES_MIN
 from newswh.interrupts import (
     exit_if_stopping_hangs,
+    ignore_stop_signals,
     notice_stop_signals,
     say_stopped,
     stop_code,
@@ -79,10 +79,7 @@ def main() -> None:
         sys.stderr.flush()
         say_stopped(stopped("newswh"))
         code = stop_code()
-    # The command is over: a stop now has nothing left to stop. Python restores the default
-    # actions late in its shutdown, where a SIGTERM killed a run that had completed, by signal.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    ignore_stop_signals()  # the command is over
     sys.exit(code if isinstance(code, int) else 0)
 
 
@@ -187,14 +184,14 @@ def ingest(
     except StorageError as error:
         _refuse("ingest", str(error))
     _refuse("ingest", (None if is_url(source) else source_problem(Path(source))) or data_problem(data))
-    if not wait:
-        from newswh.locking import held_by_another
-        from newswh.settings import DataPaths
-
-        _refuse("ingest", held_by_another(DataPaths(data).lock))  # the flow would refuse too, seconds later
     from newswh.settings import DataPaths
 
-    warehouse = DataPaths(data).warehouse
+    paths = DataPaths(data)
+    if not wait:
+        from newswh.locking import held_by_another
+
+        _refuse("ingest", held_by_another(paths.lock))  # the flow would refuse too, seconds later
+    warehouse = paths.warehouse
     before = state = None
     try:  # from here on a stop says what became of the run, in the ingest's own line
         start_ahead(source, data, max_bytes, rehash)
@@ -232,11 +229,7 @@ def ingest(
         if state.is_completed():
             _print_counts(state.result(), quiet)
     except KeyboardInterrupt:
-        # Stopped: a further Ctrl-C or SIGTERM has nothing left to stop. Python restores
-        # SIGINT's default action late in its shutdown, so one landing then killed the
-        # process by signal instead of letting it exit 130 (CI saw it: a second Ctrl-C 0.3 s in).
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        ignore_stop_signals()  # stopped: a further Ctrl-C or SIGTERM has nothing left to stop
         if state is not None and state.is_completed():
             outcome = "the run had completed: `newswh status` shows its counts"
         elif before is not None and file_state(warehouse) != before:

@@ -70,6 +70,15 @@ def keep_sigterm() -> None:
         signal.signal(signal.SIGTERM, _note_and_interrupt)
 
 
+def ignore_stop_signals() -> None:
+    """From now on a Ctrl-C or SIGTERM has nothing left to stop. Python restores the
+    default actions late in its shutdown, so one landing then killed the process by signal
+    instead of letting it exit with its own code (CI saw it: a second Ctrl-C 0.3 s into an
+    ingest's stop; a SIGTERM just after a run completed)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
 def stop_requested() -> bool:
     """Whether a Ctrl-C or a SIGTERM reached this process since `notice_stop_signals`."""
     return _stop.is_set()
