@@ -62,6 +62,14 @@ class Dataset:
     one: picked months are then read as ranges of it, which DuckDB applies inside its scan
     of the table (`_months_filter`), not by year() and month() of every row. A dataset with
     page text must have one, `published_at` (see `page_text`)."""
+    repeating: tuple[str, ...] = ()
+    """Its columns whose values repeat (a status, a language, a position in a list): written
+    with a dictionary, which readers group and filter by cheaply. The others are written
+    plain, as a dictionary of values that never repeat (ids, paths, text) is built, found
+    too big and dropped: dictionaries only where they pay took ~6 % off a cold run's lake
+    stage and ~6 % off the lake's bytes (100,000 files, three runs of each, interleaved), where
+    dashboard queries grouping by media kind or site kept their speed, as they did not
+    with no dictionary at all (5 ms to 9 ms)."""
     months_are_publication: bool = True
     """Whether a month-partitioned dataset's (year, month) is its article's publication
     month, so a run changes only the months `touched_months` names. news_items's is the
@@ -86,23 +94,38 @@ class Dataset:
         return tables_read(self.query)
 
 
+CAPTURE_REPEATING = (
+    "attribution", "sign_off", "paragraph_count", "related_status", "related_count", "source_encoding", "parser_version",
+    "language", "site", "dateline",
+)
+RELATED_REPEATING = ("position", "content_type_id", "media_kind", "pic_date")
+
 DATASETS = (
     # First: every run that reads a file rewrites some of its 64 files (by a hash of the path,
     # so a run of ten files rewrites about ten of them, not the whole manifest), and their
     # compression then goes on while the others are compared and written.
-    Dataset("source_files", ("bucket",), ("source_path",), internal=True),
-    Dataset("articles", ("year", "month"), ("article_id",), page_text=True, month_column="published_at"),
-    Dataset("related_items", ("year", "month"), ("article_id", "position")),
+    Dataset(
+        "source_files", ("bucket",), ("source_path",), internal=True,
+        repeating=("outcome", "reject_reason", "parser_version", "first_seen_run_id", "last_changed_run_id", "missing_since_run_id"),
+    ),
+    Dataset(
+        "articles", ("year", "month"), ("article_id",), page_text=True, month_column="published_at",
+        repeating=(*CAPTURE_REPEATING, "capture_count"),
+    ),
+    Dataset("related_items", ("year", "month"), ("article_id", "position"), repeating=("position",)),
     # By first link, so a run that links recent stories rewrites their months, not every story.
-    Dataset("news_items", ("year", "month"), ("news_id",), month_column="first_linked_at", months_are_publication=False),
-    Dataset("rejects", (), ("source_path",)),
+    Dataset(
+        "news_items", ("year", "month"), ("news_id",), month_column="first_linked_at", months_are_publication=False,
+        repeating=("content_type_id", "media_kind", "pic_date", "link_count"),
+    ),
+    Dataset("rejects", (), ("source_path",), repeating=("reason", "detail", "parser_version")),
     # With these the lake holds the whole warehouse, so it can be rebuilt from the lake alone.
     Dataset(
         "duplicate_captures", ("year", "month"), ("source_path",), internal=True, table="captures", page_text=True,
-        month_column="published_at",
+        month_column="published_at", repeating=CAPTURE_REPEATING,
     ),
-    Dataset("capture_related", ("year", "month"), ("source_path", "position"), internal=True),
-    Dataset("ingest_runs", (), ("run_id",), internal=True),
+    Dataset("capture_related", ("year", "month"), ("source_path", "position"), internal=True, repeating=RELATED_REPEATING),
+    Dataset("ingest_runs", (), ("run_id",), internal=True, repeating=("parser_version",)),
 )
 
 
@@ -854,12 +877,12 @@ def _write_dataset(
                     finish(current)
                 while in_flight and (len(in_flight) >= _FILES_IN_FLIGHT or sum(f.nbytes for f in in_flight) >= _BYTES_IN_FLIGHT):
                     in_flight.pop(0).wait()
-                current = _LakeFile(key, file_for(key), schema, writers)
+                current = _LakeFile(key, file_for(key), schema, dataset.repeating, writers)
             current.add(batch.drop_columns(list(keys)))
     except duckdb.Error as error:
         raise out_of_memory(error) or error from None
     if current is None and not keys:
-        current = _LakeFile((), file_for(()), schema, writers)  # an unpartitioned dataset has its file, even empty
+        current = _LakeFile((), file_for(()), schema, dataset.repeating, writers)  # an unpartitioned dataset has its file, even empty
     if current is not None:
         finish(current)
     if unfinished is None:
@@ -935,8 +958,10 @@ class _LakeFile:
     rows at hand hold no null, so a dataset's files would disagree about their schema.
     """
 
-    def __init__(self, key: tuple[object, ...], path: Path, schema: pa.Schema, writers: ThreadPoolExecutor) -> None:
-        self.key, self.path, self.schema, self.writers = key, path, schema, writers
+    def __init__(
+        self, key: tuple[object, ...], path: Path, schema: pa.Schema, repeating: tuple[str, ...], writers: ThreadPoolExecutor
+    ) -> None:
+        self.key, self.path, self.schema, self.repeating, self.writers = key, path, schema, repeating, writers
         self.batches: list[pa.RecordBatch] = []
         self.batch_bytes = 0
         self.nbytes = 0
@@ -978,7 +1003,7 @@ class _LakeFile:
     def _write(self, table: pa.Table | None, fingerprint: str | None) -> None:
         if self.writer is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.writer = pq.ParquetWriter(self.path, self.schema, compression="zstd")
+            self.writer = pq.ParquetWriter(self.path, self.schema, compression="zstd", use_dictionary=list(self.repeating))
         if table is not None:
             self.writer.write_table(table)
         if fingerprint is not None:

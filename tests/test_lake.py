@@ -370,6 +370,22 @@ def test_the_lake_keeps_the_last_releases_columns_so_its_lakes_still_rebuild(exa
         assert columns == LAKE_COLUMNS[dataset.name].split(), dataset.name
 
 
+def test_only_the_columns_whose_values_repeat_are_written_with_a_dictionary(example_data):
+    """Dashboards group by the repeating columns (dictionary pages keep that fast); a
+    dictionary of ids or text is built and dropped at a cost, so those are written plain.
+    pyarrow ignores a name that is no column, so a renamed column would lose its dictionary
+    without a word: every name must be one of the dataset's columns."""
+    lake_folder = DataPaths(example_data).lake
+    for dataset in DATASETS:
+        [first, *_] = sorted((lake_folder / dataset.folder).rglob("*.parquet"))
+        metadata = pq.read_metadata(first)
+        assert set(dataset.repeating) <= set(metadata.schema.names), dataset.name
+        for index in range(metadata.num_columns):
+            chunk = metadata.row_group(0).column(index)
+            with_dictionary = chunk.dictionary_page_offset is not None
+            assert with_dictionary == (chunk.path_in_schema in dataset.repeating), (dataset.name, chunk.path_in_schema)
+
+
 @given(
     rows=st.lists(st.tuples(st.none() | st.integers(0, 5), st.none() | st.integers(0, 5)), max_size=30),
     picked=st.sets(st.none() | st.integers(0, 5), max_size=7),
