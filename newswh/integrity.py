@@ -91,6 +91,16 @@ def verify(paths: DataPaths) -> Verification:
 
 
 def _lake_problems(con: duckdb.DuckDBPyConnection, lake: Path, dataset: Dataset, result: Verification) -> list[str]:
+    """How the dataset's lake files disagree with the warehouse; none if they match it as
+    this release lays them out, or wholly as an earlier release did (`Dataset.earlier`):
+    the archive is whole either way, and the next ingest lays it out afresh."""
+    problems = _layout_problems(con, lake, dataset, result)
+    if problems and any(not _layout_problems(con, lake, earlier, Verification()) for earlier in dataset.earlier()):
+        return []
+    return problems
+
+
+def _layout_problems(con: duckdb.DuckDBPyConnection, lake: Path, dataset: Dataset, result: Verification) -> list[str]:
     problems = []
     digests = recorded_digests(lake)
     expected = expected_partitions(con, dataset)

@@ -22,7 +22,7 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from stat import S_ISREG
@@ -76,13 +76,25 @@ class Dataset:
     month a story was first linked: a new article linking an old story changes that
     story's month, whatever month the article is of (`first_linked_months` names them)."""
 
+    earlier_layouts: tuple[str, ...] = ()
+    """Files of sql/earlier_lake/ that lay its rows out as an earlier release did: a lake
+    that release wrote still verifies and rebuilds (newswh/integrity.py), and the next
+    ingest lays it out afresh."""
+    layout: str = ""
+    """The file of sql/earlier_lake/ its query comes from; "" for sql/lake/<name>.sql."""
+
     @property
     def table_name(self) -> str:
         return self.table or self.name
 
     @property
     def query(self) -> str:
-        return (SQL_DIR / "lake" / f"{self.name}.sql").read_text(encoding="utf-8")
+        path = SQL_DIR / "earlier_lake" / f"{self.layout}.sql" if self.layout else SQL_DIR / "lake" / f"{self.name}.sql"
+        return path.read_text(encoding="utf-8")
+
+    def earlier(self) -> tuple[Dataset, ...]:
+        """The dataset as each earlier release laid it out."""
+        return tuple(replace(self, layout=name, earlier_layouts=()) for name in self.earlier_layouts)
 
     @property
     def folder(self) -> str:
@@ -101,11 +113,11 @@ CAPTURE_REPEATING = (
 RELATED_REPEATING = ("position", "content_type_id", "media_kind", "pic_date")
 
 DATASETS = (
-    # First: every run that reads a file rewrites some of its 64 files (by a hash of the path,
-    # so a run of ten files rewrites about ten of them, not the whole manifest), and their
-    # compression then goes on while the others are compared and written.
+    # First: every run that reads a file rewrites some of its 64 files (its own bucket, by
+    # the run that first saw each file, and those of the older files it read again), and
+    # their compression then goes on while the others are compared and written.
     Dataset(
-        "source_files", ("bucket",), ("source_path",), internal=True,
+        "source_files", ("bucket",), ("source_path",), internal=True, earlier_layouts=("source_files.by_path_hash",),
         repeating=("outcome", "reject_reason", "parser_version", "first_seen_run_id", "last_changed_run_id", "missing_since_run_id"),
     ),
     Dataset(

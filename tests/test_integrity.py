@@ -88,9 +88,14 @@ def test_verify_names_a_warehouse_that_disagrees_with_the_lake(data):
 
 
 @pytest.mark.parametrize("lost", ["every bucket", "one bucket"])
-def test_rebuild_refuses_a_lake_whose_manifest_lost_files(data, lost):
+def test_rebuild_refuses_a_lake_whose_manifest_lost_files(data, lost, tmp_path):
     """The manifest's lake dataset is 64 bucket files, any of which may be deleted: rebuilt
-    without them, the next ingest counted the files they listed as new, and verify passed."""
+    without them, the next ingest counted the files they listed as new, and verify passed.
+    (A bucket per run that first saw its files: a second run makes a second bucket.)"""
+    from newswh.synth import write_corpus
+
+    write_corpus(tmp_path / "more", 2, noise=0.0, seed=3)
+    run_ingest(tmp_path / "more", data)
     paths = DataPaths(data)
     manifest = paths.lake / "_warehouse" / "source_files"
     buckets = sorted(manifest.glob("bucket=*"))
@@ -116,6 +121,42 @@ def test_verify_names_a_warehouse_whose_manifest_lost_rows(data):
     result = newswh("verify", "--data", str(data))
     assert result.returncode == 1
     assert f"source_files, the manifest, lacks the files of 1 captures rows (e.g. {path})" in result.stderr
+
+
+def test_a_lake_laid_out_by_an_earlier_release_verifies_rebuilds_and_is_laid_out_afresh(data, tmp_path, monkeypatch):
+    """Releases before this layout kept the manifest by a hash of the path: a user whose
+    warehouse is lost after upgrading must still rebuild it from that lake."""
+    import duckdb
+
+    from newswh import lake
+    from newswh.lake import PART_FILE
+    from newswh.synth import write_corpus
+
+    more = tmp_path / "more"
+    write_corpus(more, 3, noise=0.0, seed=3)
+    run_ingest(more, data)  # a second run: the layouts differ in more than their bucket numbers
+    paths = DataPaths(data)
+    [manifest] = [dataset for dataset in lake.DATASETS if dataset.name == "source_files"]
+    [earlier] = manifest.earlier()
+    with monkeypatch.context() as patched, duckdb.connect(str(paths.warehouse)) as con:
+        patched.setattr(lake, "DATASETS", tuple(earlier if dataset is manifest else dataset for dataset in lake.DATASETS))
+        [(run_id,)] = con.execute("select max(run_id) from ingest_runs").fetchall()
+        lake.prepare_lake(con, paths.lake, run_id).publish()
+    folder = paths.lake / manifest.folder
+    as_earlier = {path.parent.name for path in folder.rglob(PART_FILE)}
+    assert len(as_earlier) > 2, as_earlier  # 14 files by their paths' hash, not 2 by their runs
+    before = table_fingerprints(data)
+
+    verified = newswh("verify", "--data", str(data))
+    assert verified.returncode == 0, verified.stderr
+    paths.warehouse.unlink()
+    rebuilt = newswh("rebuild", "--data", str(data))
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert table_fingerprints(data) == before
+
+    run_ingest(more, data)
+    assert {path.parent.name for path in folder.rglob(PART_FILE)} == {f"bucket={run}" for run in (1, 2)}
+    assert newswh("verify", "--data", str(data)).returncode == 0
 
 
 def test_rebuild_removes_what_a_killed_ingest_left_behind(data):

@@ -34,7 +34,7 @@ def test_the_wheel_holds_the_newswh_package_and_its_sql_and_no_flows_package(whe
     assert "newswh/cli.py" in names and "newswh/ingest.py" in names
     assert "newswh/sql/plan.sql" in names and "newswh/sql/schema/01_ingest_runs.sql" in names
     assert {"newswh/dashboard/app.py", "newswh/dashboard/screens/overview.py", "newswh/sql/dashboard/overview.sql",
-            "newswh/sql/over_lake/captures.sql"} <= set(names)
+            "newswh/sql/over_lake/captures.sql", "newswh/sql/earlier_lake/source_files.by_path_hash.sql"} <= set(names)
     assert {name.split("/")[0] for name in names} <= {"newswh", f"{wheel.name.split('-')[0]}-{wheel.name.split('-')[1]}.dist-info"}
     assert not [name for name in names if name.startswith("flows/")]  # the name of another project on the index
 

@@ -200,6 +200,35 @@ def test_a_dataset_deleted_whole_is_written_again_with_true_fingerprints(ingeste
     _assert_lake_matches(paths)
 
 
+def test_a_run_writes_the_manifest_files_of_the_files_it_read_and_no_other(ingested):
+    """The manifest's bucket is the run that first saw a file: a run that adds files writes
+    its own bucket, plus the bucket of each older file it read again. By a hash of the path,
+    a run of a thousand files rewrote all 64 files, the whole manifest."""
+    source, paths = ingested
+    manifest = paths.lake / "_warehouse" / "source_files"
+    before = {path: read_fingerprint(path) for path in manifest.rglob(PART_FILE)}
+    [(first_run,)] = query(paths.root, "select max(run_id) from ingest_runs")
+    assert len(before) == 1, before  # the fixture's one run
+    write_corpus(source / "more", 40, noise=0.0, seed=41)
+
+    run_ingest(source, paths.root)
+
+    after = {path: read_fingerprint(path) for path in manifest.rglob(PART_FILE)}
+    assert after.keys() - before.keys() == {manifest / f"bucket={(first_run + 1) % 64}" / PART_FILE}
+    assert {path: after[path] for path in before} == before
+    # A file of the first run changed: the run rewrites the first run's bucket, not its own.
+    changed = min(source.glob("*.txt"))
+    changed.write_bytes(changed.read_bytes() + b"\n")
+    written_second = {path: after[path] for path in after.keys() - before.keys()}
+
+    run_ingest(source, paths.root)
+
+    final = {path: read_fingerprint(path) for path in manifest.rglob(PART_FILE)}
+    assert {path: final[path] for path in written_second} == written_second
+    assert all(final[path] != before[path] for path in before)
+    _assert_lake_matches(paths)
+
+
 def test_month_partitions_are_year_and_month():
     """touched_months answers in the lake's publication-month partitions; a dataset
     partitioned otherwise would need its own query."""
@@ -208,7 +237,7 @@ def test_month_partitions_are_year_and_month():
     by_month = [dataset for dataset in DATASETS if dataset.partition_by == MONTH_PARTITIONS]
     assert {dataset.folder for dataset in by_month if dataset.months_are_publication} == set(MONTH_DATASETS)
     others = [dataset for dataset in DATASETS if dataset.partition_by and dataset not in by_month]
-    assert [dataset.folder for dataset in others] == ["_warehouse/source_files"]  # by a hash of the path
+    assert [dataset.folder for dataset in others] == ["_warehouse/source_files"]  # by the run that first saw the file
 
 
 @pytest.mark.parametrize("years", [7, -7], ids=["after every link", "before every link"])
