@@ -144,7 +144,7 @@ def test_a_lake_laid_out_by_an_earlier_release_verifies_rebuilds_and_is_laid_out
         lake.prepare_lake(con, paths.lake, run_id).publish()
     folder = paths.lake / manifest.folder
     as_earlier = {path.parent.name for path in folder.rglob(PART_FILE)}
-    assert len(as_earlier) > 2, as_earlier  # 14 files by their paths' hash, not 2 by their runs
+    assert len(as_earlier) > 2, as_earlier  # a file per hash of the 14 paths, not 2 by their runs
     before = table_fingerprints(data)
 
     verified = newswh("verify", "--data", str(data))

@@ -216,10 +216,10 @@ def test_a_run_writes_the_manifest_files_of_the_files_it_read_and_no_other(inges
     after = {path: read_fingerprint(path) for path in manifest.rglob(PART_FILE)}
     assert after.keys() - before.keys() == {manifest / f"bucket={(first_run + 1) % 64}" / PART_FILE}
     assert {path: after[path] for path in before} == before
+    written_second = {path: after[path] for path in after.keys() - before.keys()}
     # A file of the first run changed: the run rewrites the first run's bucket, not its own.
     changed = min(source.glob("*.txt"))
     changed.write_bytes(changed.read_bytes() + b"\n")
-    written_second = {path: after[path] for path in after.keys() - before.keys()}
 
     run_ingest(source, paths.root)
 
