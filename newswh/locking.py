@@ -33,7 +33,7 @@ class WriterLock:
     def acquire(cls, lock_path: Path, wait_seconds: float = 0.0) -> WriterLock:
         """Take the lock on `lock_path`'s folder, waiting up to `wait_seconds` for another ingest to finish."""
         lock_path.parent.mkdir(parents=True, exist_ok=True)
-        folder = os.open(lock_path.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        folder = _open_folder(lock_path)
         try:
             deadline = time.monotonic() + wait_seconds
             while True:
@@ -54,12 +54,17 @@ class WriterLock:
         os.close(self._folder)
 
 
+def _open_folder(lock_path: Path) -> int:
+    """A descriptor of the data folder, which the lock is taken on (see the module's docstring)."""
+    return os.open(lock_path.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+
+
 def held_by_another(lock_path: Path) -> str | None:
     """Why an ingest that will not wait cannot have `lock_path`'s folder now, or None: a
     look, not a claim (the run still takes the lock), so that `newswh ingest` can refuse
     before it starts Prefect (4-8 s) rather than after."""
     try:
-        folder = os.open(lock_path.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        folder = _open_folder(lock_path)
     except OSError:  # no data folder yet; or one the run will say what is wrong with
         return None
     try:
