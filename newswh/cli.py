@@ -39,6 +39,11 @@ app = typer.Typer(
 )
 
 
+WAREHOUSE_UNCHANGED = "the warehouse is as it was before this run"
+"""How a stopped ingest's line ends when it stopped before its commit (both ways it can be
+stopped: the first Ctrl-C or SIGTERM, and a second one that exits at once)."""
+
+
 def main() -> None:
     """Run a command; every failure a person can act on ends as one line on stderr.
 
@@ -235,7 +240,7 @@ def ingest(
         elif before is not None and file_state(warehouse) != before:
             outcome = "the run had committed: the next run brings the lake up to date"
         else:
-            outcome = "the warehouse is as it was before this run"
+            outcome = WAREHOUSE_UNCHANGED
         typer.echo(f"{stopped('newswh ingest')}; {outcome}", err=True)
         raise SystemExit(stop_code()) from None  # not typer.Exit: main() would say "interrupted" again
     if not state.is_completed():
@@ -548,7 +553,7 @@ def _second_interrupt_exits_at_once() -> None:
     import signal
 
     def exit_now(signum: int, frame: object) -> None:
-        os.write(2, f"{stopped('newswh ingest')}; the warehouse is as it was before this run\n".encode())
+        os.write(2, f"{stopped('newswh ingest')}; {WAREHOUSE_UNCHANGED}\n".encode())
         os._exit(stop_code())
 
     signal.signal(signal.SIGINT, exit_now)
