@@ -199,6 +199,9 @@ def ingest(
     warehouse = paths.warehouse
     before = state = None
     try:  # from here on a stop says what became of the run, in the ingest's own line
+        from newswh.arrow_memory import arrow_allocates_with_malloc
+
+        arrow_allocates_with_malloc()  # before anything imports pyarrow: newswh.arrow_memory says why
         start_ahead(source, data, max_bytes, rehash)
         quiet_ephemeral_prefect()
         from newswh.no_pandas import refuse_pandas
@@ -348,6 +351,9 @@ def serve(
     _refuse("serve", source_problem(source) or data_problem(data), code=2)
     if os.environ.get("PREFECT_API_URL"):
         _refuse("serve", api_problem(os.environ["PREFECT_API_URL"], temporary_ok=False))
+    from newswh.arrow_memory import arrow_allocates_with_malloc
+
+    arrow_allocates_with_malloc()  # in the runs it starts too: newswh.arrow_memory says why
     try:
         serve_ingest(source, data, cron, interval, name, dask)
     except ServeError as error:
