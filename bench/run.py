@@ -105,11 +105,11 @@ def _child(source: str, data: str, workers: int, runner: str) -> None:
     from newswh.cli import start_ahead
     from newswh.parse import DEFAULT_MAX_BYTES
 
-    # As `newswh ingest` does, before the server and Prefect's imports: Arrow's allocator, the walk, the open
-    # and the plan on the other core. The open and plan count in the flow's time with their
-    # own seconds, as the CLI counts them; the walk's wait only (it ran while Prefect loaded).
+    # As `newswh ingest` does, before the server and Prefect's imports: Arrow's allocator, the walk, the open,
+    # the plan and the parse processes on the other core. The open and the plan show their own seconds, as the
+    # CLI shows them; the flow's time counts what it waited for each of these (they ran while Prefect loaded).
     arrow_allocates_with_malloc()
-    start_ahead(source, data, DEFAULT_MAX_BYTES, rehash=False)
+    start_ahead(source, data, DEFAULT_MAX_BYTES, rehash=False, workers=workers or None, dask=runner == "dask")
     from newswh.no_pandas import refuse_pandas
 
     refuse_pandas("as `newswh ingest` refuses it")  # a run of one batch (the increment) parses here

@@ -12,6 +12,8 @@ small enough that the workers finish together. 100,000 files on 2 workers become
 
 from __future__ import annotations
 
+import os
+
 BATCH_FILES_MIN = 5_000
 """The smallest batch, but the last: below it, the task's cost is no longer small beside
 the parsing, and the batches left to balance the workers' ends are small enough anyway."""
@@ -39,3 +41,16 @@ def batch_sizes(files: int, workers: int, fixed: int | None = None) -> list[int]
         sizes.append(size)
         left -= size
     return sizes
+
+
+def local_batches(files: int, workers: int | None, fixed: int | None = None) -> tuple[list[int], int]:
+    """The batch sizes `files` files are parsed in on this machine, and how many parse
+    processes they need: `workers` (None: one per core), never more than there are batches.
+    1 means the flow parses in its own process (one batch, or one worker: a process pool
+    would only add its start-up)."""
+    sizes = batch_sizes(files, _at_most(files, workers), fixed)
+    return sizes, _at_most(len(sizes), workers)
+
+
+def _at_most(batch_count: int, workers: int | None) -> int:
+    return max(1, min(workers or os.cpu_count() or 1, batch_count))

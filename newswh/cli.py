@@ -202,7 +202,7 @@ def ingest(
         from newswh.arrow_memory import arrow_allocates_with_malloc
 
         arrow_allocates_with_malloc()  # before anything imports pyarrow: newswh.arrow_memory says why
-        start_ahead(source, data, max_bytes, rehash)
+        start_ahead(source, data, max_bytes, rehash, workers=workers or None, batch_files=batch_files, dask=dask is not None)
         quiet_ephemeral_prefect()
         from newswh.no_pandas import refuse_pandas
 
@@ -251,9 +251,13 @@ def ingest(
         raise typer.Exit(1)
 
 
-def start_ahead(source: str, data: Path | str, max_bytes: int, rehash: bool) -> None:
+def start_ahead(
+    source: str, data: Path | str, max_bytes: int, rehash: bool,
+    workers: int | None = None, batch_files: int | None = None, dask: bool = False,
+) -> None:
     """What `ingest` starts before it imports Prefect, to run on the other core meanwhile:
-    the walk of a local source, then the lock taken and the run's copy opened and planned;
+    the walk of a local source, then the lock taken and the run's copy opened and planned,
+    and the parse processes the plan needs started (unless `dask`: the cluster parses);
     or, if another run holds the lock, the copy made, to be used if the warehouse is
     unchanged when it is taken. The flow takes each (`take`) or does it itself.
     bench/run.py starts them too, so that it times the flow as this command runs it."""
@@ -265,12 +269,13 @@ def start_ahead(source: str, data: Path | str, max_bytes: int, rehash: bool) -> 
 
         walk_ahead.start(Path(source).resolve())  # first, before the imports below: the longest
     from newswh import copy_ahead, open_ahead
-    from newswh.open_ahead import PlanSettings
+    from newswh.open_ahead import LocalParse, PlanSettings
     from newswh.records import PARSER_VERSION
     from newswh.settings import DataPaths
 
     paths = DataPaths(Path(data))
-    if not local or not open_ahead.start(paths, PlanSettings(Path(source).resolve(), PARSER_VERSION, max_bytes, rehash)):
+    plan = PlanSettings(Path(source).resolve(), PARSER_VERSION, max_bytes, rehash)
+    if not local or not open_ahead.start(paths, plan, None if dask else LocalParse(workers, batch_files)):
         copy_ahead.start(paths)
 
 

@@ -39,7 +39,7 @@ from prefect.tasks import exponential_backoff
 from prefect.utilities.annotations import quote
 
 from newswh import copy_ahead, open_ahead, walk_ahead
-from newswh.batches import batch_sizes
+from newswh.batches import batch_sizes, local_batches
 from newswh.cluster import ClusterError
 from newswh.copy_ahead import CopiedAhead
 from newswh.discovered import discovered_table, rows_table
@@ -448,10 +448,18 @@ def _ingest_locked(
         clock.start()
         staging = paths.staging / f"run-{run_id}"
         read = ObjectReader(source) if isinstance(source, Storage) else read_source
-        with parsing.staged(staging, f"run-{run_id}-{flow_run.get_id() or 'local'}") as staged_at:
-            in_tasks, batches = _parse_all(con, to_read, staged_at, read, parsing, batch_files, max_bytes)
-            clock.stop("parse")
-        logger.info("parse: %s files in %.2f s", f"{to_read:,}", clock.seconds["parse"], extra={"stage": "parse"})
+        started = opened.take_pool() if opened is not None else None
+        try:
+            with parsing.staged(staging, f"run-{run_id}-{flow_run.get_id() or 'local'}") as staged_at:
+                in_tasks, batches, workers_ahead = _parse_all(con, to_read, staged_at, read, parsing, batch_files, max_bytes, started)
+                clock.stop("parse")
+        finally:
+            if started is not None:
+                started.stop_now()  # unless the parse took them (and has stopped them): not as many as it wanted
+        logger.info(
+            "parse: %s files in %.2f s%s", f"{to_read:,}", clock.seconds["parse"],
+            f", on {workers_ahead} processes started while newswh started" if workers_ahead else "", extra={"stage": "parse"},
+        )
 
         changed = None if to_read or copy.migrated else BOOKKEEPING_TABLES
         # The checks look at what this run's load can have changed, the rest having passed
@@ -543,11 +551,6 @@ class Parsing:
     dask: str | None
     staging: Storage | None
 
-    def local_workers(self, batch_count: int) -> int:
-        """Parse processes for `batch_count` batches here; 1 means parse in this process (one
-        batch, or one worker: a process pool would only add its start-up)."""
-        return max(1, min(self.workers or os.cpu_count() or 1, batch_count))
-
     @contextmanager
     def staged(self, local: Path, name: str) -> Iterator[str | Storage]:
         """Where the parse tasks stage this run's rows; on leaving, the rows are in `local`
@@ -568,29 +571,33 @@ class Parsing:
 
 def _parse_all(
     con: duckdb.DuckDBPyConnection, to_read: int, staging: str | Storage, read: Reader, parsing: Parsing,
-    batch_files: int | None, max_bytes: int,
-) -> tuple[float, int]:
+    batch_files: int | None, max_bytes: int, started: ParsePool | None = None,
+) -> tuple[float, int, int]:
     """Parse the plan's files in batches (newswh.batches: `batch_files` each, else large
     first and smaller towards the end), each a task, keeping two batches per worker in
     flight: enough to keep each busy, few enough that memory does not grow with the
-    corpus. Returns the seconds spent parsing, summed over the batches, and how many there were."""
+    corpus; on the processes `started` (while newswh started) if they are as many as wanted.
+    Returns the seconds spent parsing, summed over the batches, how many there were, and
+    how many of the processes that parsed them had been started."""
     if not to_read:
-        return 0.0, 0
+        return 0.0, 0, 0
     if parsing.dask:
-        return _parse_on_dask(con, to_read, batch_files, staging, read, parsing.dask, max_bytes)
-    sizes = batch_sizes(to_read, parsing.local_workers(to_read), batch_files)
+        return *_parse_on_dask(con, to_read, batch_files, staging, read, parsing.dask, max_bytes), 0
+    sizes, workers = local_batches(to_read, parsing.workers, batch_files)
     batches, batch_count = _planned_batches(con, sizes), len(sizes)
-    workers = parsing.local_workers(batch_count)
     if workers == 1:
-        return _collect(batches, to_read, batch_count, lambda number, batch: parse_batch(number, batch, staging, max_bytes, read))
-    with ParsePool(workers) as pool, ThreadPoolTaskRunner(max_workers=2 * workers) as runner:
+        parse_here = lambda number, batch: parse_batch(number, batch, staging, max_bytes, read)  # noqa: E731
+        return *_collect(batches, to_read, batch_count, parse_here), 0
+    pool = started if started is not None and started.workers == workers else ParsePool(workers)
+    ahead = pool is started
+    with pool, ThreadPoolTaskRunner(max_workers=2 * workers) as runner:
         try:
             # quote(): the batch is plain data, so Prefect need not walk its thousands of items for futures.
             submit = lambda number, batch: runner.submit(  # noqa: E731
                 parse_batch,
                 {"number": number, "batch": quote(batch), "staging": staging, "max_bytes": max_bytes, "read": read, "pool": pool},
             )
-            return _collect(batches, to_read, batch_count, submit, 2 * workers)
+            return *_collect(batches, to_read, batch_count, submit, 2 * workers), workers if ahead else 0
         except BaseException:
             pool.stop_now()  # Ctrl-C or a failure: their batches are of no use any more
             raise

@@ -76,13 +76,22 @@ def become_a_parse_worker(parent_pid: int) -> None:
 
 
 class ParsePool:
-    """`workers` parse processes, started when entered and gone when left."""
+    """`workers` parse processes, started when entered (unless `start` started them
+    already: `newswh ingest` does while Prefect is imported, newswh.open_ahead) and gone
+    when left."""
 
     def __init__(self, workers: int) -> None:
         self.workers = workers
         self._executor: ProcessPoolExecutor | None = None
 
     def __enter__(self) -> ParsePool:
+        return self.start()
+
+    def start(self) -> ParsePool:
+        """Start the workers, unless they are running: each imports the parser and pyarrow
+        for about 0.3 s on 2 cores before its first batch."""
+        if self._executor is not None:
+            return self
         # spawn: a fork of the flow process would copy its threads' locks (Prefect's, DuckDB's).
         self._executor = ProcessPoolExecutor(
             self.workers, mp_context=multiprocessing.get_context("spawn"),

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from newswh.batches import BATCH_FILES_MAX, BATCH_FILES_MIN, batch_sizes
+from newswh.batches import BATCH_FILES_MAX, BATCH_FILES_MIN, batch_sizes, local_batches
 
 
 @given(st.integers(0, 2_000_000), st.integers(1, 64), st.none() | st.integers(1, 50_000))
@@ -29,3 +29,13 @@ def test_a_fixed_size_is_kept() -> None:
     assert batch_sizes(10, 2, fixed=4) == [4, 4, 2]
     with pytest.raises(ValueError):
         batch_sizes(10, 2, fixed=0)
+
+
+def test_local_parse_processes_are_as_many_as_wanted_and_batches_allow() -> None:
+    """What the CLI starts ahead and the flow parses on must agree: one function says both."""
+    assert local_batches(100_000, 2) == (batch_sizes(100_000, 2), 2)
+    assert local_batches(5_000, 2) == ([5_000], 1)  # one batch: parsed in the flow's own process
+    assert local_batches(5, 2, fixed=2) == ([2, 2, 1], 2)
+    assert local_batches(5, 8, fixed=2) == ([2, 2, 1], 3)  # never more processes than batches
+    assert local_batches(100_000, 1) == (batch_sizes(100_000, 1), 1)
+    assert local_batches(0, 2) == ([], 1)

@@ -5,8 +5,10 @@ opening that fails or is never taken must let go of the lock and leave no copy b
 from __future__ import annotations
 
 import shutil
+import signal
 import subprocess
 import sys
+import time
 
 import duckdb
 import pytest
@@ -14,7 +16,7 @@ import pytest
 from newswh import open_ahead, walk_ahead
 from newswh.integrity import verify
 from newswh.locking import IngestAlreadyRunning, WriterLock
-from newswh.open_ahead import PlanSettings
+from newswh.open_ahead import LocalParse, PlanSettings
 from newswh.parse import DEFAULT_MAX_BYTES
 from newswh.records import PARSER_VERSION
 from newswh.settings import DataPaths
@@ -59,6 +61,7 @@ def test_the_cli_opens_and_plans_while_it_starts(ingested):
     assert "open: run 2 on a copy of the" in output and "s, opened while newswh started" in output
     assert "plan: 5 new, 0 to read again (size or mtime changed), 30 unchanged (not read) in" in output
     assert "s, planned while newswh started" in output
+    assert "processes started" not in output  # five files are one batch, parsed in the flow's process
     assert "every file accounted for" in output
     with duckdb.connect(str(paths.warehouse), read_only=True) as con:
         assert con.execute("select run_id, files_new, files_unchanged from ingest_runs order by run_id").fetchall() == [
@@ -204,3 +207,95 @@ def test_a_run_that_fails_before_it_opens_lets_go_of_the_copy(ingested):
     assert open_ahead.take(paths) is None  # the flow took it
     assert _left(paths) == ["warehouse.duckdb"]
     assert _lock_is_free(paths)
+
+
+def _exit_codes(processes, timeout: float = 30.0) -> list[int | None]:
+    """The processes' exit codes, once all have exited (None for any still running then)."""
+    deadline = time.monotonic() + timeout
+    while any(process.is_alive() for process in processes) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return [process.exitcode for process in processes]
+
+
+def _started_pool(opened):
+    """The processes of the pool started ahead, once each has answered."""
+    pool = opened.pool
+    assert pool is not None
+    for _ in range(pool.workers):
+        pool.submit(int).result(timeout=60)
+    return pool, list(pool._executor._processes.values())
+
+
+def test_the_cli_starts_the_parse_processes_while_it_starts(ingested):
+    """Five new files in batches of two: three batches, so two processes, started before
+    Prefect was imported; the parse stage then waits for no process to import anything."""
+    source, paths = ingested
+    run = newswh(
+        "ingest", str(source), "--data", str(paths.root), "--workers", "2", "--batch-files", "2", env=harness_api_env(),
+    )
+
+    assert run.returncode == 0, run.stderr
+    output = " ".join((run.stderr + run.stdout).split())
+    assert "parse: 5 files in" in output and "s, on 2 processes started while newswh started" in output
+    assert "5 articles written" in output and "every file accounted for" in output
+    assert _left(paths) == ["warehouse.duckdb"] and _lock_is_free(paths)
+
+
+def test_a_plan_of_one_batch_or_a_run_parsed_elsewhere_starts_no_process(ingested):
+    source, paths = ingested
+    for parse in (LocalParse(workers=2, batch_files=None), None):  # 5 files: one batch; None: a Dask cluster parses
+        walk_ahead.start(source)
+        assert open_ahead.start(paths, _settings(source), parse)
+        opened = open_ahead.take(paths)
+        try:
+            assert opened is not None and opened.planned is not None and opened.pool is None
+        finally:
+            opened.abandon()
+
+
+def test_parse_processes_the_flow_does_not_want_are_stopped(ingested):
+    """Started for two processes, taken by a flow that parses on three: it starts its own,
+    and those started ahead are stopped, not left to idle until the command exits."""
+    source, paths = ingested
+    walk_ahead.start(source)
+    assert open_ahead.start(paths, _settings(source), LocalParse(workers=2, batch_files=2))
+    [opening] = open_ahead._openings.values()
+    opening.thread.join()
+    _, processes = _started_pool(opening.done)
+
+    summary = run_ingest(source, paths.root, workers=3, batch_files=2)
+
+    assert summary.counts["files_new"] == 5 and summary.parse_tasks == 3
+    assert _exit_codes(processes) == [-signal.SIGTERM] * 2
+    assert _left(paths) == ["warehouse.duckdb"] and _lock_is_free(paths)
+
+
+def test_parse_processes_nobody_takes_are_stopped_with_the_opening(ingested):
+    """A run stopped before its flow took them (Ctrl-C while Prefect is imported): at exit
+    the copy is removed, the lock let go and the processes stopped."""
+    source, paths = ingested
+    walk_ahead.start(source)
+    assert open_ahead.start(paths, _settings(source), LocalParse(workers=2, batch_files=2))
+    [opening] = open_ahead._openings.values()
+    opening.thread.join()
+    _, processes = _started_pool(opening.done)
+
+    open_ahead._abandon_untaken()  # what runs at exit
+
+    assert _exit_codes(processes) == [-signal.SIGTERM] * 2
+    assert _left(paths) == ["warehouse.duckdb"] and _lock_is_free(paths)
+
+
+def test_the_flow_parses_on_the_processes_started_ahead_and_leaves_them_as_its_own(ingested):
+    source, paths = ingested
+    walk_ahead.start(source)
+    assert open_ahead.start(paths, _settings(source), LocalParse(workers=2, batch_files=2))
+    [opening] = open_ahead._openings.values()
+    opening.thread.join()
+    _, processes = _started_pool(opening.done)
+
+    summary = run_ingest(source, paths.root, workers=2, batch_files=2)
+
+    assert summary.counts["files_new"] == 5 and summary.parse_tasks == 3
+    assert _exit_codes(processes) == [0, 0]  # shut down when the parse was done, not killed
+    assert _left(paths) == ["warehouse.duckdb"] and _lock_is_free(paths)
