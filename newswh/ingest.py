@@ -578,7 +578,7 @@ def _parse_all(
     flight: enough to keep each busy, few enough that memory does not grow with the
     corpus; on the processes `started` (while newswh started) if they are as many as wanted.
     Returns the seconds spent parsing, summed over the batches, how many there were, and
-    how many of the processes that parsed them had been started."""
+    how many of the processes started ahead it parsed on (0: none)."""
     if not to_read:
         return 0.0, 0, 0
     if parsing.dask:
