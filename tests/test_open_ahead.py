@@ -217,13 +217,18 @@ def _exit_codes(processes, timeout: float = 30.0) -> list[int | None]:
     return [process.exitcode for process in processes]
 
 
-def _started_pool(opened):
-    """The processes of the pool started ahead, once each has answered."""
-    pool = opened.pool
+def _processes_started_ahead(source, paths: DataPaths) -> list:
+    """The CLI's head start for a plan of three batches (five files, two a batch): its
+    parse processes, once each has answered, left for the flow to take."""
+    walk_ahead.start(source)
+    assert open_ahead.start(paths, _settings(source), LocalParse(workers=2, batch_files=2))
+    [opening] = open_ahead._openings.values()
+    opening.thread.join()
+    pool = opening.done.pool
     assert pool is not None
     for _ in range(pool.workers):
         pool.submit(int).result(timeout=60)
-    return pool, list(pool._executor._processes.values())
+    return list(pool._executor._processes.values())
 
 
 def test_the_cli_starts_the_parse_processes_while_it_starts(ingested):
@@ -257,11 +262,7 @@ def test_parse_processes_the_flow_does_not_want_are_stopped(ingested):
     """Started for two processes, taken by a flow that parses on three: it starts its own,
     and those started ahead are stopped, not left to idle until the command exits."""
     source, paths = ingested
-    walk_ahead.start(source)
-    assert open_ahead.start(paths, _settings(source), LocalParse(workers=2, batch_files=2))
-    [opening] = open_ahead._openings.values()
-    opening.thread.join()
-    _, processes = _started_pool(opening.done)
+    processes = _processes_started_ahead(source, paths)
 
     summary = run_ingest(source, paths.root, workers=3, batch_files=2)
 
@@ -274,11 +275,7 @@ def test_parse_processes_nobody_takes_are_stopped_with_the_opening(ingested):
     """A run stopped before its flow took them (Ctrl-C while Prefect is imported): at exit
     the copy is removed, the lock let go and the processes stopped."""
     source, paths = ingested
-    walk_ahead.start(source)
-    assert open_ahead.start(paths, _settings(source), LocalParse(workers=2, batch_files=2))
-    [opening] = open_ahead._openings.values()
-    opening.thread.join()
-    _, processes = _started_pool(opening.done)
+    processes = _processes_started_ahead(source, paths)
 
     open_ahead._abandon_untaken()  # what runs at exit
 
@@ -288,11 +285,7 @@ def test_parse_processes_nobody_takes_are_stopped_with_the_opening(ingested):
 
 def test_the_flow_parses_on_the_processes_started_ahead_and_leaves_them_as_its_own(ingested):
     source, paths = ingested
-    walk_ahead.start(source)
-    assert open_ahead.start(paths, _settings(source), LocalParse(workers=2, batch_files=2))
-    [opening] = open_ahead._openings.values()
-    opening.thread.join()
-    _, processes = _started_pool(opening.done)
+    processes = _processes_started_ahead(source, paths)
 
     summary = run_ingest(source, paths.root, workers=2, batch_files=2)
 
