@@ -19,6 +19,7 @@ import typer
 
 from newswh.batches import BATCH_FILES_MAX, BATCH_FILES_MIN
 from newswh.interrupts import (
+    WAREHOUSE_UNCHANGED,
     exit_if_stopping_hangs,
     ignore_stop_signals,
     notice_stop_signals,
@@ -37,11 +38,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-
-
-WAREHOUSE_UNCHANGED = "the warehouse is as it was before this run"
-"""How a stopped ingest's line ends when it stopped before its commit (both ways it can be
-stopped: the first Ctrl-C or SIGTERM, and a second one that exits at once)."""
 
 
 def main() -> None:

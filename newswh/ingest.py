@@ -45,7 +45,7 @@ from newswh.copy_ahead import CopiedAhead
 from newswh.discovered import discovered_table, rows_table
 from newswh.failures import hide_tracebacks_of, remove_run_files, storage_failure
 from newswh.integrity import NoWarehouseYet, RebuildError, lake_holds_data, rebuild_locked
-from newswh.interrupts import keep_sigterm
+from newswh.interrupts import WAREHOUSE_UNCHANGED, keep_sigterm
 from newswh.lake import LakeChanges, first_linked_months, prepare_lake, touched_months
 from newswh.load import load_staged
 from newswh.locking import IngestAlreadyRunning, WriterLock
@@ -364,11 +364,11 @@ def ingest(
             # A warehouse changed or deleted by another process is not as it was: its
             # message says what became of it.
             said = isinstance(error, WarehouseChanged)
-            return Failed(message=str(error) if said else f"{error}; the warehouse is as it was before this run")
+            return Failed(message=str(error) if said else f"{error}; {WAREHOUSE_UNCHANGED}")
         except (OSError, duckdb.Error) as error:
             message = storage_failure(paths, error)
             get_run_logger().error("%s", message)
-            return Failed(message=f"{message}; the warehouse is as it was before this run")
+            return Failed(message=f"{message}; {WAREHOUSE_UNCHANGED}")
         finally:
             if opened is not None:
                 opened.close_unused()  # the run failed before it used the copy opened ahead

@@ -28,6 +28,10 @@ import threading
 import time
 from types import FrameType
 
+WAREHOUSE_UNCHANGED = "the warehouse is as it was before this run"
+"""How an ingest's one line ends when it stopped or failed before its commit: a refusal, a
+full disk, the first Ctrl-C or SIGTERM, and a second one that exits at once."""
+
 _stop = threading.Event()
 _stopped_by = signal.SIGINT
 _noticing = False  # SIGTERM: see keep_sigterm
