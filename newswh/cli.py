@@ -120,7 +120,7 @@ def _commands(
 @app.command()
 def parse(
     paths: Annotated[list[Path], typer.Argument(help="Raw files, or folders to search for *.txt files.")],
-    max_bytes: Annotated[int, typer.Option(help="Reject files larger than this as too_large.")] = DEFAULT_MAX_BYTES,
+    max_bytes: Annotated[int, typer.Option(min=1, help="Reject files larger than this as too_large.")] = DEFAULT_MAX_BYTES,
 ) -> None:
     """Print one JSON object per file: its article and related items, or why it was rejected."""
     from newswh.sources import discover, read_and_parse
@@ -146,7 +146,7 @@ def ingest(
         str, typer.Argument(help="Folder of raw files (searched recursively for *.txt), or a URL: s3://bucket/prefix.")
     ] = str(DEFAULT_SOURCE),
     data: Annotated[Path, typer.Option(help="Data folder: warehouse.duckdb and lake/ live here.")] = DEFAULT_DATA,
-    workers: Annotated[int, typer.Option(help="Parser processes; 0 means one per core.")] = 0,
+    workers: Annotated[int, typer.Option(min=0, help="Parser processes; 0 means one per core.")] = 0,
     batch_files: Annotated[
         int | None,
         typer.Option(
@@ -154,8 +154,8 @@ def ingest(
             help=f"Files per parse task; by default large batches first, then smaller ({BATCH_FILES_MAX:,} down to {BATCH_FILES_MIN:,}).",
         ),
     ] = None,
-    max_bytes: Annotated[int, typer.Option(help="Reject files larger than this as too_large.")] = DEFAULT_MAX_BYTES,
-    wait: Annotated[float, typer.Option(help="Seconds to wait for another ingest on the same data folder.")] = LOCK_WAIT_SECONDS,
+    max_bytes: Annotated[int, typer.Option(min=1, help="Reject files larger than this as too_large.")] = DEFAULT_MAX_BYTES,
+    wait: Annotated[float, typer.Option(min=0.0, help="Seconds to wait for another ingest on the same data folder.")] = LOCK_WAIT_SECONDS,
     rehash: Annotated[
         bool,
         typer.Option(
@@ -301,6 +301,8 @@ def sql(
     con = _open_lake("sql", data) if lake else _open_read_only("sql", data)
     exit_if_stopping_hangs("newswh")  # a query over range(10**12) may not stop
     try:
+        if not con.extract_statements(query):  # blank, or only comments: DuckDB returns no result at all
+            _refuse("sql", "the query is empty: give a statement, e.g. \"select * from outlets\"", code=2)
         write_result(con, query, format, sys.stdout, max_rows=max_rows, width=shutil.get_terminal_size().columns)
     except duckdb.Error as error:
         typer.echo(f"newswh sql: {_first_line(error)}", err=True)
@@ -366,7 +368,7 @@ def serve(
 def status(
     data: Annotated[Path, typer.Option(help="Data folder holding warehouse.duckdb.")] = DEFAULT_DATA,
     source: Annotated[Optional[Path], typer.Option(help="Count files waiting here; default: the last run's source.")] = None,
-    runs: Annotated[int, typer.Option(help="How many recent runs to list.")] = 5,
+    runs: Annotated[int, typer.Option(min=0, help="How many recent runs to list.")] = 5,
 ) -> None:
     """Recent runs, row counts, the newest article, and files waiting to be ingested."""
     from rich import box
@@ -398,7 +400,11 @@ def status(
     else:
         console.print("newest article: none yet")
     if report.waiting is None:
-        console.print(f"waiting: unknown (source folder {report.source or 'not known yet'} not found)", highlight=False)
+        source = report.source
+        why = "no run yet names a source folder: give --source" if source is None else (
+            f"{source} is not a folder" if source.exists() else f"source folder {source} not found"
+        )
+        console.print(f"waiting: unknown ({why})", highlight=False)
     else:
         console.print(
             f"waiting in {report.source}: {report.waiting['new']:,} new, {report.waiting['changed']:,} changed",

@@ -40,8 +40,9 @@ def warehouse_status(con: duckdb.DuckDBPyConnection, source: Path | None = None,
         "order by published_at desc, article_id limit 1"
     ).fetchall()
     newest = newest[0] if newest else None
-    if source is None and runs:
-        source = Path(con.execute("select source from ingest_runs order by run_id desc limit 1").fetchall()[0][0])
+    if source is None:  # the last run's, whether or not runs are listed (--runs 0)
+        last = con.execute("select source from ingest_runs order by run_id desc limit 1").fetchall()
+        source = Path(last[0][0]) if last else None
     waiting = None
     if source is not None and source.is_dir():
         plan = make_plan(con, discovered_table(source.resolve()), PARSER_VERSION)

@@ -45,6 +45,15 @@ def test_usage_errors_are_one_line(tmp_path):
     assert "No such option: --bogus" in _one_line(newswh("ingest", "--bogus"), 2)
     assert "No such command 'bogus'" in _one_line(newswh("bogus"), 2)
     assert _one_line(newswh("parse", str(tmp_path / "missing.txt")), 2).endswith("no such file or folder")
+    # Out of range: a negative LIMIT was a DuckDB traceback; the others ran, rejecting every file at -1 bytes.
+    for args in (
+        ("status", "--runs", "-1"), ("ingest", "--workers", "-3"), ("ingest", "--wait", "-5"), ("ingest", "--wait", "nan"),
+        ("ingest", "--max-bytes", "-1"), ("parse", "--max-bytes", "0", str(SEED)),
+    ):
+        option = next(arg for arg in args if arg.startswith("--"))
+        line = _one_line(newswh(*args, "--data", str(tmp_path / "data")) if args[0] != "parse" else newswh(*args), 2)
+        assert line.startswith(f"newswh {args[0]}: Invalid value for '{option}'"), (args, line)
+    assert not (tmp_path / "data").exists()
     version = newswh("--version")
     assert version.returncode == 0 and version.stdout.startswith("newswh ") and version.stdout.strip()[7:][0].isdigit()
 

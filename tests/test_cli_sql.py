@@ -51,6 +51,17 @@ def test_errors_are_one_line_and_nothing_is_written(example_data):
     assert bad_format.returncode == 2 and "unknown format 'xml'" in bad_format.stderr
 
 
+def test_an_empty_query_is_one_line_in_every_format(example_data):
+    """A query of no statement (blank, a lone ';', only a comment): DuckDB returns no result
+    at all, and csv and json printed a traceback where a table printed nothing."""
+    for query in ("", "  ", ";", " -- what was I asking"):
+        for options in (["-f", "csv"], ["-f", "json"], ["-f", "table"], ["--lake"]):
+            result = newswh("sql", query, "--data", str(example_data), *options)
+            assert result.returncode == 2, (query, options, result.stderr)
+            assert result.stderr == 'newswh sql: the query is empty: give a statement, e.g. "select * from outlets"\n', (query, options)
+            assert result.stdout == ""
+
+
 def test_works_while_an_ingest_is_writing(example_data, tmp_path):
     data = tmp_path / "data"
     shutil.copytree(example_data, data)

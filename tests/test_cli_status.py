@@ -28,6 +28,19 @@ def test_status_shows_runs_counts_newest_article_and_waiting_files(example_data,
     assert f"waiting in {elsewhere}: 12 new, 0 changed" in waiting.stdout
 
 
+def test_status_counts_waiting_files_when_it_lists_no_runs_and_names_a_source_it_cannot_count(example_data):
+    """--runs 0 lists none, yet the last run's source is still where files wait (it said
+    "source folder not known yet not found"); a source that is a file is named as such."""
+    no_runs = newswh("status", "--data", str(example_data), "--runs", "0", env={"COLUMNS": "120"})
+    assert no_runs.returncode == 0, no_runs.stderr
+    assert f"waiting in {EXAMPLE_CORPUS}: 0 new, 0 changed" in no_runs.stdout
+    a_file = next(EXAMPLE_CORPUS.glob("*.txt"))
+    as_file = newswh("status", "--data", str(example_data), "--source", str(a_file), env={"COLUMNS": "200"})
+    assert f"waiting: unknown ({a_file} is not a folder)" in as_file.stdout
+    missing = newswh("status", "--data", str(example_data), "--source", str(EXAMPLE_CORPUS / "gone"), env={"COLUMNS": "200"})
+    assert f"waiting: unknown (source folder {EXAMPLE_CORPUS / 'gone'} not found)" in missing.stdout
+
+
 def test_status_without_a_warehouse_says_what_to_do(tmp_path):
     result = newswh("status", "--data", str(tmp_path))
     assert result.returncode == 1
