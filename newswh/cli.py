@@ -193,7 +193,8 @@ def ingest(
 
         _refuse("ingest", held_by_another(paths.lock))  # the flow would refuse too, seconds later
     warehouse = paths.warehouse
-    before = state = None
+    state = None
+    before: object = _NOT_LOOKED_AT  # None: no warehouse before this run
     try:  # from here on a stop says what became of the run, in the ingest's own line
         from newswh.arrow_memory import arrow_allocates_with_malloc
 
@@ -236,7 +237,7 @@ def ingest(
         ignore_stop_signals()  # stopped: a further Ctrl-C or SIGTERM has nothing left to stop
         if state is not None and state.is_completed():
             outcome = "the run had completed: `newswh status` shows its counts"
-        elif before is not None and file_state(warehouse) != before:
+        elif before is not _NOT_LOOKED_AT and file_state(warehouse) != before:  # a first run's commit too
             outcome = "the run had committed: the next run brings the lake up to date"
         else:
             outcome = WAREHOUSE_UNCHANGED
@@ -245,6 +246,10 @@ def ingest(
     if not state.is_completed():
         typer.echo(f"newswh ingest: {state.message}", err=True)
         raise typer.Exit(1)
+
+
+_NOT_LOOKED_AT = object()
+"""The warehouse's state before an ingest stopped before looking at it (so before it could commit)."""
 
 
 def start_ahead(

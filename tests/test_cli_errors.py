@@ -190,6 +190,58 @@ def test_the_next_run_after_a_ctrl_c_recovers(corpus, interrupted_runs):
         assert newswh("verify", "--data", str(run.data)).returncode == 0
 
 
+CTRL_C_AFTER_COMMIT = '''\
+"""Test hook: Ctrl-C lands just after the ingest has committed and published the lake."""
+import importlib.machinery
+import os
+import signal
+import sys
+
+
+class _AfterPublish:
+    def find_spec(self, name, path=None, target=None):
+        if name != "newswh.lake":
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(name, path)
+        load = spec.loader.exec_module
+
+        def exec_module(module):
+            load(module)
+            publish = module.LakeChanges.publish
+
+            def publish_then_ctrl_c(self):
+                report = publish(self)
+                os.kill(os.getpid(), signal.SIGINT)
+                return report
+
+            module.LakeChanges.publish = publish_then_ctrl_c
+
+        spec.loader.exec_module = exec_module
+        return spec
+
+
+sys.meta_path.insert(0, _AfterPublish())
+'''
+
+
+@pytest.mark.usefixtures("prefect_harness")
+def test_ctrl_c_after_a_first_run_committed_says_it_committed(tmp_path):
+    """With no warehouse before the run there was no state to compare with, so a Ctrl-C
+    after a first run's commit said "the warehouse is as it was before this run"."""
+    hooks = tmp_path / "hooks"
+    hooks.mkdir()
+    (hooks / "sitecustomize.py").write_text(CTRL_C_AFTER_COMMIT)
+    path = os.pathsep.join(filter(None, [str(hooks), os.environ.get("PYTHONPATH")]))
+    data = tmp_path / "data"
+    result = newswh("ingest", str(SEED.parent), "--data", str(data), "-q", env={"PYTHONPATH": path, **harness_api_env()})
+    assert result.returncode == 130, result.stderr
+    assert "Traceback" not in result.stdout + result.stderr, result.stderr
+    assert result.stderr.strip().splitlines()[-1] == (
+        "newswh ingest: interrupted; the run had committed: the next run brings the lake up to date"
+    )
+    assert newswh("verify", "--data", str(data)).returncode == 0
+
+
 @pytest.mark.parametrize(
     "endless",
     [
