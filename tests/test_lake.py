@@ -1,7 +1,9 @@
 """The lake's sync: which datasets a run may trust unchanged, and the partition splitter."""
 
+import errno
 import os
 import shutil
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from itertools import groupby
@@ -523,3 +525,45 @@ def test_a_lake_file_whose_footer_is_not_our_fingerprint_is_stale_not_a_failure(
         changes = prepare_lake(con, paths.lake, run_id)
     changes.discard()
     assert damaged <= {path for _, path in changes.staged}
+
+
+def test_every_file_a_sync_writes_is_on_disk_before_it_can_be_published(paths, monkeypatch):
+    """The files are written on writer threads while the next are read; prepare_lake still
+    returns only once each is flushed to disk, as publish renames them into place and a
+    crash after that must find them whole. (The slow flush makes a missing wait show.)"""
+    shutil.rmtree(paths.lake / "related_items")
+    flushed: set[Path] = set()
+    flush = lake.fsync_path
+
+    def slow_flush(path: Path) -> None:
+        time.sleep(0.05)
+        flush(path)
+        flushed.add(path)
+
+    monkeypatch.setattr(lake, "fsync_path", slow_flush)
+    with duckdb.connect(str(paths.warehouse)) as con:
+        run_id = con.execute("select max(run_id) + 1 from ingest_runs").fetchall()[0][0]
+        changes = prepare_lake(con, paths.lake, run_id)
+    staged = {temporary for temporary, _ in changes.staged}
+    assert any("related_items" in path.parts for _, path in changes.staged)  # written whole: its folder was gone
+    assert staged <= flushed, sorted(staged - flushed)
+    changes.discard()
+
+
+def test_a_file_that_cannot_be_flushed_fails_the_sync_and_leaves_nothing(paths, monkeypatch):
+    """A disk that fails an fsync (EIO) fails the run's lake stage, with no file left behind."""
+    shutil.rmtree(paths.lake / "related_items")
+    before = _files(paths.lake)
+    flush = lake.fsync_path
+
+    def failing_flush(path: Path) -> None:
+        if "related_items" in path.parts:
+            raise OSError(errno.EIO, os.strerror(errno.EIO), str(path))
+        flush(path)
+
+    monkeypatch.setattr(lake, "fsync_path", failing_flush)
+    with duckdb.connect(str(paths.warehouse)) as con, pytest.raises(OSError) as failure:
+        run_id = con.execute("select max(run_id) + 1 from ingest_runs").fetchall()[0][0]
+        prepare_lake(con, paths.lake, run_id)
+    assert failure.value.errno == errno.EIO
+    assert _files(paths.lake) == before
