@@ -479,6 +479,8 @@ def rebuild(
     counts = ", ".join(f"{table} {count:,}" for table, count in rebuilt.rows.items())
     kept = rebuilt.damaged_kept_as
     note = f"; the damaged file is kept as {kept.name} (delete it when you no longer need it)" if kept else ""
+    if rebuilt.wal_kept_as is not None:
+        note += f"; the write-ahead log beside the old file is kept as {rebuilt.wal_kept_as.name}"
     typer.echo(f"rebuilt {paths.warehouse} from {paths.lake}: {counts}{note}")
 
 

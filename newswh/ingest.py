@@ -419,6 +419,12 @@ def _ingest_locked(
         logger.info(
             "open: run %s on %s in %.2f s%s", run_id, _copy_of(copy), clock.seconds["open"], head_start, extra={"stage": "open"},
         )
+        if copy.wal_kept_as is not None:
+            logger.warning(
+                "open: %s held a write-ahead log DuckDB could not replay (a writer killed mid-write, or damage); "
+                "the warehouse is as its last checkpoint left it, and the log is kept as %s",
+                paths.warehouse, copy.wal_kept_as, extra={"stage": "open"},
+            )
 
         clock.start()
         found = discovering.result()
@@ -533,12 +539,15 @@ def _restore_from_lake(paths: DataPaths) -> None:
     logger = get_run_logger()
     logger.warning("no warehouse in %s, but a lake: restoring the warehouse from the lake first", paths.root)
     try:
-        rows = rebuild_locked(paths).rows
+        rebuilt = rebuild_locked(paths)
     except (RebuildError, NoWarehouseYet) as error:
         raise IngestError(
             f"{paths.warehouse} is missing and the lake cannot restore it: {error}; nothing was written"
         ) from None
-    logger.info("restored %s from the lake: %s", paths.warehouse, ", ".join(f"{table} {count:,}" for table, count in rows.items()))
+    counts = ", ".join(f"{table} {count:,}" for table, count in rebuilt.rows.items())
+    logger.info("restored %s from the lake: %s", paths.warehouse, counts)
+    if rebuilt.wal_kept_as is not None:
+        logger.warning("a write-ahead log was left beside the missing warehouse: kept as %s, never replayed", rebuilt.wal_kept_as)
 
 
 @dataclass(frozen=True)

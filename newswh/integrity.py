@@ -158,6 +158,8 @@ class Rebuilt:
     """Rows per table, as the lake gave them back."""
     damaged_kept_as: Path | None = None
     """Where the damaged warehouse the rebuild replaced was moved, if it replaced one."""
+    wal_kept_as: Path | None = None
+    """Where the write-ahead log beside the warehouse it replaced was moved, if there was one."""
 
 
 def rebuild(paths: DataPaths, lock_wait_seconds: float = 0.0) -> Rebuilt:
@@ -196,7 +198,7 @@ def rebuild_locked(paths: DataPaths) -> Rebuilt:
             raise RebuildError(f"{mismatches[0]}; the warehouse was not changed")
         kept = commit(copy)
     shutil.rmtree(paths.staging, ignore_errors=True)
-    return Rebuilt(rows, kept)
+    return Rebuilt(rows, kept, copy.wal_kept_as)
 
 
 _MANIFEST = next(dataset for dataset in DATASETS if dataset.table_name == "source_files")

@@ -15,6 +15,7 @@ A damaged file is named as damaged, with the way back: `newswh rebuild`.
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import shutil
@@ -399,6 +400,8 @@ class WarehouseCopy:
     the last commit's checks then vouch for nothing, so this run checks every row."""
     copied_ahead: bool = False
     """Whether the copy is one made before the run held the lock (newswh.copy_ahead)."""
+    wal_kept_as: Path | None = None
+    """Where a write-ahead log DuckDB could not replay was moved (`settle_wal`), if one was."""
 
 
 @contextmanager
@@ -428,8 +431,7 @@ def next_warehouse(
         ensure_not_written_elsewhere(paths.warehouse, damaged_ok=not copy_current)
     replaces_damaged = False
     try:
-        if copy_current and paths.warehouse.exists():
-            _fold_in_wal(paths.warehouse)
+        wal_kept_as = settle_wal(paths.warehouse, fold_in=copy_current)
         original = file_state(paths.warehouse)
         if ahead is not None and not (copy_current and original is not None and ahead.state == original):
             ahead.path.unlink(missing_ok=True)  # the warehouse changed since it was copied
@@ -450,7 +452,7 @@ def next_warehouse(
         raise
     try:
         applied = apply_schema(con)
-        yield WarehouseCopy(con, paths, original, replaces_damaged, applied.migrated, applied.ran, copied_ahead)
+        yield WarehouseCopy(con, paths, original, replaces_damaged, applied.migrated, applied.ran, copied_ahead, wal_kept_as)
     except BaseException:
         con.close()
         _discard_next(paths)  # a failed run must not leave a warehouse-sized file on a full disk
@@ -481,12 +483,35 @@ def reattach(con: duckdb.DuckDBPyConnection) -> None:
     _attach(con, Path(path))
 
 
-def _fold_in_wal(warehouse: Path) -> None:
-    """Checkpoint a write-ahead log someone left beside the warehouse (a writer that was
-    killed, or closed without a checkpoint): copying the file without it would drop
-    what that writer committed."""
-    if wal_path(warehouse).exists():
+def settle_wal(warehouse: Path, fold_in: bool = True) -> Path | None:
+    """Leave no write-ahead log beside the warehouse: call it holding the lock, with no
+    other writer (`ensure_not_written_elsewhere`).
+
+    A log someone left (a writer that was killed, or closed without a checkpoint) is folded
+    in with a checkpoint when `fold_in`: copying the file without it would drop what that
+    writer committed. DuckDB replays a log up to its first entry it cannot read (a torn
+    write) and ignores the rest, but leaves the file, which a checkpoint with nothing to
+    fold in does not remove: every run after refused, as if "a write-ahead log appeared
+    beside" the warehouse during it. So a log still there after the checkpoint, or beside no
+    warehouse, or beside one a rebuild replaces (`fold_in=False`), holds nothing the
+    warehouse will ever apply: it is moved aside, kept for a person to look at, never
+    deleted, and never replayed against another file. Returns where, if it was."""
+    wal = wal_path(warehouse)
+    if not wal.exists():
+        return None
+    if fold_in and warehouse.exists():
         duckdb.connect(str(warehouse)).execute("checkpoint").close()
+        if not wal.exists():
+            return None
+    stamp = f"{wal.name}.unreplayed-{datetime.now():%Y%m%dT%H%M%S}"
+    kept = wal.with_name(stamp)
+    for number in itertools.count(2):  # one set aside this second already must stay
+        if not kept.exists():
+            break
+        kept = wal.with_name(f"{stamp}-{number}")
+    os.replace(wal, kept)
+    fsync_path(warehouse.parent)
+    return kept
 
 
 def _is_damaged(warehouse: Path) -> bool:

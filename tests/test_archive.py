@@ -105,6 +105,71 @@ def test_an_ingest_refuses_when_the_warehouse_is_gone_and_the_lake_is_damaged(ar
     assert sorted((path, path.stat().st_size) for path in paths.lake.rglob("*") if path.is_file()) == lake_before
 
 
+# 5b. A write-ahead log left beside the warehouse: folded in when DuckDB can replay it,
+# else set aside, so that it neither blocks every run nor is replayed against a rebuild.
+
+
+def _leave_a_log(warehouse_file: Path, torn: bool, table: str = "my_notes") -> bytes:
+    """What a writer killed before its checkpoint leaves: a log of a committed table; cut
+    short (a torn write), DuckDB replays none of it. Returns the log's bytes."""
+    killed = "import duckdb, os; c = duckdb.connect(os.environ['W']); c.execute(os.environ['SQL']); os._exit(0)"
+    sql = f"create table {table} as select 'keep me' as note"
+    subprocess.run([sys.executable, "-c", killed], check=True, env={**os.environ, "W": str(warehouse_file), "SQL": sql})
+    log = warehouse_file.with_name(warehouse_file.name + ".wal")
+    if torn:
+        os.truncate(log, log.stat().st_size // 2)
+    return log.read_bytes()
+
+
+def test_an_intact_log_is_folded_in_and_a_torn_one_set_aside_not_refused_forever(archived):
+    """A torn log used to fail every ingest and rebuild after it with "was changed by
+    another process during this run (a write-ahead log appeared beside it)"."""
+    source, data, before = archived
+    paths = DataPaths(data)
+    _leave_a_log(paths.warehouse, torn=False)
+    (source / "new.txt").write_bytes(SEED.read_bytes())
+    result = _ingest_cli(source, data)
+    assert result.returncode == 0, result.stderr
+    assert query(data, "select note from my_notes") == [("keep me",)]  # what the writer committed is kept
+    assert not list(data.glob("*.unreplayed-*"))
+
+    torn = _leave_a_log(paths.warehouse, torn=True, table="torn_notes")
+    (source / "newer.txt").write_bytes(SEED.read_bytes().replace(b"Russia", b"Russland"))
+    result = _ingest_cli(source, data)
+    assert result.returncode == 0, result.stderr
+    [kept] = data.glob("warehouse.duckdb.wal.unreplayed-*")
+    assert kept.read_bytes() == torn
+    said = "".join(result.stderr.split())  # the display wraps long lines
+    assert "DuckDBcouldnotreplay" in said and kept.name in said, result.stderr
+    assert not (data / "warehouse.duckdb.wal").exists()
+    assert query(data, "select count(*) from source_files where source_path like '%newer.txt'") == [(1,)]
+    assert newswh("verify", "--data", str(data)).returncode == 0
+
+    torn_again = _leave_a_log(paths.warehouse, torn=True, table="torn_again")
+    rebuilt = newswh("rebuild", "--data", str(data))
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    kept_again = set(data.glob("warehouse.duckdb.wal.unreplayed-*")) - {kept}
+    assert len(kept_again) == 1 and next(iter(kept_again)).read_bytes() == torn_again
+    assert next(iter(kept_again)).name in rebuilt.stdout and kept.read_bytes() == torn
+    assert not (data / "warehouse.duckdb.wal").exists()
+    assert newswh("verify", "--data", str(data)).returncode == 0
+    assert table_fingerprints(data) != before  # the two new files' rows are there as well
+
+
+def test_a_log_beside_a_deleted_warehouse_is_never_replayed_into_its_restored_one(archived):
+    source, data, before = archived
+    paths = DataPaths(data)
+    log = _leave_a_log(paths.warehouse, torn=False)
+    paths.warehouse.unlink()
+    result = _ingest_cli(source, data)
+    assert result.returncode == 0, result.stderr
+    [kept] = data.glob("warehouse.duckdb.wal.unreplayed-*")
+    assert kept.read_bytes() == log
+    assert table_fingerprints(data) == before
+    assert query(data, "select count(*) from duckdb_tables() where table_name = 'my_notes'") == [(0,)]
+    assert newswh("verify", "--data", str(data)).returncode == 0
+
+
 # 6. A damaged warehouse is named as damaged; rebuild replaces it, keeping it aside.
 
 
