@@ -8,6 +8,7 @@ from __future__ import annotations
 import atexit
 import gc
 import json
+import os
 import shutil
 import sys
 from collections.abc import Callable, Iterator
@@ -51,6 +52,11 @@ def main() -> None:
     # every `newswh ingest`). Memory goes back to the system either way; atexit handlers
     # and the deallocation of every object not in a cycle still run.
     atexit.register(gc.freeze)
+    # Every Python newswh starts (the temporary Prefect server, the parse workers, the walk
+    # ahead, the dashboard) would otherwise put the working directory first on its import
+    # path: a queue.py or types.py beside the user then replaced the standard library's,
+    # and the server exited with "No module named 'concurrent.futures'".
+    os.environ["PYTHONSAFEPATH"] = "1"
     notice_stop_signals()
     try:
         from typer._click import exceptions  # typer vendors click from 0.2x on
@@ -323,7 +329,6 @@ def dashboard(
 ) -> None:
     """Serve the Streamlit dashboard over the Parquet lake on 127.0.0.1 (needs the dashboard extra)."""
     import importlib.util
-    import os
 
     _refuse("dashboard", _not_a_folder(data))
     if importlib.util.find_spec("streamlit") is None:
@@ -351,7 +356,6 @@ def serve(
     dask: Annotated[Optional[str], typer.Option(help="Parse every run on this Dask scheduler (tcp://host:8786).")] = None,
 ) -> None:
     """Serve the ingest as a scheduled Prefect deployment (needs PREFECT_API_URL); Ctrl-C stops it."""
-    import os
 
     from newswh.paths_check import api_problem, data_problem, source_problem
     from newswh.serving import ServeError, serve_ingest
@@ -497,7 +501,6 @@ def _prefect_api(command: str = "ingest") -> Iterator[Callable[[], None]]:
     answers), else a temporary one that exits with this process, however it ends (see
     newswh.server). Yields what to call, after importing Prefect, before the first flow:
     it returns once the API answers."""
-    import os
 
     if os.environ.get("PREFECT_API_URL"):
         # Asked on a thread (a request holds no GIL) while Prefect is imported; answered
@@ -569,7 +572,6 @@ def _second_interrupt_exits_at_once() -> None:
     """After a first Ctrl-C (or SIGTERM) the run is already stopping; a second one means
     "now": exit with the same one line instead of a KeyboardInterrupt traceback from the
     clean-up."""
-    import os
     import signal
 
     def exit_now(signum: int, frame: object) -> None:

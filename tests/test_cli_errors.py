@@ -190,6 +190,25 @@ def test_the_next_run_after_a_ctrl_c_recovers(corpus, interrupted_runs):
         assert newswh("verify", "--data", str(run.data)).returncode == 0
 
 
+def test_files_named_like_standard_modules_where_newswh_runs_change_nothing(tmp_path):
+    """Each Python newswh starts put the working directory first on its import path: a
+    queue.py there replaced the standard library's, and the temporary server exited with
+    "No module named 'concurrent.futures'". Run on a temporary server and on parse
+    processes (two batches), each of which imports queue."""
+    here = tmp_path / "project"
+    here.mkdir()
+    for module in ("queue", "concurrent", "socket", "types"):
+        (here / f"{module}.py").write_text("raise SystemExit('a module of the working directory was imported')\n")
+    source = tmp_path / "source"
+    write_corpus(source, 12, noise=0.0, seed=5)
+    result = subprocess.run(
+        [NEWSWH, "ingest", str(source), "--data", str(tmp_path / "data"), "--workers", "2", "--batch-files", "6"],
+        capture_output=True, text=True, timeout=300, cwd=here, env=_without_api(),
+    )
+    assert result.returncode == 0, result.stderr
+    assert "on 2 processes" in result.stderr or "parsed batch 2/2" in result.stderr, result.stderr
+
+
 CTRL_C_AFTER_COMMIT = '''\
 """Test hook: Ctrl-C lands just after the ingest has committed and published the lake."""
 import importlib.machinery
