@@ -67,6 +67,7 @@ from newswh.warehouse import (
     WarehouseCopy,
     WarehouseDamaged,
     commit,
+    describe_failures,
     ensure_not_written_elsewhere,
     file_state,
     next_warehouse,
@@ -251,7 +252,7 @@ def load_warehouse(
     has succeeded."""
     failures = load_staged(con, staging, changed, scope)
     if failures:
-        raise IngestError(f"data checks failed, nothing was committed: {failures}")
+        raise IngestError(f"data checks failed, nothing was committed: {describe_failures(failures)}")
 
 
 @task(name="write-lake", task_run_name="write-lake", cache_policy=NO_CACHE)

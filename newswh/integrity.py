@@ -28,11 +28,12 @@ from newswh.lake import (
     fingerprint_rows,
     partition_folder,
     prepare_lake,
+    published_listing,
     recorded_digests,
 )
 from newswh.locking import writer_lock
 from newswh.settings import SQL_DIR, DataPaths
-from newswh.warehouse import commit, damage, failed_checks, next_warehouse, open_read_only, remove_left_behind
+from newswh.warehouse import commit, damage, describe_failures, failed_checks, next_warehouse, open_read_only, remove_left_behind
 
 
 class RebuildError(RuntimeError):
@@ -77,7 +78,7 @@ def verify(paths: DataPaths) -> Verification:
     with con:
         try:
             for check, offenders in failed_checks(con).items():
-                result.problems.append(f"data check {check} fails, e.g. {offenders[0]}")
+                result.problems.append(f"data check {describe_failures({check: offenders})}")
             result.problems += rows_without_their_file(con)
             for dataset in DATASETS:
                 result.rows[dataset.table_name] = con.execute(f"select count(*) from {dataset.table_name}").fetchall()[0][0]
@@ -186,7 +187,10 @@ def rebuild_locked(paths: DataPaths) -> Rebuilt:
         rows = {dataset.table_name: _load_dataset(con, paths.lake, dataset) for dataset in DATASETS}
         failures = failed_checks(con)
         if failures:
-            raise RebuildError(f"the lake's tables do not fit together ({failures}); the warehouse was not changed")
+            raise RebuildError(
+                f"the lake's tables do not fit together{_missing_files(paths.lake)} ({describe_failures(failures)}); "
+                "the warehouse was not changed"
+            )
         lost = rows_without_their_file(con)
         if lost:
             raise RebuildError(
@@ -199,6 +203,17 @@ def rebuild_locked(paths: DataPaths) -> Rebuilt:
         kept = commit(copy)
     shutil.rmtree(paths.staging, ignore_errors=True)
     return Rebuilt(rows, kept, copy.wal_kept_as)
+
+
+def _missing_files(lake: Path) -> str:
+    """Why a lake's tables may not fit together: the lake files its last sync published that
+    are gone now (a person deleted one, say), said as a clause; "" if none is."""
+    published = published_listing(lake) or {}
+    missing = [lake / folder / name for folder, files in published.items() for name in files if not (lake / folder / name).exists()]
+    if not missing:
+        return ""
+    others = f" (and {len(missing) - 1:,} more)" if len(missing) > 1 else ""
+    return f", as {missing[0]}{others} is missing, though the last lake sync wrote it: put it back from a backup"
 
 
 _MANIFEST = next(dataset for dataset in DATASETS if dataset.table_name == "source_files")

@@ -316,6 +316,15 @@ def failed_checks(
     return failures
 
 
+def describe_failures(failures: dict[str, list[tuple[object, ...]]]) -> str:
+    """Failed data checks (`failed_checks`) as a person reads them: each check's name and its
+    first offending row, not a Python dict of rows."""
+    return "; ".join(
+        f"{check} fails for {', '.join(map(str, rows[0]))}{' and others' if len(rows) > 1 else ''}"
+        for check, rows in failures.items()
+    )
+
+
 def ensure_not_written_elsewhere(warehouse: Path, wait_seconds: float = 5.0, damaged_ok: bool = False) -> None:
     """Fail clearly if another process holds the warehouse open read-write, or it is damaged.
 

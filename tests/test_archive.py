@@ -225,6 +225,23 @@ def test_a_damaged_lake_file_is_named_in_one_line_by_rebuild(archived):
     assert not paths.warehouse.exists()
 
 
+def test_a_deleted_lake_file_is_named_by_rebuild_and_by_the_ingest_that_would_restore(archived):
+    """Its rows gone, the rest no longer fit together: the line was the checks' raw dict of
+    rows, naming a raw file but not the lake file that was gone."""
+    source, data, _ = archived
+    paths = DataPaths(data)
+    victim = max((paths.lake / "articles").rglob("*.parquet"), key=lambda path: path.stat().st_size)
+    victim.unlink()
+    paths.warehouse.unlink()
+    for line in (
+        _one_line_error(newswh("rebuild", "--data", str(data)), "rebuild"),
+        _one_line_error(_ingest_cli(source, data), "ingest"),
+    ):
+        assert f"{victim} is missing, though the last lake sync wrote it: put it back from a backup" in line, line
+        assert "the lake's tables do not fit together, as " in line and " fails for " in line and "{" not in line, line
+    assert not paths.warehouse.exists()
+
+
 # 3. Another process writing the warehouse during a run: the run refuses to commit.
 
 
