@@ -191,6 +191,8 @@ def ingest(
     except StorageError as error:
         _refuse("ingest", str(error))
     _refuse("ingest", (None if is_url(source) else source_problem(Path(source))) or data_problem(data))
+    if staging and not is_url(staging):  # a folder every worker mounts
+        _refuse("ingest", data_problem(Path(staging), what="staging folder"))
     from newswh.settings import DataPaths
 
     paths = DataPaths(data)

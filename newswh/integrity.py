@@ -170,6 +170,8 @@ def rebuild(paths: DataPaths, lock_wait_seconds: float = 0.0) -> Rebuilt:
     matches every lake file, so a failed rebuild leaves whatever was there before. A
     damaged warehouse is moved aside (`warehouse.duckdb.damaged-<time>`), not deleted.
     """
+    if not paths.root.is_dir():  # nothing to rebuild from, and the lock would create the folder
+        raise NoWarehouseYet(f"no warehouse in {paths.root} yet: run `newswh ingest` first")
     with writer_lock(paths.lock, lock_wait_seconds):
         return rebuild_locked(paths)
 

@@ -18,27 +18,27 @@ def source_problem(source: Path) -> str | None:
     return None
 
 
-def data_problem(data: Path, must_exist: bool = False) -> str | None:
-    """Why `data` cannot be used as a data folder to write, or None.
+def data_problem(data: Path, must_exist: bool = False, what: str = "data folder") -> str | None:
+    """Why `data` cannot be used as a data folder (or another folder newswh writes, `what`), or None.
 
     `must_exist`: for commands that only read (a data folder that is not there yet is then
     not an error to create, but a sign of a mistyped path).
     """
     if data.exists():
         if not data.is_dir():
-            return f"data folder {data} is a file: give a folder (it is created if missing)"
+            return f"{what} {data} is a file: give a folder (it is created if missing)"
         if not os.access(data, os.W_OK | os.X_OK):
-            return f"data folder {data} is not writable (permission denied)"
+            return f"{what} {data} is not writable (permission denied)"
         return None
     if must_exist:
-        return f"no data folder at {data}"
+        return f"no {what} at {data}"
     ancestor = data.parent
     while not ancestor.exists() and ancestor != ancestor.parent:
         ancestor = ancestor.parent
     if not ancestor.is_dir():
-        return f"data folder {data} cannot be created: {ancestor} is a file"
+        return f"{what} {data} cannot be created: {ancestor} is a file"
     if not os.access(ancestor, os.W_OK | os.X_OK):
-        return f"data folder {data} cannot be created: {ancestor} is not writable (permission denied)"
+        return f"{what} {data} cannot be created: {ancestor} is not writable (permission denied)"
     return None
 
 

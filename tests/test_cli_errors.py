@@ -64,6 +64,7 @@ def test_wrong_folders_are_refused_before_anything_starts(tmp_path, a_file):
         ("ingest", str(tmp_path / "nope")): f"newswh ingest: source folder {tmp_path / 'nope'} does not exist",
         ("ingest", str(SEED.parent), "--data", str(a_file)): f"newswh ingest: data folder {a_file} is a file",
         ("ingest", str(SEED.parent), "--data", str(a_file / "data")): f"newswh ingest: data folder {a_file / 'data'} cannot be created: {a_file} is a file",
+        ("ingest", str(SEED.parent), "--staging", str(a_file)): f"newswh ingest: staging folder {a_file} is a file",
         ("rebuild", "--data", str(a_file)): f"newswh rebuild: data folder {a_file} is a file",
         ("verify", "--data", str(a_file)): f"newswh verify: data folder {a_file} is a file",
         ("sql", "select 1", "--data", str(a_file)): f"newswh sql: data folder {a_file} is a file",
@@ -80,6 +81,7 @@ def test_a_never_ingested_folder_says_to_ingest_first(tmp_path):
     for command in ("verify", "rebuild"):
         line = _one_line(newswh(command, "--data", str(tmp_path / "empty")), 1)
         assert line == f"newswh {command}: no warehouse in {tmp_path / 'empty'} yet: run `newswh ingest` first"
+        assert not (tmp_path / "empty").exists()  # a mistyped --data is not created
 
 
 def test_a_read_only_data_folder_is_refused(tmp_path):
