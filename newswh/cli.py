@@ -591,10 +591,21 @@ def _open_read_only(command: str, data: Path):  # type: ignore[no-untyped-def]
     _refuse(command, _not_a_folder(data))
     from newswh.warehouse import WarehouseBusy, WarehouseDamaged, open_read_only
 
+    paths = DataPaths(data)
     try:
-        return open_read_only(DataPaths(data).warehouse)
+        return open_read_only(paths.warehouse)
     except (FileNotFoundError, WarehouseBusy, WarehouseDamaged) as error:
-        typer.echo(f"newswh {command}: {error}", err=True)
+        problem = str(error)
+        if isinstance(error, FileNotFoundError):
+            from newswh.integrity import lake_holds_data
+
+            if lake_holds_data(paths.lake):  # the warehouse was lost, not never made
+                meanwhile = "; `newswh sql --lake` queries the lake meanwhile" if command == "sql" else ""
+                problem = (
+                    f"no warehouse at {paths.warehouse}, but {paths.lake} holds the archive: `newswh rebuild` recreates "
+                    f"the warehouse from it (the next `newswh ingest` does so first){meanwhile}"
+                )
+        typer.echo(f"newswh {command}: {problem}", err=True)
         raise typer.Exit(1) from None
 
 

@@ -45,3 +45,19 @@ def test_status_without_a_warehouse_says_what_to_do(tmp_path):
     result = newswh("status", "--data", str(tmp_path))
     assert result.returncode == 1
     assert result.stderr.strip() == f"newswh status: no warehouse at {tmp_path / 'warehouse.duckdb'}: run `newswh ingest` first"
+
+
+def test_status_and_sql_without_a_warehouse_but_with_a_lake_say_rebuild(example_data, tmp_path):
+    """The warehouse was lost, not never made: "run `newswh ingest` first" sent the user the
+    long way round, and said nothing of the archive."""
+    data = tmp_path / "data"
+    shutil.copytree(example_data, data)
+    (data / "warehouse.duckdb").unlink()
+    said = (
+        f"no warehouse at {data / 'warehouse.duckdb'}, but {data / 'lake'} holds the archive: `newswh rebuild` "
+        "recreates the warehouse from it (the next `newswh ingest` does so first)"
+    )
+    status = newswh("status", "--data", str(data))
+    assert status.returncode == 1 and status.stderr == f"newswh status: {said}\n"
+    sql = newswh("sql", "select 1", "--data", str(data))
+    assert sql.returncode == 1 and sql.stderr == f"newswh sql: {said}; `newswh sql --lake` queries the lake meanwhile\n"
