@@ -490,6 +490,12 @@ def _ingest_locked(
         )
         if warning := kept_line({"captures_kept": kept}):
             logger.warning("load: %s", warning, extra={"stage": "load"})
+        [(vanished,)] = con.execute("select count(*) from vanished_paths").fetchall()  # sql/load/10_affected.sql
+        if vanished:  # else the counts below are smaller than the plan's, and nothing says why
+            logger.warning(
+                "load: %s of the files listed were gone when read: not counted in this run, as if deleted before it",
+                f"{vanished:,}", extra={"stage": "load"},
+            )
         run_rejects = con.execute(
             "select source_path, reason, detail from rejects where source_path in (select source_path from parsed_paths) "
             "order by source_path limit ?",

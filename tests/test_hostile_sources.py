@@ -183,6 +183,8 @@ def test_files_vanishing_during_a_cli_run_are_missing_not_rejected(pristine, tmp
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stdout + done.stderr
     assert not any(path.exists() for path in doomed), "the hook deleted the files during the run"
+    said = " ".join(done.stderr.split())  # the display wraps long lines
+    assert f"load: {len(doomed)} of the files listed were gone when read: not counted in this run" in said, done.stderr
     assert query(data, "select count(*) from rejects") == [(0,)]
     assert query(data, "select count(*) from source_files where not is_present") == [(1,)]  # the new one never arrived
     run_ingest(source, data)
