@@ -451,6 +451,13 @@ def _ingest_locked(
             f"{status['new']:,}", f"{status['changed']:,}", f"{status['unchanged']:,}", clock.seconds["plan"],
             ", planned while newswh started" if planned is not None else "", extra={"stage": "plan", "to_read": to_read},
         )
+        last_source = con.execute("select source from ingest_runs where run_id < ? order by run_id desc limit 1", [run_id]).fetchall()
+        if last_source and last_source[0][0] != str(source):
+            logger.warning(
+                "plan: the last run read %s, this one reads %s: files of this data folder not under %s are counted "
+                "missing (their data is kept); keep one data folder per source",
+                last_source[0][0], source, source, extra={"stage": "plan"},
+            )
 
         clock.start()
         staging = paths.staging / f"run-{run_id}"

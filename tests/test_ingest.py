@@ -290,3 +290,21 @@ def test_the_summary_shows_whether_every_file_is_accounted_for(first_run):
     assert line.endswith(": every file accounted for")
     assert line.startswith(f"{counts['files_seen']:,} files seen = 0 unchanged + {counts['articles_written']:,} articles written")
     assert conservation_line({**counts, "rejected": counts["rejected"] - 1}).endswith("DOES NOT ADD UP")
+
+
+def test_a_data_folder_pointed_at_another_source_says_so(tmp_path, caplog):
+    """Every file of the first source is then counted missing (its data kept): right, but a
+    run that said nothing about it looked like the loss of the whole corpus."""
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.mkdir()
+    second.mkdir()
+    shutil.copy(SEED, first / SEED.name)
+    shutil.copy(SEED, second / "other.txt")
+    data = tmp_path / "data"
+    run_ingest(first, data)
+    caplog.clear()
+    run_ingest(first, data)
+    assert "the last run read" not in caplog.text  # the same source: nothing to say
+    summary = run_ingest(second, data)
+    assert summary.counts["files_missing"] == 1
+    assert f"the last run read {first.resolve()}, this one reads {second.resolve()}" in caplog.text
