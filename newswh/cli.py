@@ -183,7 +183,7 @@ def ingest(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the final line.")] = False,
 ) -> None:
     """Parse new and changed raw files into the DuckDB warehouse and the Parquet lake."""
-    from newswh.paths_check import data_problem, source_problem
+    from newswh.paths_check import dask_address_problem, data_problem, source_problem
     from newswh.remote import StorageError, is_url, parse_storage_options
 
     try:
@@ -193,6 +193,8 @@ def ingest(
     _refuse("ingest", (None if is_url(source) else source_problem(Path(source))) or data_problem(data))
     if staging and not is_url(staging):  # a folder every worker mounts
         _refuse("ingest", data_problem(Path(staging), what="staging folder"))
+    if dask is not None:
+        _refuse("ingest", dask_address_problem(dask))
     from newswh.settings import DataPaths
 
     paths = DataPaths(data)
@@ -332,7 +334,8 @@ def dashboard(
     """Serve the Streamlit dashboard over the Parquet lake on 127.0.0.1 (needs the dashboard extra)."""
     import importlib.util
 
-    _refuse("dashboard", _not_a_folder(data))
+    _refuse("dashboard", _not_a_folder(data) or (None if data.exists() else f"no data folder at {data}"))
+    _refuse("dashboard", _port_taken(port))
     if importlib.util.find_spec("streamlit") is None:
         _refuse("dashboard", "needs the dashboard extra: pip install 'newswh[dashboard]'")
     from newswh.dashboard.queries import DATA_ENV
@@ -359,10 +362,10 @@ def serve(
 ) -> None:
     """Serve the ingest as a scheduled Prefect deployment (needs PREFECT_API_URL); Ctrl-C stops it."""
 
-    from newswh.paths_check import api_problem, data_problem, source_problem
+    from newswh.paths_check import api_problem, dask_address_problem, data_problem, source_problem
     from newswh.serving import ServeError, serve_ingest
 
-    _refuse("serve", source_problem(source) or data_problem(data), code=2)
+    _refuse("serve", source_problem(source) or data_problem(data) or (dask and dask_address_problem(dask)), code=2)
     if os.environ.get("PREFECT_API_URL"):
         _refuse("serve", api_problem(os.environ["PREFECT_API_URL"], temporary_ok=False))
     from newswh.arrow_memory import arrow_allocates_with_malloc
@@ -378,7 +381,7 @@ def serve(
 @app.command()
 def status(
     data: Annotated[Path, typer.Option(help="Data folder holding warehouse.duckdb.")] = DEFAULT_DATA,
-    source: Annotated[Optional[Path], typer.Option(help="Count files waiting here; default: the last run's source.")] = None,
+    source: Annotated[Optional[str], typer.Option(help="Count files waiting here; default: the last run's source.")] = None,
     runs: Annotated[int, typer.Option(min=0, help="How many recent runs to list.")] = 5,
 ) -> None:
     """Recent runs, row counts, the newest article, and files waiting to be ingested."""
@@ -411,10 +414,15 @@ def status(
     else:
         console.print("newest article: none yet")
     if report.waiting is None:
+        from newswh.remote import is_url
+
         source = report.source
-        why = "no run yet names a source folder: give --source" if source is None else (
-            f"{source} is not a folder" if source.exists() else f"source folder {source} not found"
-        )
+        if source is None:
+            why = "no run yet names a source folder: give --source"
+        elif is_url(source):
+            why = f"{source} is object storage, which status does not list; `newswh ingest` does"
+        else:
+            why = f"{source} is not a folder" if Path(source).exists() else f"source folder {source} not found"
         console.print(f"waiting: unknown ({why})", highlight=False)
     else:
         console.print(
@@ -619,6 +627,20 @@ def _open_lake(command: str, data: Path):  # type: ignore[no-untyped-def]
     except NoLake as error:
         typer.echo(f"newswh {command}: {error}", err=True)
         raise typer.Exit(1) from None
+
+
+def _port_taken(port: int) -> str | None:
+    """Why the dashboard cannot listen on 127.0.0.1:`port`, or None: Streamlit says so only
+    after the line that gives the address to open."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as Streamlit's server binds
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError as error:
+            return f"cannot listen on 127.0.0.1:{port} ({error.strerror}): choose another --port"
+    return None
 
 
 def _not_a_folder(data: Path) -> str | None:

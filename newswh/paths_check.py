@@ -1,9 +1,10 @@
-"""Wrong folders refused in one line before anything starts: Prefect takes seconds to start,
-and a person who mistyped a path should hear so at once."""
+"""Wrong folders (and addresses) refused in one line before anything starts: Prefect takes
+seconds to start, and a person who mistyped a path should hear so at once."""
 
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 
@@ -61,3 +62,22 @@ def api_problem(url: str, timeout: float = 3.0, temporary_ok: bool = True) -> st
         reason = str(getattr(error, "reason", error))
     other_way = ", or unset PREFECT_API_URL to run with a temporary one" if temporary_ok else ""
     return f"no Prefect server answers at PREFECT_API_URL={url} ({reason}): start it (`prefect server start`){other_way}"
+
+
+_DASK_ADDRESS = re.compile(r"(?:(?P<scheme>[A-Za-z]+)://)?(?P<host>\[[0-9A-Fa-f:.]+\]|[^:/\s\[\]]+):(?P<port>\d{1,5})/?")
+_DASK_SCHEMES = frozenset({"tcp", "tls", "ws", "wss", "ucx"})
+
+
+def dask_address_problem(address: str) -> str | None:
+    """Why `address` is no Dask scheduler's address (`tcp://host:8786`), or None. Dask says
+    so only once the run has begun (ingest: "Flow run encountered an exception: ValueError";
+    serve: a traceback in every scheduled run)."""
+    match = _DASK_ADDRESS.fullmatch(address.strip())
+    if match is None:
+        return f"--dask {address!r} is not a scheduler address: give tcp://host:port, e.g. tcp://127.0.0.1:8786"
+    scheme = (match["scheme"] or "tcp").lower()
+    if scheme not in _DASK_SCHEMES:
+        return f"--dask {address!r}: Dask has no {scheme}:// connections; give tcp://host:port, e.g. tcp://127.0.0.1:8786"
+    if not 0 < int(match["port"]) < 65536:
+        return f"--dask {address!r}: port {match['port']} is out of range"
+    return None

@@ -26,6 +26,18 @@ def deployment_parameters(source: Path, data: Path, dask: str | None = None) -> 
     return parameters
 
 
+def _check_cron(cron: str) -> None:
+    """Refuse a schedule Prefect would refuse deep inside `serve`, with a traceback."""
+    from prefect.client.schemas.schedules import CronSchedule
+    from pydantic import ValidationError
+
+    try:
+        CronSchedule(cron=cron)
+    except ValidationError as error:
+        reason = error.errors()[0].get("msg", "") if error.errors() else ""
+        raise ServeError(f"--cron {cron!r} is not a cron schedule ({reason}); e.g. \"*/5 * * * *\"") from None
+
+
 def serve_ingest(
     source: Path, data: Path, cron: str | None, interval: float | None, name: str = DEPLOYMENT_NAME, dask: str | None = None
 ) -> None:
@@ -43,6 +55,8 @@ def serve_ingest(
         raise ServeError("give exactly one schedule: --cron EXPR or --interval SECONDS")
     if interval is not None and interval <= 0:
         raise ServeError("--interval must be a positive number of seconds")
+    if cron is not None:
+        _check_cron(cron)
     if not get_current_settings().api.url:
         raise ServeError(
             "schedules need a Prefect server: start one with `prefect server start`, then "

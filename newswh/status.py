@@ -11,6 +11,7 @@ import duckdb
 from newswh.discovered import discovered_table
 from newswh.manifest import make_plan
 from newswh.records import PARSER_VERSION
+from newswh.remote import is_url
 
 STATUS_TABLES = ("articles", "related_items", "news_items", "rejects", "source_files", "ingest_runs")
 RUN_COLUMNS = ("run", "started (UTC)", "wall secs", "seen", "new", "changed", "articles", "rejected", "sums")
@@ -22,13 +23,14 @@ class WarehouseStatus:
     """The last runs, newest first, with RUN_COLUMNS."""
     row_counts: dict[str, int]
     newest_article: tuple[str, datetime] | None
-    source: Path | None
-    """The folder the waiting files were counted in: the one given, else the last run's."""
+    source: str | None
+    """The folder the waiting files were counted in (or a URL, where they are not): the
+    one given, else the last run's."""
     waiting: dict[str, int] | None
     """New and changed files in `source` that the next run will read; None without a source."""
 
 
-def warehouse_status(con: duckdb.DuckDBPyConnection, source: Path | None = None, last_runs: int = 5) -> WarehouseStatus:
+def warehouse_status(con: duckdb.DuckDBPyConnection, source: str | None = None, last_runs: int = 5) -> WarehouseStatus:
     runs = con.execute(
         "select run_id, timezone('UTC', started_at), round(epoch(finished_at - started_at), 2), files_seen, files_new, files_changed, "
         "articles_written, rejected, is_conserved from ingest_runs order by run_id desc limit ?",
@@ -42,9 +44,9 @@ def warehouse_status(con: duckdb.DuckDBPyConnection, source: Path | None = None,
     newest = newest[0] if newest else None
     if source is None:  # the last run's, whether or not runs are listed (--runs 0)
         last = con.execute("select source from ingest_runs order by run_id desc limit 1").fetchall()
-        source = Path(last[0][0]) if last else None
+        source = last[0][0] if last else None
     waiting = None
-    if source is not None and source.is_dir():
-        plan = make_plan(con, discovered_table(source.resolve()), PARSER_VERSION)
+    if source is not None and not is_url(source) and Path(source).is_dir():
+        plan = make_plan(con, discovered_table(Path(source).resolve()), PARSER_VERSION)
         waiting = {"new": plan["new"], "changed": plan["changed"]}
     return WarehouseStatus(runs, counts, newest, source, waiting)

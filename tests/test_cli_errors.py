@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import time
 from dataclasses import dataclass
@@ -70,11 +71,29 @@ def test_wrong_folders_are_refused_before_anything_starts(tmp_path, a_file):
         ("sql", "select 1", "--data", str(a_file)): f"newswh sql: data folder {a_file} is a file",
         ("status", "--data", str(a_file)): f"newswh status: data folder {a_file} is a file",
         ("serve", str(a_file), "--interval", "60"): f"newswh serve: source {a_file} is a file",
+        # Dask read the address only once the run had begun: "Flow run encountered an exception: ValueError".
+        ("ingest", str(SEED.parent), "--dask", "notanaddress"): "newswh ingest: --dask 'notanaddress' is not a scheduler address",
+        ("ingest", str(SEED.parent), "--dask", "http://127.0.0.1:8786"): "newswh ingest: --dask 'http://127.0.0.1:8786': Dask has no http://",
+        ("serve", str(SEED.parent), "--interval", "60", "--dask", "notanaddress"): "newswh serve: --dask 'notanaddress' is not",
+        # Prefect refused it inside serve, with a 60-line traceback.
+        ("serve", str(SEED.parent), "--cron", "not a cron"): "newswh serve: --cron 'not a cron' is not a cron schedule",
+        ("serve", str(SEED.parent), "--cron", "61 * * * *"): "newswh serve: --cron '61 * * * *' is not a cron schedule",
+        ("dashboard", "--data", str(tmp_path / "nope")): f"newswh dashboard: no data folder at {tmp_path / 'nope'}",
     }
     for args, start in cases.items():
         line = _one_line(newswh(*args, env=_without_api()), 2 if args[0] == "serve" else 1)
         assert line.startswith(start), (args, line)
     assert not (a_file.parent / "data").exists()
+
+
+def test_a_dashboard_on_a_taken_port_is_refused_before_it_gives_its_address(example_data):
+    """Streamlit printed "Port N is not available" after newswh had printed the address to open."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        line = _one_line(newswh("dashboard", "--data", str(example_data), "--port", str(port)), 1)
+    assert line == f"newswh dashboard: cannot listen on 127.0.0.1:{port} (Address already in use): choose another --port"
 
 
 def test_a_never_ingested_folder_says_to_ingest_first(tmp_path):

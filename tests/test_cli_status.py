@@ -39,6 +39,8 @@ def test_status_counts_waiting_files_when_it_lists_no_runs_and_names_a_source_it
     assert f"waiting: unknown ({a_file} is not a folder)" in as_file.stdout
     missing = newswh("status", "--data", str(example_data), "--source", str(EXAMPLE_CORPUS / "gone"), env={"COLUMNS": "200"})
     assert f"waiting: unknown (source folder {EXAMPLE_CORPUS / 'gone'} not found)" in missing.stdout
+    url = newswh("status", "--data", str(example_data), "--source", "s3://crawl/big", env={"COLUMNS": "200"})
+    assert "waiting: unknown (s3://crawl/big is object storage, which status does not list; `newswh ingest` does)" in url.stdout
 
 
 def test_status_without_a_warehouse_says_what_to_do(tmp_path):
