@@ -10,6 +10,7 @@ warehouse's one writer, loads them. A batch whose worker dies is run again on an
 
 from __future__ import annotations
 
+import os
 import socket
 import time
 from typing import Any
@@ -78,6 +79,44 @@ def connect(runner: Any, address: str) -> None:
         raise ClusterError(f"cannot reach the Dask scheduler at {address}: {first_line(error)}") from None
     if not workers:
         raise ClusterError(f"the Dask scheduler at {address} has no workers: start some (`dask worker {address}`)")
+
+
+NO_WORKERS_SECONDS = 60.0
+"""How long a run waits on a cluster that has lost every worker before it fails, unless
+NEWSWH_DASK_NO_WORKERS_SECONDS says otherwise (an autoscaler that takes longer to add one)."""
+
+
+def no_workers_seconds() -> float:
+    text = os.environ.get("NEWSWH_DASK_NO_WORKERS_SECONDS", "")
+    try:
+        seconds = float(text) if text.strip() else NO_WORKERS_SECONDS
+    except ValueError:
+        seconds = -1.0
+    if not seconds > 0:  # nan too
+        raise ClusterError(f"NEWSWH_DASK_NO_WORKERS_SECONDS={text!r} is not a positive number of seconds")
+    return seconds
+
+
+def batch_result(runner: Any, address: str, future: Any, poll_seconds: float = 1.0) -> Any:
+    """A parse batch's result, once there is one. Dask holds a batch whose workers all
+    died until another worker joins, and the run waited for one, saying nothing, for as
+    long as none did: it fails once the cluster has had no workers for no_workers_seconds()."""
+    patience = no_workers_seconds()
+    alone_since: float | None = None
+    while True:
+        try:
+            return future.result(timeout=poll_seconds)
+        except TimeoutError:
+            pass
+        if runner.client.nthreads():
+            alone_since = None
+            continue
+        alone_since = alone_since or time.monotonic()
+        if time.monotonic() - alone_since >= patience:
+            raise ClusterError(
+                f"the Dask cluster at {address} has had no workers for {patience:g} s with parse batches waiting: "
+                f"start workers (`dask worker {address}`) and run again"
+            )
 
 
 def dask_worker_count(runner: Any) -> int:

@@ -632,7 +632,7 @@ def _parse_on_dask(
 ) -> tuple[float, int]:
     """The parse tasks themselves run on the cluster's workers. (Its workers are not ours
     to stop: leaving the runner cancels what it submitted.)"""
-    from newswh.cluster import connect, dask_runner, dask_worker_count, ensure_listening, lost_work
+    from newswh.cluster import batch_result, connect, dask_runner, dask_worker_count, ensure_listening, lost_work
 
     runner = dask_runner(address)
     ensure_listening(address)
@@ -645,7 +645,8 @@ def _parse_on_dask(
             )
             workers = dask_worker_count(runner)
             sizes = batch_sizes(to_read, workers, batch_files)
-            return _collect(_planned_batches(con, sizes), to_read, len(sizes), submit, 2 * workers)
+            wait = partial(batch_result, runner, address)
+            return _collect(_planned_batches(con, sizes), to_read, len(sizes), submit, 2 * workers, wait)
         except Exception as error:
             lost = lost_work(error, address)
             if lost is not None:
@@ -655,10 +656,10 @@ def _parse_on_dask(
 
 def _collect(
     batches: Iterator[list[tuple[Any, ...]]], to_read: int, batch_count: int, submit: Callable[[int, list[tuple[Any, ...]]], Any],
-    in_flight_count: int = 1,
+    in_flight_count: int = 1, wait: Callable[[Any], ParsedBatch] = lambda future: future.result(),
 ) -> tuple[float, int]:
     """Submit batches, `in_flight_count` at a time, and log each as it comes back. `submit`
-    returns a future, or (run here) the ParsedBatch itself."""
+    returns a future, or (run here) the ParsedBatch itself; `wait` takes a future's result."""
     logger = get_run_logger()
     numbered = enumerate(batches)
     in_flight = deque(submit(number, batch) for number, batch in islice(numbered, in_flight_count))
@@ -666,7 +667,7 @@ def _collect(
     in_tasks = 0.0
     while in_flight:
         parsed = in_flight.popleft()
-        parsed = parsed if isinstance(parsed, ParsedBatch) else parsed.result()
+        parsed = parsed if isinstance(parsed, ParsedBatch) else wait(parsed)
         following = next(numbered, None)
         if following is not None:
             in_flight.append(submit(*following))

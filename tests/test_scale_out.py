@@ -150,6 +150,33 @@ def test_scheduler_and_two_worker_processes_and_one_killed_mid_run(source, refer
         assert not DataPaths(data).warehouse.exists()
 
 
+def test_a_cluster_that_loses_every_worker_fails_the_run_in_one_line(source, tmp_path):
+    """Dask holds the batches of a cluster with no workers until one joins: the run waited
+    for one, silently, as long as none did."""
+    with dask_processes(1) as (address, workers):
+        data = tmp_path / "data"
+        run = subprocess.Popen(
+            [NEWSWH, "ingest", str(source), "--data", str(data), "--batch-files", "20", "--dask", address],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env={**os.environ, **harness_api_env(), "NEWSWH_DASK_NO_WORKERS_SECONDS": "3"},
+        )
+        wait_until(
+            lambda: any(DataPaths(data).staging.glob("run-*/stage_files/*.parquet")) or run.poll() is not None,
+            timeout=180, what="the first staged batch",
+        )
+        assert run.poll() is None, "the run ended before its worker could be killed"
+        workers[0].send_signal(signal.SIGKILL)
+        try:
+            out, err = run.communicate(timeout=120)
+        finally:
+            run.kill()  # a run still waiting for a worker: the failure, not a process left behind
+    assert run.returncode == 1, err
+    assert "Traceback" not in out + err, err
+    [line] = err.strip().splitlines()[-1:]
+    assert line.startswith(f"newswh ingest: the Dask cluster at {address} has had no workers for 3 s"), err
+    assert not DataPaths(data).warehouse.exists()
+
+
 def test_a_killed_flow_process_leaves_dask_workers_running_for_the_next_run(source, tmp_path):
     """The cluster is not the ingest's: killing the CLI stops its run, not the workers."""
     with dask_processes(1) as (address, workers):
