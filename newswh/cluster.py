@@ -97,11 +97,11 @@ def no_workers_seconds() -> float:
     return seconds
 
 
-def batch_result(runner: Any, address: str, future: Any, poll_seconds: float = 1.0) -> Any:
+def batch_result(runner: Any, address: str, future: Any, patience: float, poll_seconds: float = 1.0) -> Any:
     """A parse batch's result, once there is one. Dask holds a batch whose workers all
     died until another worker joins, and the run waited for one, saying nothing, for as
-    long as none did: it fails once the cluster has had no workers for no_workers_seconds()."""
-    patience = no_workers_seconds()
+    long as none did: it fails once the cluster has had no workers for `patience` seconds
+    (no_workers_seconds())."""
     alone_since: float | None = None
     while True:
         try:

@@ -632,8 +632,11 @@ def _parse_on_dask(
 ) -> tuple[float, int]:
     """The parse tasks themselves run on the cluster's workers. (Its workers are not ours
     to stop: leaving the runner cancels what it submitted.)"""
-    from newswh.cluster import batch_result, connect, dask_runner, dask_worker_count, ensure_listening, lost_work
+    from newswh.cluster import (
+        batch_result, connect, dask_runner, dask_worker_count, ensure_listening, lost_work, no_workers_seconds,
+    )
 
+    patience = no_workers_seconds()  # a bad setting fails the run before the cluster is asked for anything
     runner = dask_runner(address)
     ensure_listening(address)
     with runner:
@@ -645,7 +648,7 @@ def _parse_on_dask(
             )
             workers = dask_worker_count(runner)
             sizes = batch_sizes(to_read, workers, batch_files)
-            wait = partial(batch_result, runner, address)
+            wait = partial(batch_result, runner, address, patience=patience)
             return _collect(_planned_batches(con, sizes), to_read, len(sizes), submit, 2 * workers, wait)
         except Exception as error:
             lost = lost_work(error, address)
