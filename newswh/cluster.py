@@ -24,6 +24,8 @@ CONNECT_TIMEOUT = "15s"
 REFUSED_GRACE_SECONDS = 2.0
 """How long a scheduler's port may refuse connections (a scheduler restarting) before the
 run fails: Dask's client retries a refused connection for all of CONNECT_TIMEOUT."""
+ANSWER_SECONDS = 15.0
+"""How long a port that accepts the connection has to answer as a Dask scheduler would."""
 
 
 class ClusterError(RuntimeError):
@@ -41,10 +43,15 @@ def dask_runner(address: str) -> TaskRunner:
     return DaskTaskRunner(address=address, client_kwargs={"timeout": CONNECT_TIMEOUT})
 
 
-def ensure_listening(address: str, grace_seconds: float = REFUSED_GRACE_SECONDS) -> None:
+def ensure_listening(
+    address: str, grace_seconds: float = REFUSED_GRACE_SECONDS, answer_seconds: float = ANSWER_SECONDS
+) -> None:
     """Fail in seconds when nothing listens at a `tcp://host:port` scheduler address (the
     connection is refused), instead of after Dask's CONNECT_TIMEOUT: a scheduler that is
     not running is the usual mistake, and a person (or a schedule) waited 15 s to hear it.
+    A port that accepts but does not answer (something else listening there, a hung
+    scheduler) fails after `answer_seconds`: Dask's client waits for the scheduler's
+    handshake with no time limit, for as long as the connection stays open.
     Anything else, a host that drops packets or a name that does not resolve, and other
     protocols (tls://), are left to Dask's own connection, which says what it says. The
     address is read by Dask's own parser, so the port checked is the one Dask would dial."""
@@ -61,13 +68,37 @@ def ensure_listening(address: str, grace_seconds: float = REFUSED_GRACE_SECONDS)
     while True:
         try:
             with socket.create_connection((host, port), timeout=max(grace_seconds, 1.0)):
-                return
+                break
         except ConnectionRefusedError:
             if time.monotonic() >= deadline:
                 raise ClusterError(f"cannot reach the Dask scheduler at {address}: nothing listens there (connection refused)") from None
             time.sleep(0.1)
         except OSError:
             return
+    _ensure_answering(address, answer_seconds)
+
+
+def _ensure_answering(address: str, seconds: float) -> None:
+    """Dask's own handshake with the scheduler, with a time limit, then closed: a scheduler
+    takes that as a client that came and went."""
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    from distributed.comm import connect as dask_connect
+
+    async def handshake() -> None:
+        comm = await asyncio.wait_for(dask_connect(address, timeout=seconds), seconds)
+        await comm.close()
+
+    try:
+        with ThreadPoolExecutor(1) as thread:  # its own event loop, whatever the caller's thread runs
+            thread.submit(asyncio.run, handshake()).result()
+    except TimeoutError:  # before OSError, of which it is one
+        raise ClusterError(
+            f"the Dask scheduler at {address} accepted the connection but did not answer as a Dask scheduler within {seconds:g} s"
+        ) from None
+    except OSError:
+        return  # closed on us, or refused since: Dask's own connection says what it says
 
 
 def connect(runner: Any, address: str) -> None:

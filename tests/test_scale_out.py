@@ -234,14 +234,44 @@ def test_a_refused_scheduler_port_fails_after_the_grace_not_the_connect_timeout(
         ensure_listening(f"127.0.0.1:{port}", grace_seconds=0)  # no scheme: Dask's default, tcp
 
 
-def test_a_listening_scheduler_port_and_other_protocols_pass_the_check():
-    import socket
-
+def test_a_scheduler_that_answers_and_other_protocols_pass_the_check(cluster):
     from newswh.cluster import ensure_listening
 
-    with socket.create_server(("127.0.0.1", 0)) as listening:
-        ensure_listening(f"tcp://127.0.0.1:{listening.getsockname()[1]}", grace_seconds=0)
+    started = time.monotonic()
+    ensure_listening(cluster, grace_seconds=0, answer_seconds=5)
+    assert time.monotonic() - started < 5
     ensure_listening(f"tls://127.0.0.1:{free_port()}", grace_seconds=0)  # left to Dask, which knows TLS
+
+
+def test_a_port_that_accepts_but_never_answers_fails_the_check():
+    """Dask's client waits for the scheduler's handshake with no time limit."""
+    import socket
+
+    from newswh.cluster import ClusterError, ensure_listening
+
+    with socket.create_server(("127.0.0.1", 0)) as listening:  # the kernel accepts; nothing ever answers
+        address = f"tcp://127.0.0.1:{listening.getsockname()[1]}"
+        with pytest.raises(ClusterError, match=rf"^the Dask scheduler at {address} accepted the connection but did not answer"):
+            ensure_listening(address, grace_seconds=0, answer_seconds=1)
+
+
+def test_an_ingest_against_a_port_that_never_answers_fails_in_one_line(tmp_path):
+    import socket
+
+    from newswh.cluster import ANSWER_SECONDS
+    from tests.conftest import SEED
+
+    data = tmp_path / "data"
+    with socket.create_server(("127.0.0.1", 0)) as listening:
+        address = f"tcp://127.0.0.1:{listening.getsockname()[1]}"
+        done = subprocess.run(
+            [NEWSWH, "ingest", str(SEED.parent), "--data", str(data), "--dask", address],
+            capture_output=True, text=True, timeout=ANSWER_SECONDS + 100, env={**os.environ, **harness_api_env()},
+        )
+    assert done.returncode == 1 and "Traceback" not in done.stdout + done.stderr, done.stderr
+    [line] = done.stderr.strip().splitlines()[-1:]
+    assert line.startswith(f"newswh ingest: the Dask scheduler at {address} accepted the connection but did not answer"), line
+    assert not DataPaths(data).warehouse.exists()
 
 
 def test_wrong_credentials_are_one_line(tmp_path):
