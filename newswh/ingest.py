@@ -53,7 +53,7 @@ from newswh.manifest import make_plan, start_run_context
 from newswh.open_ahead import OpenedAhead, PlanSettings
 from newswh.parse import DEFAULT_MAX_BYTES
 from newswh.records import PARSER_VERSION
-from newswh.remote import ObjectReader, Storage, StorageError, is_url
+from newswh.remote import ObjectReader, Storage, StorageError, check_staging, is_url
 from newswh.parse_pool import ParsedBatch, ParsePool, parse_batch_here
 from newswh.settings import DEFAULT_DATA, DEFAULT_SOURCE, LOCK_WAIT_SECONDS, DataPaths
 from newswh.sources import is_utf8, read_source
@@ -347,6 +347,12 @@ def ingest(
         if staging and not is_url(staging):  # a folder every worker mounts, at the same path
             staging = f"file://{Path(staging).resolve()}"
         parsing = Parsing(workers, dask, Storage(staging.rstrip("/"), storage_options or {}) if staging else None)
+        if parsing.staging is not None:
+            try:
+                check_staging(parsing.staging)
+            except StorageError as error:
+                get_run_logger().error("%s", error)
+                return Failed(message=str(error))
         try:
             claim = claim_data_folder(paths, lock_wait_seconds, busy_retries, ahead.state if ahead else None, held)
         except OSError as error:  # the lock's files cannot be written: a read-only data folder

@@ -151,6 +151,27 @@ class ObjectReader:
 
 
 
+def check_staging(storage: Storage) -> None:
+    """Refuse staging in a bucket that does not exist. s3fs creates the bucket a write
+    names, so a typo in `--staging` made a new bucket (with the account's default policy)
+    and staged the run's rows in it. A local folder (file://) is checked as a folder."""
+    if storage.protocol == "file":
+        return
+    fs = storage.filesystem()
+    bucket = storage.path(storage.url).strip("/").partition("/")[0]
+    try:
+        exists = bool(bucket) and fs.exists(bucket)
+    except PermissionError as error:
+        raise StorageError(f"staging {storage.url} cannot be reached: access denied ({first_line(error)}); check the credentials") from None
+    except Exception as error:  # botocore and aiohttp raise their own types, none shared
+        raise StorageError(f"staging {storage.url} cannot be reached: {first_line(error)}") from None
+    if not exists:
+        raise StorageError(
+            f"staging {storage.url}: there is no bucket {bucket!r}; create it, or correct --staging "
+            "(newswh does not create buckets)"
+        )
+
+
 def upload_tree(local: Path, storage: Storage) -> None:
     """Copy every file below the local folder to the same relative path below `storage`."""
     fs, root = storage.filesystem(), storage.path(storage.url)

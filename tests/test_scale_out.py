@@ -199,6 +199,7 @@ def test_a_killed_flow_process_leaves_dask_workers_running_for_the_next_run(sour
     [
         ("bucket missing", ["s3://no-such-bucket/raw"], "source s3://no-such-bucket/raw does not exist (no such bucket or prefix)"),
         ("bad storage options", [BUCKET, "--storage-options", "[1]"], "--storage-options must be a JSON object"),
+        ("staging bucket missing", [BUCKET, "--staging", "s3://no-such-staging/rows"], "staging s3://no-such-staging/rows: there is no bucket 'no-such-staging'"),
         ("scheduler unreachable", ["{seed}", "--dask", "tcp://127.0.0.1:{port}"], "cannot reach the Dask scheduler at tcp://127.0.0.1:"),
     ],
 )
@@ -218,6 +219,8 @@ def test_bad_cases_are_one_line_and_commit_nothing(endpoint, tmp_path, case, arg
     assert last.startswith("newswh ingest: ") and message in last, done.stderr
     assert not DataPaths(data).warehouse.exists()
     assert time.monotonic() - started < 120
+    if case == "staging bucket missing":  # s3fs would have created it
+        assert not s3().exists("no-such-staging")
     if case == "scheduler unreachable":  # said by the check for a listening port, not after Dask's 15 s connect timeout
         assert "nothing listens there (connection refused)" in last, last
 
