@@ -14,9 +14,10 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
+from typer.core import TyperCommand
 
 from newswh.batches import BATCH_FILES_MAX, BATCH_FILES_MIN
 from newswh.interrupts import (
@@ -290,7 +291,20 @@ def start_ahead(
         copy_ahead.start(paths)
 
 
-@app.command()
+class _QueryCommand(TyperCommand):
+    """Click reads an argument that starts with `--` as an option, so a query that begins
+    with a comment (`-- daily counts` and a newline) was refused as "No such option". An
+    argument that starts with `-` and holds whitespace cannot be an option: it goes after
+    a `--`, where click takes it as the query, wherever it stood among the options."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        if "--" not in args:
+            queries = [arg for arg in args if arg.startswith("-") and any(char.isspace() for char in arg)]
+            args = [arg for arg in args if arg not in queries] + (["--", *queries] if queries else [])
+        return super().parse_args(ctx, args)
+
+
+@app.command(cls=_QueryCommand)
 def sql(
     query: Annotated[str, typer.Argument(help="SQL to run, e.g. \"select * from outlets\".")],
     data: Annotated[Path, typer.Option(help="Data folder holding warehouse.duckdb.")] = DEFAULT_DATA,

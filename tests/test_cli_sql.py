@@ -51,6 +51,20 @@ def test_errors_are_one_line_and_nothing_is_written(example_data):
     assert bad_format.returncode == 2 and "unknown format 'xml'" in bad_format.stderr
 
 
+def test_a_query_that_begins_with_a_comment_runs_wherever_it_stands(example_data):
+    """Click took `-- …` for an unknown option and refused the query."""
+    query = "-- articles per outlet\nselect count(*) as n from articles"
+    for arguments in (
+        [query, "--data", str(example_data), "-f", "csv"],
+        ["--data", str(example_data), query, "-f", "csv"],
+        ["-f", "csv", "--data", str(example_data), "--", query],
+    ):
+        result = newswh("sql", *arguments)
+        assert (result.returncode, result.stdout, result.stderr) == (0, "n\n7\n", ""), arguments
+    typo = newswh("sql", "--formt", "csv", "select 1", "--data", str(example_data))  # still an option, and misspelt
+    assert typo.returncode == 2 and "No such option: --formt" in typo.stderr
+
+
 def test_an_empty_query_is_one_line_in_every_format(example_data):
     """A query of no statement (blank, a lone ';', only a comment): DuckDB returns no result
     at all, and csv and json printed a traceback where a table printed nothing."""
