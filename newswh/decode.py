@@ -6,6 +6,8 @@ signatures before encodings, because a PNG happens to be "valid" windows-1256.
 
 from __future__ import annotations
 
+import codecs
+import re
 from dataclasses import dataclass
 
 _BINARY_SIGNATURES: tuple[tuple[bytes, str], ...] = (
@@ -20,7 +22,6 @@ _BINARY_SIGNATURES: tuple[tuple[bytes, str], ...] = (
     (b"\xfd7zXZ\x00", "xz archive"),
     (b"\x7fELF", "ELF executable"),
     (b"RIFF", "RIFF media file"),
-    (b"\x00\x00\x00", "binary data"),
 )
 _SIGNATURE_PREFIXES = tuple(signature for signature, _ in _BINARY_SIGNATURES)
 _CONTROL_BYTES = bytes([*range(0x09), 0x0B, *range(0x0E, 0x20), 0x7F])
@@ -28,6 +29,10 @@ _SAMPLE_BYTES = 8192
 _MAX_CONTROL_SHARE = 0.05
 _MAX_REPLACED_SHARE = 0.005
 _ARABIC_SCRIPT_SHARE = 0.3
+_ARABIC_WORDS_SHARE = 0.6
+_PUNCTUATION_BYTES = frozenset(b"\x80\x85\x91\x92\x93\x94\x96\x97")
+"""windows-1252's and windows-1256's shared € … ‘ ’ “ ” – —."""
+_ARABIC_WORD = re.compile(r"[\u0600-\u06ff]{2,}")
 _HIGH_BYTES = bytes(range(0x80, 0x100))
 _SPACE_AND_CONTROL_BYTES = bytes(range(0x21))
 
@@ -56,10 +61,13 @@ def decode_bytes(data: bytes) -> Decoded | Undecodable:
     if data.startswith(b"\xef\xbb\xbf"):
         return _finish(_decode_utf8(data[3:]), "utf-8-sig")
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        try:
-            return _finish_text(data.decode("utf-16"), "utf-16")
-        except UnicodeDecodeError:
-            return Undecodable("undecodable", "starts with a UTF-16 byte-order mark but is not valid UTF-16")
+        return _decode_utf16(data)
+    if data.startswith(b"\x00") or data.endswith(b"\x00"):
+        # A page the crawl wrote into a file of NUL bytes, before or after it: the text is
+        # whole. (NULs inside the text are dropped, as everywhere.)
+        data = data.strip(b"\x00")
+        if not data or data.isspace():
+            return Undecodable("empty", "the file holds only NUL bytes (and perhaps white space), no text")
     if data.startswith(_SIGNATURE_PREFIXES):
         kind = next(kind for signature, kind in _BINARY_SIGNATURES if data.startswith(signature))
         return Undecodable("binary", f"starts like a {kind}, not a text page")
@@ -68,6 +76,17 @@ def decode_bytes(data: bytes) -> Decoded | Undecodable:
     if controls > _MAX_CONTROL_SHARE * len(sample):
         return Undecodable("binary", f"{controls} of its first {len(sample)} bytes are control characters")
     return _finish(_decode_utf8(data), "utf-8")
+
+
+def _decode_utf16(data: bytes) -> Decoded | Undecodable:
+    try:
+        return _finish_text(data.decode("utf-16"), "utf-16")
+    except UnicodeDecodeError as error:
+        if error.start >= len(data) - 3:
+            # The crawl cut the last character (a byte of its two, or half a surrogate
+            # pair): drop the fragment, as for UTF-8.
+            return _finish_text(data[: error.start].decode("utf-16", errors="replace"), "utf-16")
+        return Undecodable("undecodable", "starts with a UTF-16 byte-order mark but is not valid UTF-16")
 
 
 def _decode_utf8(data: bytes) -> Decoded | Undecodable:
@@ -93,21 +112,47 @@ def _decode_legacy(data: bytes) -> Decoded | Undecodable:
     if replaced <= max(2, _MAX_REPLACED_SHARE * len(data)):
         genuine_non_ascii = len(repaired) - len(repaired.encode("ascii", errors="ignore")) - replaced
         if genuine_non_ascii >= replaced:
-            return Decoded(repaired, "utf-8-repaired")
+            return Decoded(data.decode("utf-8", errors=_STRAY_PUNCTUATION), "utf-8-repaired")
+    arabic_text = data.decode("cp1256")  # every byte has a meaning in windows-1256
+    if _letters_in_arabic_words(arabic_text) >= high_bytes * _ARABIC_WORDS_SHARE:
+        # Mostly Arabic words: a short Arabic page whose ASCII trailer outweighs its
+        # text. By share of high bytes alone it read as windows-1252 (and then as English).
+        return Decoded(arabic_text, "cp1256")
     letters = len(data.translate(None, _SPACE_AND_CONTROL_BYTES))
     if letters and high_bytes / letters < _ARABIC_SCRIPT_SHARE:
         try:
             return Decoded(data.decode("cp1252"), "cp1252")
         except UnicodeDecodeError:
             pass
-    text = data.decode("cp1256")
-    arabic = sum(1 for char in text if "\u0600" <= char <= "\u06ff")
+    arabic = sum(1 for char in arabic_text if "\u0600" <= char <= "\u06ff")
     if arabic >= high_bytes * 0.6:
-        return Decoded(text, "cp1256")
+        return Decoded(arabic_text, "cp1256")
     return Undecodable(
         "undecodable",
         f"not UTF-8, and {high_bytes} non-ASCII bytes read as neither windows-1252 nor windows-1256 text",
     )
+
+
+def _stray_punctuation(error: UnicodeError) -> tuple[str, int]:
+    """A stray byte in UTF-8 text that windows-1252 and windows-1256 both read as the same
+    quote, dash, ellipsis or euro sign (a quote pasted from a word processor) is that
+    character; any other is U+FFFD, as errors="replace" makes it."""
+    assert isinstance(error, UnicodeDecodeError)
+    stray = error.object[error.start : error.end]
+    if len(stray) == 1 and stray[0] in _PUNCTUATION_BYTES:
+        return stray.decode("cp1252"), error.end
+    return "\ufffd", error.end
+
+
+_STRAY_PUNCTUATION = "newswh-stray-punctuation"
+codecs.register_error(_STRAY_PUNCTUATION, _stray_punctuation)
+
+
+def _letters_in_arabic_words(text: str) -> int:
+    """Arabic letters in runs of two or more. An English page in windows-1252 read as
+    windows-1256 has an Arabic letter here and there (`ñ`, `ó` fall on Arabic marks), never
+    whole words of them."""
+    return sum(map(len, _ARABIC_WORD.findall(text)))
 
 
 def _finish(result: Decoded | Undecodable, default_encoding: str) -> Decoded | Undecodable:

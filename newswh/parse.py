@@ -25,18 +25,24 @@ DATE_LINE = re.compile(
     r"^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) "
     r"(\d{1,2}), (\d{4}) (\d{1,2}):(\d{2}):(\d{2})$"
 )
-SIGN_OFF = re.compile(r"^[A-Z]{1,5}(?:/[A-Z]{1,5})+(?:[ /]+\d{1,3})?$")
+SIGN_OFF = re.compile(r"^[A-Z]{1,5}(?: ?/ ?[A-Z]{1,5})+(?:[ /]+\d{1,4})?\.?$")
 CATEGORY = re.compile(r"(?:^|\s)Category:[^.!?:]{0,80}$")
 """Page chrome after the body or the sign-off: `Category:`, `Category: Middle East`."""
 DATELINE = re.compile(r"^al[- ]?alam\s*[-–—]\s*[^\W\d_][^\W_]*(?:[ ,.'’-]+[^\W_]+){0,4}$", re.IGNORECASE)
 """The desk and country line, `Alalam - Syria`: short and unpunctuated like a caption, but not one."""
-REPORTED = ("reported", "repoted", "reportd", "reproted", "reporterd")
+REPORTED = ("reported", "reports", "repoted", "reportd", "reproted", "reporterd")
 """The closing verb of an attribution, with the typos seen on real pages."""
 ATTRIBUTION = re.compile(
-    r"[;,]\s+(?:the\s+)?"
-    r"((?:[A-Z0-9][\w.&'’-]*)(?:\s+(?:of|al|el|de|and|[A-Z0-9][\w.&'’-]*)){0,5})"
-    rf"\s+(?:has\s+)?(?:{'|'.join(REPORTED)})\.?[\"”]?$"
+    r"[;,][\"”]?\s+(?:the\s+)?"
+    r"((?:(?:al|el)-)?(?:[A-Z0-9][\w.&'’-]*)(?:\s+(?:of|al|el|de|and|[A-Z0-9][\w.&'’-]*)){0,5})"
+    r"(?:\s+news\s+agency)?"
+    rf"\s+(?:has\s+)?(?:{'|'.join(REPORTED)})"
+    r"(?:\s+on\s+(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday))?\.?[\"”]?$"
 )
+"""`…; Press TV reported.`, and the forms around it: `…," IRNA reported on Sunday.`, `…,
+al-Alam reports.`, `…, the Sana news agency reported.`"""
+_JSON_START = re.compile(r'[\[{]\s*(?:["{\[\]}]|-?\d|true\b|false\b|null\b)')
+"""How a JSON document begins; a headline may begin with `[` too: `[VIDEO] …`."""
 _CAPTION_MAX_CHARS = 160
 _CAPTION_MAX_WORDS = 25
 _SENTENCE_ENDINGS = (".", "!", "?", ":", ";", ",", "…", '."', ".”", '?"', "?”", '!"', "!”", ".’", ".'")
@@ -87,7 +93,7 @@ def _parse(data: bytes, source_path: str, content_hash: str, max_bytes: int) -> 
     head = text[:1024].lstrip()
     if head.startswith("<") and any(tag in head.lower() for tag in ("<html", "<!doctype", "<body")):
         return reject("not_article", "an HTML document, not the text of a news page")
-    if head.startswith(("{", "[")):
+    if _JSON_START.match(head) and not _dated_headline(head):
         return reject("not_article", "JSON data, not the text of a news page")
 
     trailer_start = find_trailer_start(text)
@@ -108,9 +114,11 @@ def _parse(data: bytes, source_path: str, content_hash: str, max_bytes: int) -> 
 
     cursor = 1
     date_line = DATE_LINE.match(lines[1]) if len(lines) > 1 else None
-    if date_line is None and len(lines) > 1 and _same_text(lines[1], title):
+    if date_line is None and len(lines) > 2 and len(lines[1]) <= _TITLE_MAX_CHARS and DATE_LINE.match(lines[2]):
+        cursor = 2  # the headline again, the date line right under it: even when the copy differs ("+ VIDEO")
+        date_line = DATE_LINE.match(lines[2])
+    elif date_line is None and len(lines) > 1 and _same_text(lines[1], title):
         cursor = 2
-        date_line = DATE_LINE.match(lines[2]) if len(lines) > 2 else None
     has_date_line = date_line is not None
     published_at = None
     if date_line is not None:
@@ -161,15 +169,20 @@ def _parse(data: bytes, source_path: str, content_hash: str, max_bytes: int) -> 
 def clean_lines(page: str) -> list[str]:
     """The page's non-blank lines: entities decoded, invisible characters dropped, white
     space folded to single spaces. Most lines are clean already, so they skip the folding."""
-    if "&" in page:
-        page = html.unescape(page)
     if not page.isascii() and any(char in page for char in _INVISIBLE_CHARS):
         page = page.translate(_DROP_INVISIBLE)
-    if page.isascii() and "  " not in page and "\t" not in page:
+    if page.isascii() and "  " not in page and "\t" not in page and "&" not in page:
         return [line for line in map(str.strip, page.split("\n")) if line]  # the usual page: no folding
     lines = []
     for line in page.split("\n"):
-        if "  " in line or "\t" in line or not line.isascii():
+        if "&" in line:
+            # Line by line: an entity may stand for a line break (`&#10;`), which is then
+            # a space in its line, not a new line that splits a headline in two.
+            line = html.unescape(line)
+            if not line.isascii():
+                line = line.translate(_DROP_INVISIBLE)
+            line = " ".join(line.split())
+        elif "  " in line or "\t" in line or not line.isascii():
             line = " ".join(line.split())
         else:
             line = line.strip()
@@ -261,6 +274,13 @@ def derive_article_id(title: str, published_at: datetime | None, lead: str) -> s
 def normalize_for_identity(text: str) -> str:
     folded = unicodedata.normalize("NFKC", text).casefold()
     return " ".join(_WORD.findall(folded))
+
+
+def _dated_headline(head: str) -> bool:
+    """Whether the page's second or third non-blank line is a date line: a headline over it,
+    whatever the headline begins with (`[2015] in review`)."""
+    lines = [line.strip() for line in head.split("\n", 8)[:8] if line.strip()]
+    return any(DATE_LINE.match(" ".join(line.split())) for line in lines[1:3])
 
 
 def _same_text(left: str, right: str) -> bool:

@@ -6,14 +6,22 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from typing import Any, Literal
 
-PARSER_VERSION = "1.1.1"
+PARSER_VERSION = "1.2.0"
 """Bump when the parser's output for some input changes, so ingests know to re-parse.
 1.1.0: Category lines, datelines, two-paragraph captions, early pic names, cut trailers,
 attribution typos; new article fields language, site and dateline.
 1.1.1: a complete related list whose objects are not all in the site's usual layout (JSON
 with spaces after the colons, keys in another order) yields every object, where 1.1.0 read
 only the usual ones (none, when none was); a title JSON-escaped as a surrogate pair (an
-emoji) is its character, where 1.1.0 kept two halves no UTF-8 holds and failed the run."""
+emoji) is its character, where 1.1.0 kept two halves no UTF-8 holds and failed the run.
+1.2.0: what an adversarial pass over FORMAT.md found. Pages: a headline that starts with `[`
+(`[VIDEO] …`) is not JSON; a second headline copy that differs is not the lead; a short
+Arabic page in windows-1256 is Arabic, not windows-1252 English; a UTF-16 page cut mid-
+character and a page padded with NUL bytes keep their text; a stray windows quote in UTF-8
+is that quote; an entity for a line break does not split its line; more attribution and
+sign-off forms. Trailers: a list cut right after `} ,` keeps the object before it; a closed
+list is never `truncated` (`[ ]` is empty, `["a"]` malformed); a line of many `string(`
+is read in linear time (it took minutes near the size cap)."""
 
 SITE = "en.alalam.ir"
 """The one site whose pages become articles; pages of its sister sites are rejected."""

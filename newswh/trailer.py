@@ -24,6 +24,7 @@ TRAILER_ANYWHERE = re.compile(r"string\((?:\d+\) \"\[|\d*\)?(?:[ \t]*\")?\s*\Z)"
 """A trailer inside a line (after `Category:`, say): its list's start, or its header cut by the
 crawl. The spaces before the quote sit in their own group so no two runs of white space can
 trade characters: that would be quadratic in a long run of blanks."""
+_LEADING_BLANKS = re.compile(r"[ \t]*")
 _OBJECT_LAYOUT = r'\{"id":"%s","sort":"%s","contenttypeid":"%s","pic":"%s","title":"%s"\}'
 _VALUE = r'([^"]*+)'
 _TITLE = r'((?:[^"]*+")*?[^"]*+)'
@@ -83,13 +84,18 @@ class Trailer:
 
 
 def find_trailer_start(text: str) -> int:
-    """Offset where the trailer begins, or -1. It normally starts a line; rarely it does not."""
+    """Offset where the trailer begins, or -1. It normally starts a line; rarely it does not.
+
+    A line's only place for one is after its leading blanks, so each line with a `string(`
+    is looked at once: trying every `string(` of a line against the text before it took
+    time quadratic in the line's length (28 s for a 1 MB line of them)."""
     index = text.rfind("string(")
     while index != -1:
         line_start = text.rfind("\n", 0, index) + 1
-        if not text[line_start:index].strip(" \t"):
-            return index
-        index = text.rfind("string(", 0, index)
+        first = _LEADING_BLANKS.match(text, line_start).end()  # type: ignore[union-attr]
+        if text.startswith("string(", first):
+            return first
+        index = text.rfind("string(", 0, line_start)
     last = None
     for last in TRAILER_ANYWHERE.finditer(text):
         pass
@@ -110,11 +116,14 @@ def parse_trailer(raw: str) -> Trailer:
         payload = payload[:-1]
     actual = len(payload) if payload.isascii() else len(payload.encode("utf-8", errors="surrogatepass"))
     body = payload.strip()
-    if closed and body == "[]":
+    if closed and (not body or (body.startswith("[") and body[1:].strip() == "]")):  # `[]`, `[ ]`, or `""`
         return Trailer("empty", declared, actual)
     if not body.startswith("["):
         return Trailer("truncated" if not body else "malformed", declared, actual)
     complete_list = closed and _LIST_END.search(body) is not None
+    if closed and not complete_list and body.endswith("]"):  # closed, but not a list of objects: `["a"]`, `[{…},]`
+        positions, values, _ = _scan_objects(body)
+        return Trailer("malformed", declared, actual, positions, values)
     if complete_list:
         values = _read_standard(body)
         if values is None:
@@ -212,6 +221,7 @@ def _scan_objects(body: str) -> tuple[list[int], list[RelatedValues], bool]:
                 continue
             chunk = chunk[1:]
         if position == len(chunks) - 1:
+            chunk = chunk.removesuffix(",").rstrip()  # cut right after an object's separator: the object is whole
             if not chunk.endswith("}"):
                 break  # cut off by the crawl: not an item, and not damage of the list
             chunk = chunk[:-1]

@@ -1,13 +1,15 @@
 """Properties: generated pages round-trip; no input raises or yields anything but one outcome."""
 
 import html
+import time
 from dataclasses import replace
 from datetime import datetime, timedelta
 
+import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from newswh.parse import parse_page
+from newswh.parse import DEFAULT_MAX_BYTES, parse_page
 from newswh.records import REJECT_REASONS
 from newswh.trailer import clean_title
 from newswh.synth import (
@@ -226,3 +228,21 @@ def test_every_object_of_a_complete_json_list_is_read(items, key_orders, separat
     assert trailer.positions == list(range(len(items)))
     assert [values[0] for values in trailer.values] == [int(item["id"]) for item in items]
     assert [values[3] for values in trailer.values] == [clean_title(item["title"]) for item in items]
+
+
+@pytest.mark.parametrize("make", [
+    lambda n: "x " + "string(" * n,  # one line of them: each was tried against all the text before it
+    lambda n: "string(x\n" * n,
+    lambda n: "string(1) \"[" + "} ,{" * n,
+    lambda n: "string(1) \"[" + '{"id":"1","title":"' * n,
+])
+def test_a_file_of_trailer_fragments_near_the_size_cap_parses_in_bounded_time(make):
+    """28 s for 1 MB of `string(` on one line, and minutes near the 5 MB cap, before
+    parser 1.2.0."""
+    head = SEED.read_text(encoding="utf-8").split("string(")[0]
+    data = (head + make(600_000))[: DEFAULT_MAX_BYTES - 1024].encode()
+    started = time.monotonic()
+    result = parse_page(data, "t.txt")
+    assert time.monotonic() - started < HANG_BOUND.total_seconds()
+    assert result.article is not None, result.reject  # a page, whatever its trailer became
+

@@ -203,3 +203,138 @@ def test_escaped_characters_beyond_the_basic_plane_are_whole(title, expected, tm
     path.write_text(page, encoding="utf-8")
     planned = [PlannedFile(str(path), path.stat().st_size, path.stat().st_mtime_ns, None, None)]
     assert stage_batch(0, planned, str(tmp_path / "staging"), 10_000).articles == 1
+
+
+# Parser 1.2.0: what an adversarial pass over FORMAT.md found, one test each.
+
+SEED_TEXT = SEED.read_text(encoding="utf-8")
+SEED_HEAD = SEED_TEXT[: SEED_TEXT.index("string(")]
+SEED_TITLE = "Russia Deputy FM: 160 Russians Fighting for ISIS Killed in Syria"
+SEED_DATE_LINE = "Fri Nov 20, 2015 15:20:59"
+SEED_LAST = "September 30; Press TV reported."
+
+
+def _object(news_id: int) -> str:
+    return '{"id":"%d","sort":"1","contenttypeid":"21","pic":"/2015/11/08/a.jpg","title":"Story %d"}' % (news_id, news_id)
+
+
+def test_a_trailer_cut_right_after_a_separator_keeps_the_object_before_it():
+    """FORMAT.md: keep every complete object before the cut. A list cut just after `} ,`
+    lost the object the comma closed."""
+    for cut in (" ,", " , ", ",", " ,{", ""):
+        page = SEED_HEAD + 'string(999) "[' + _object(1) + " ," + _object(2) + cut
+        result = parse_page(page.encode(), "t.txt")
+        assert result.article.related_status == "truncated", cut
+        assert [item.news_id for item in result.related_items] == [1, 2], cut
+
+
+@pytest.mark.parametrize(
+    ("trailer", "status", "news_ids"),
+    [
+        ('string(3) "[ ]"', "empty", []),
+        ('string(0) ""', "empty", []),
+        ('string(9) "["a","b"]"', "malformed", []),
+        ('string(7) "[[1,2]]"', "malformed", []),
+        ('string(9) "[' + _object(1) + ' ,]"', "malformed", [1]),
+    ],
+)
+def test_a_closed_trailer_is_never_called_cut(trailer, status, news_ids):
+    """Closed lists that are not the usual list of objects were `truncated`, as if the crawl had cut them."""
+    result = parse_page((SEED_HEAD + trailer).encode(), "t.txt")
+    assert result.article.related_status == status
+    assert [item.news_id for item in result.related_items] == news_ids
+
+
+@pytest.mark.parametrize("start", ["[VIDEO] ", "[2015] ", "{Breaking} "])
+def test_a_headline_that_starts_like_json_is_a_headline(start):
+    article = parse_page(SEED_TEXT.replace(SEED_TITLE, start + SEED_TITLE).encode(), "t.txt").article
+    assert article is not None and article.title == start + SEED_TITLE
+    assert article.published_at == datetime(2015, 11, 20, 15, 20, 59)
+
+
+@pytest.mark.parametrize("data", [b'[{"id": 1}, {"id": 2}]', b'{"title": "x"}', b'[\n  "a",\n  "Fri Nov 20, 2015 15:20:59"\n]'])
+def test_json_is_still_not_an_article(data):
+    assert parse_page(data, "t.json").reject.detail == "JSON data, not the text of a news page"
+
+
+def test_a_short_arabic_page_in_windows_1256_is_arabic():
+    """An ASCII trailer outweighed three Arabic paragraphs: the page read as windows-1252,
+    and was stored as an English article with a garbled headline."""
+    headline = "روسيا: مقتل 160 روسيا يقاتلون في صفوف داعش بسوريا"
+    paragraph = "قال نائب وزير الخارجية الروسي إن نحو 160 مواطنا روسيا قتلوا أثناء قتالهم في صفوف جماعة داعش في سوريا."
+    trailer = SEED_TEXT[SEED_TEXT.index("string("):]
+    page = f"{headline}\n\n{SEED_DATE_LINE}\n\n" + "\n\n".join([paragraph] * 3) + "\n\n" + trailer
+    reject = parse_page(page.encode("cp1256"), "t.txt").reject
+    assert (reject.reason, reject.detail) == ("foreign_language", "the page is in Arabic, from a sister site, not en.alalam.ir")
+
+
+def test_an_english_page_with_a_few_accents_in_windows_1252_stays_english():
+    page = SEED_TEXT.replace("A Russian deputy", "A Peña Nieto “quote” Gómez Müller deputy").encode("cp1252")
+    article = parse_page(page, "t.txt").article
+    assert article.source_encoding == "cp1252" and article.lead.startswith("A Peña Nieto “quote” Gómez Müller deputy")
+
+
+def test_stray_windows_quotes_in_utf8_are_quotes():
+    page = SEED_TEXT.replace("A Russian deputy", "A \x93Russian\x94 deputy").encode("utf-8").replace(b"\xc2\x93", b"\x93").replace(b"\xc2\x94", b"\x94")
+    article = parse_page(page, "t.txt").article
+    assert article.source_encoding == "utf-8-repaired" and article.lead.startswith("A “Russian” deputy")
+    other = parse_page(SEED_TEXT.encode().replace(b"A Russian", b"A Ru\xe9sian"), "t.txt").article
+    assert other.lead.startswith("A Ru\ufffdsian")  # a letter: no guess at which code page
+
+
+@pytest.mark.parametrize(("encoding", "cut"), [("utf-16", 1), ("utf-16-le", 1), ("utf-16-be", 1), ("utf-16", 2)])
+def test_a_utf16_page_cut_mid_character_keeps_its_text(encoding, cut):
+    text = SEED_TEXT + "😀" if cut == 2 else SEED_TEXT  # 2: half of a surrogate pair cut off
+    data = text.encode(encoding)
+    data = (data if encoding == "utf-16" else ("\ufeff".encode(encoding) + data))[:-cut]
+    article = parse_page(data, "t.txt").article
+    assert article is not None and article.source_encoding == "utf-16"
+    assert (article.title, article.attribution) == (SEED_TITLE, "Press TV")
+
+
+@pytest.mark.parametrize("data", [SEED.read_bytes() + b"\x00" * 4096, b"\x00\x00\x00" + SEED.read_bytes(), b"\x00" * 64 + SEED.read_bytes() + b"\x00"])
+def test_a_page_padded_with_nul_bytes_is_the_page(data):
+    result = parse_page(data, "t.txt")
+    assert result.article is not None and result.article.title == SEED_TITLE
+    assert len(result.related_items) == 16
+
+
+def test_nul_bytes_alone_or_around_binary_are_rejected():
+    assert parse_page(b"\x00" * 4096, "t.txt").reject.reason == "empty"
+    assert parse_page(b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 8, "t.txt").reject.reason == "binary"
+
+
+def test_a_second_headline_copy_that_differs_is_not_the_lead():
+    """FORMAT.md: when repeated, the date line follows the second copy directly. A copy
+    that differed ("+ VIDEO") made the date line the caption and the copy the lead."""
+    page = SEED_TEXT.replace(SEED_TITLE + "\n" + SEED_DATE_LINE, SEED_TITLE + " + VIDEO\n" + SEED_DATE_LINE)
+    article = parse_page(page.encode(), "t.txt").article
+    assert (article.title, article.published_at) == (SEED_TITLE, datetime(2015, 11, 20, 15, 20, 59))
+    assert article.lead.startswith("A Russian deputy") and SEED_DATE_LINE not in article.body + (article.caption or "")
+
+
+def test_an_entity_for_a_line_break_does_not_split_the_headline():
+    article = parse_page(SEED_TEXT.replace(SEED_TITLE, "Iran&#10;Russia &amp; the&#13;deal&#8203;").encode(), "t.txt").article
+    assert (article.title, article.published_at) == ("Iran Russia & the deal", datetime(2015, 11, 20, 15, 20, 59))
+
+
+@pytest.mark.parametrize(
+    ("last", "outlet"),
+    [
+        ('September 30," Press TV reported.', "Press TV"),
+        ("September 30, al-Alam reported.", "al-Alam"),
+        ("September 30, Reuters reports.", "Reuters"),
+        ("September 30, the Sana news agency reported.", "Sana"),
+        ("September 30, IRNA reported on Sunday.", "IRNA"),
+        ("September 30, the ministry reports.", None),
+    ],
+)
+def test_more_attribution_forms(last, outlet):
+    assert parse_page(SEED_TEXT.replace(SEED_LAST, last).encode(), "t.txt").article.attribution == outlet
+
+
+@pytest.mark.parametrize("sign_off", ["NTJ/BA.", "S/ SH 11", "MKH/AS 1234"])
+def test_more_sign_off_forms(sign_off):
+    article = parse_page(SEED_TEXT.replace(SEED_LAST, SEED_LAST + "\n" + sign_off).encode(), "t.txt").article
+    assert (article.sign_off, article.attribution) == (sign_off, "Press TV")
+    assert article.body.endswith(SEED_LAST)
