@@ -451,7 +451,7 @@ def verify(
     repair: Annotated[bool, typer.Option("--repair", help="Rewrite every lake file whose rows differ from the warehouse.")] = False,
 ) -> None:
     """Check that warehouse and lake agree and the data checks pass; exit 1 with the problems if not."""
-    from newswh.integrity import NoWarehouseYet, repair_lake
+    from newswh.integrity import LakeAhead, NoWarehouseYet, repair_lake
     from newswh.integrity import verify as verify_data
     from newswh.locking import IngestAlreadyRunning
     from newswh.settings import DataPaths
@@ -466,7 +466,7 @@ def verify(
             report = repair_lake(paths)
             typer.echo(f"repair: {report.written:,} lake files rewritten, {report.removed:,} removed, {report.unchanged:,} already right")
         result = verify_data(paths)
-    except (WarehouseBusy, WarehouseDamaged, NoWarehouseYet, IngestAlreadyRunning) as error:
+    except (WarehouseBusy, WarehouseDamaged, NoWarehouseYet, IngestAlreadyRunning, LakeAhead) as error:
         typer.echo(f"newswh verify: {error}", err=True)
         raise typer.Exit(1) from None
     for table, rows in result.rows.items():
@@ -475,7 +475,7 @@ def verify(
         typer.echo(f"{len(result.problems)} problems:", err=True)
         for problem in result.problems:
             typer.echo(f"  {problem}", err=True)
-        if result.rows and not repair:
+        if result.rows and not repair and not result.lake_is_newer:
             typer.echo(
                 "the warehouse is the reference: `newswh verify --repair` rewrites the lake files that differ from it",
                 err=True,
@@ -505,8 +505,9 @@ def rebuild(
         typer.echo(f"newswh rebuild: {error}", err=True)
         raise typer.Exit(1) from None
     counts = ", ".join(f"{table} {count:,}" for table, count in rebuilt.rows.items())
-    kept = rebuilt.damaged_kept_as
-    note = f"; the damaged file is kept as {kept.name} (delete it when you no longer need it)" if kept else ""
+    kept = rebuilt.kept_as
+    what = "damaged file" if kept is not None and ".damaged-" in kept.name else "file it replaced"
+    note = f"; the {what} is kept as {kept.name} (delete it when you no longer need it)" if kept else ""
     if rebuilt.wal_kept_as is not None:
         note += f"; the write-ahead log beside the old file is kept as {rebuilt.wal_kept_as.name}"
     typer.echo(f"rebuilt {paths.warehouse} from {paths.lake}: {counts}{note}")

@@ -44,7 +44,7 @@ from newswh.cluster import ClusterError
 from newswh.copy_ahead import CopiedAhead
 from newswh.discovered import discovered_table, rows_table
 from newswh.failures import hide_tracebacks_of, remove_run_files, storage_failure
-from newswh.integrity import NoWarehouseYet, RebuildError, lake_holds_data, rebuild_locked
+from newswh.integrity import NoWarehouseYet, RebuildError, lake_ahead, lake_holds_data, rebuild_locked
 from newswh.interrupts import WAREHOUSE_UNCHANGED, keep_sigterm
 from newswh.lake import LakeChanges, first_linked_months, prepare_lake, touched_months
 from newswh.load import load_staged
@@ -417,6 +417,9 @@ def _ingest_locked(
     with opened.opened() if opened is not None else next_warehouse(paths, ahead=ahead, checked=True) as copy:
         con = copy.con
         run_id = start_run_context(con, PARSER_VERSION, max_bytes, rehash)
+        ahead = lake_ahead(paths, run_id - 1)
+        if ahead is not None:
+            raise IngestError(ahead)
         con.execute(
             "insert into ingest_runs (run_id, flow_run_id, source, started_at, parser_version) values (?, ?, ?, ?, ?)",
             [run_id, flow_run.get_id(), str(source), started_at, PARSER_VERSION],

@@ -29,11 +29,22 @@ from newswh.lake import (
     partition_folder,
     prepare_lake,
     published_listing,
+    published_run,
     recorded_digests,
 )
 from newswh.locking import writer_lock
 from newswh.settings import SQL_DIR, DataPaths
-from newswh.warehouse import commit, damage, describe_failures, failed_checks, next_warehouse, open_read_only, remove_left_behind
+from newswh.warehouse import (
+    WarehouseBusy,
+    WarehouseDamaged,
+    commit,
+    damage,
+    describe_failures,
+    failed_checks,
+    next_warehouse,
+    open_read_only,
+    remove_left_behind,
+)
 
 
 class RebuildError(RuntimeError):
@@ -44,12 +55,40 @@ class NoWarehouseYet(RuntimeError):
     """Neither a warehouse nor a lake: nothing was ever ingested into this data folder."""
 
 
+class LakeAhead(RuntimeError):
+    """The lake was published by a later run than the warehouse's last: writing the lake
+    from this warehouse would drop the runs it lacks."""
+
+
+def last_run(con: duckdb.DuckDBPyConnection) -> int:
+    """The warehouse's last committed run (0 before the first)."""
+    return int(con.execute("select coalesce(max(run_id), 0) from ingest_runs").fetchall()[0][0])
+
+
+def lake_ahead(paths: DataPaths, warehouse_run: int) -> str | None:
+    """Why the lake must not be written from a warehouse whose last run is `warehouse_run`,
+    or None. A lake is published only after the warehouse commits, so a lake of a later run
+    means the warehouse went back: a copy restored from a backup, say. Syncing the lake to
+    it then deleted the newer runs' articles from their one other copy."""
+    lake_run = published_run(paths.lake)
+    if lake_run is None or lake_run <= warehouse_run:
+        return None
+    return (
+        f"the lake was published by run {lake_run}, but the last run in {paths.warehouse} is {warehouse_run}: "
+        "the warehouse is older than the lake (restored from a backup?), and writing the lake from it would drop "
+        f"runs {warehouse_run + 1}-{lake_run}. `newswh rebuild --data {paths.root}` recreates the warehouse from the "
+        "lake, keeping this file beside it; to go back to this warehouse instead, move the lake folder aside first"
+    )
+
+
 @dataclass
 class Verification:
     problems: list[str] = field(default_factory=list)
     rows: dict[str, int] = field(default_factory=dict)
     """Rows per table in the warehouse, each matched by the lake unless a problem says otherwise."""
     files_checked: int = 0
+    lake_is_newer: bool = False
+    """Whether the lake holds runs the warehouse lacks: then the lake is the reference."""
 
 
 def lake_holds_data(lake: Path) -> bool:
@@ -77,6 +116,10 @@ def verify(paths: DataPaths) -> Verification:
         return result
     with con:
         try:
+            ahead = lake_ahead(paths, last_run(con))
+            if ahead is not None:
+                result.problems.append(ahead)
+                result.lake_is_newer = True
             for check, offenders in failed_checks(con).items():
                 result.problems.append(f"data check {describe_failures({check: offenders})}")
             result.problems += rows_without_their_file(con)
@@ -143,8 +186,11 @@ def repair_lake(paths: DataPaths, lock_wait_seconds: float = 0.0) -> SyncReport:
     with writer_lock(paths.lock, lock_wait_seconds):
         with open_read_only(paths.warehouse) as con:
             try:
-                last_run = con.execute("select coalesce(max(run_id), 0) from ingest_runs").fetchall()[0][0]
-                changes: LakeChanges = prepare_lake(con, paths.lake, last_run, None, check_content=True)
+                run_id = last_run(con)
+                ahead = lake_ahead(paths, run_id)
+                if ahead is not None:
+                    raise LakeAhead(f"{ahead}; nothing was changed")
+                changes: LakeChanges = prepare_lake(con, paths.lake, run_id, None, check_content=True)
             except duckdb.Error as error:
                 damaged = damage(paths.warehouse, error)
                 if damaged is None:
@@ -157,8 +203,9 @@ def repair_lake(paths: DataPaths, lock_wait_seconds: float = 0.0) -> SyncReport:
 class Rebuilt:
     rows: dict[str, int]
     """Rows per table, as the lake gave them back."""
-    damaged_kept_as: Path | None = None
-    """Where the damaged warehouse the rebuild replaced was moved, if it replaced one."""
+    kept_as: Path | None = None
+    """Where the warehouse the rebuild replaced was moved, if it replaced one (named
+    `.damaged-<time>` if it was damaged, else `.replaced-<time>`)."""
     wal_kept_as: Path | None = None
     """Where the write-ahead log beside the warehouse it replaced was moved, if there was one."""
 
@@ -168,7 +215,8 @@ def rebuild(paths: DataPaths, lock_wait_seconds: float = 0.0) -> Rebuilt:
 
     Writes a fresh copy and renames it into place only once the data checks pass and it
     matches every lake file, so a failed rebuild leaves whatever was there before. A
-    damaged warehouse is moved aside (`warehouse.duckdb.damaged-<time>`), not deleted.
+    warehouse it replaces is moved aside (`warehouse.duckdb.damaged-<time>`, or `.replaced-<time>`
+    if it read fine), never deleted: its rows did not come into the new one from it.
     """
     if not paths.root.is_dir():  # nothing to rebuild from, and the lock would create the folder
         raise NoWarehouseYet(f"no warehouse in {paths.root} yet: run `newswh ingest` first")
@@ -184,6 +232,9 @@ def rebuild_locked(paths: DataPaths) -> Rebuilt:
             raise RebuildError(f"{paths.lake} holds no data, so there is nothing to rebuild from; the warehouse was not changed")
         raise NoWarehouseYet(f"no warehouse in {paths.root} yet: run `newswh ingest` first")
     remove_left_behind(paths)  # a killed ingest's: we hold the lock, as an ingest does
+    ahead = _warehouse_ahead(paths)
+    if ahead is not None:
+        raise RebuildError(ahead)
     with next_warehouse(paths, copy_current=False) as copy:
         con = copy.con
         rows = {dataset.table_name: _load_dataset(con, paths.lake, dataset) for dataset in DATASETS}
@@ -205,6 +256,25 @@ def rebuild_locked(paths: DataPaths) -> Rebuilt:
         kept = commit(copy)
     shutil.rmtree(paths.staging, ignore_errors=True)
     return Rebuilt(rows, kept, copy.wal_kept_as)
+
+
+def _warehouse_ahead(paths: DataPaths) -> str | None:
+    """Why the warehouse must not be rebuilt from the lake, or None: a warehouse that reads
+    fine and holds runs the lake was never published with (a run stopped, or whose lake
+    sync failed, after its commit). A rebuild would have thrown those runs away."""
+    try:
+        with open_read_only(paths.warehouse) as con:
+            warehouse_run = last_run(con)
+    except (OSError, duckdb.Error, WarehouseDamaged, WarehouseBusy):  # a rebuild is what it needs, or says why not
+        return None
+    lake_run = published_run(paths.lake)
+    if lake_run is None or warehouse_run <= lake_run:
+        return None
+    return (
+        f"{paths.warehouse} holds run {warehouse_run}, which the lake does not (it was published by run {lake_run}: "
+        "the run stopped after its commit, before its lake sync): `newswh ingest` brings the lake up to date from "
+        "the warehouse; a rebuild would lose that run. The warehouse was not changed"
+    )
 
 
 def _missing_files(lake: Path) -> str:

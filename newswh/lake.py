@@ -1050,6 +1050,12 @@ def _read_sync_mark(root: Path) -> dict[str, Any]:
     return mark if isinstance(mark, dict) and isinstance(mark.get("files"), dict) else {}
 
 
+def published_run(root: Path) -> int | None:
+    """The run whose lake sync published the lake as it is, or None if no sync recorded one."""
+    run_id = _read_sync_mark(root).get("run_id")
+    return run_id if isinstance(run_id, int) and not isinstance(run_id, bool) else None
+
+
 def published_listing(root: Path) -> dict[str, dict[str, list[int]]] | None:
     """Each dataset's Parquet files (size, mtime) as the last publish left them, or None
     when no publish recorded them: what a reader compares the folder with, to tell a lake

@@ -122,8 +122,8 @@ def parse_trailer(raw: str) -> Trailer:
         return Trailer("truncated" if not body else "malformed", declared, actual)
     complete_list = closed and _LIST_END.search(body) is not None
     if closed and not complete_list and body.endswith("]"):  # closed, but not a list of objects: `["a"]`, `[{…},]`
-        positions, values, _ = _scan_objects(body)
-        return Trailer("malformed", declared, actual, positions, values)
+        scanned_positions, scanned_values, _ = _scan_objects(body)
+        return Trailer("malformed", declared, actual, scanned_positions, scanned_values)
     if complete_list:
         values = _read_standard(body)
         if values is None:

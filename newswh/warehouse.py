@@ -411,6 +411,9 @@ class WarehouseCopy:
     """Whether the copy is one made before the run held the lock (newswh.copy_ahead)."""
     wal_kept_as: Path | None = None
     """Where a write-ahead log DuckDB could not replay was moved (`settle_wal`), if one was."""
+    keeps_replaced: bool = False
+    """Whether the commit keeps the warehouse it replaces beside it: a rebuild's rows came
+    from the lake, not from that file, which may hold what the lake does not."""
 
 
 @contextmanager
@@ -461,7 +464,10 @@ def next_warehouse(
         raise
     try:
         applied = apply_schema(con)
-        yield WarehouseCopy(con, paths, original, replaces_damaged, applied.migrated, applied.ran, copied_ahead, wal_kept_as)
+        yield WarehouseCopy(
+            con, paths, original, replaces_damaged, applied.migrated, applied.ran, copied_ahead, wal_kept_as,
+            keeps_replaced=not copy_current and original is not None,
+        )
     except BaseException:
         con.close()
         _discard_next(paths)  # a failed run must not leave a warehouse-sized file on a full disk
@@ -545,7 +551,7 @@ def commit(copy: WarehouseCopy) -> Path | None:
 
     Refuses when the warehouse changed since it was copied (another process wrote it, or
     has it open to write): renaming over it would silently drop what that process wrote.
-    Returns where a damaged warehouse it replaced was kept.
+    Returns where it kept the warehouse it replaced, if it kept it (`keeps_replaced`).
     """
     paths = copy.paths
     try:
@@ -569,8 +575,9 @@ def commit(copy: WarehouseCopy) -> Path | None:
         )
     ensure_not_written_elsewhere(paths.warehouse, damaged_ok=copy.replaces_damaged)
     kept = None
-    if copy.replaces_damaged:
-        kept = paths.warehouse.with_name(f"{paths.warehouse.name}.damaged-{datetime.now():%Y%m%dT%H%M%S}")
+    if (copy.replaces_damaged or copy.keeps_replaced) and paths.warehouse.exists():
+        kind = "damaged" if copy.replaces_damaged else "replaced"
+        kept = paths.warehouse.with_name(f"{paths.warehouse.name}.{kind}-{datetime.now():%Y%m%dT%H%M%S}")
         os.replace(paths.warehouse, kept)
     retired = _second_name(paths)
     os.replace(paths.next_warehouse, paths.warehouse)

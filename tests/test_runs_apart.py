@@ -1,0 +1,111 @@
+"""A warehouse and a lake at different runs: whichever holds more, nothing of it is lost.
+
+A lake is published only after the warehouse commits, so the two part ways in two
+ways: a run that stopped between its commit and its lake sync leaves the warehouse a
+run ahead; a warehouse put back from a backup leaves the lake ahead. Each test does one
+to a real data folder, then runs what a user would, `rebuild`, `ingest` and `verify
+--repair` among them, and checks that every archived article is still there.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from newswh.settings import DataPaths
+from newswh.synth import write_corpus
+from tests.helpers import newswh, query, run_ingest, table_fingerprints
+from tests.test_archive import _ingest_cli, _one_line_error
+
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_harness")]
+
+
+@pytest.fixture
+def two_runs(tmp_path) -> tuple[Path, DataPaths, Path, Path]:
+    """Run 1 over 40 files, then run 2 over 20 more, whose files the crawl then drops: after
+    that only the warehouse and the lake hold run 2's articles. Returns the source, the data
+    folder, and copies of the warehouse and of the lake as run 1 left them."""
+    corpus, source = tmp_path / "corpus", tmp_path / "source"
+    write_corpus(corpus, 60, noise=0.0, seed=3)
+    files = sorted(corpus.glob("*.txt"))
+    source.mkdir()
+    for path in files[:40]:
+        shutil.copy2(path, source / path.name)
+    paths = DataPaths(tmp_path / "data")
+    run_ingest(source, paths.root)
+    warehouse_after_1, lake_after_1 = tmp_path / "warehouse-run-1.duckdb", tmp_path / "lake-run-1"
+    shutil.copy2(paths.warehouse, warehouse_after_1)
+    shutil.copytree(paths.lake, lake_after_1)
+    (source / "batch2").mkdir()
+    for path in files[40:]:
+        shutil.copy2(path, source / "batch2" / path.name)
+    run_ingest(source, paths.root)
+    shutil.rmtree(source / "batch2")
+    return source, paths, warehouse_after_1, lake_after_1
+
+
+def _batch2_articles(data: Path) -> int:
+    return query(data, "select count(*) from articles where source_path like '%/batch2/%'")[0][0]
+
+
+def test_rebuild_refuses_a_warehouse_a_run_ahead_of_the_lake(two_runs):
+    """A run stopped after its commit, before its lake sync: the lake is as run 1 left it.
+    A rebuild replaced the warehouse with the lake's older tables, and run 2 was gone."""
+    source, paths, _, lake_after_1 = two_runs
+    shutil.rmtree(paths.lake)
+    shutil.copytree(lake_after_1, paths.lake)
+    held = table_fingerprints(paths.root)
+    assert _batch2_articles(paths.root) == 20
+
+    line = _one_line_error(newswh("rebuild", "--data", str(paths.root)), "rebuild")
+    assert f"{paths.warehouse} holds run 2, which the lake does not (it was published by run 1" in line, line
+    assert "`newswh ingest` brings the lake up to date" in line and line.endswith("The warehouse was not changed")
+    assert table_fingerprints(paths.root) == held
+    assert not list(paths.root.glob("warehouse.duckdb.*-*"))
+
+    assert _ingest_cli(source, paths.root).returncode == 0  # as the message says
+    assert _batch2_articles(paths.root) == 20
+    checked = newswh("verify", "--data", str(paths.root))
+    assert checked.returncode == 0, checked.stderr
+
+
+def test_a_warehouse_restored_from_an_older_backup_never_shrinks_the_lake(two_runs):
+    """The lake was synced to the restored warehouse, deleting run 2's articles from it:
+    both copies then lacked them, and verify passed."""
+    source, paths, warehouse_after_1, _ = two_runs
+    shutil.copy2(warehouse_after_1, paths.warehouse)
+    lake_before = {path: path.read_bytes() for path in paths.lake.rglob("*") if path.is_file()}
+
+    line = _one_line_error(_ingest_cli(source, paths.root), "ingest")
+    assert f"the lake was published by run 2, but the last run in {paths.warehouse} is 1" in line, line
+    assert "`newswh rebuild" in line and line.endswith("the warehouse is as it was before this run")
+
+    verified = newswh("verify", "--data", str(paths.root))
+    assert verified.returncode == 1 and "Traceback" not in verified.stderr
+    assert "the lake was published by run 2" in verified.stderr
+    assert "verify --repair` rewrites the lake" not in verified.stderr  # the advice that would have lost run 2
+    repair = _one_line_error(newswh("verify", "--repair", "--data", str(paths.root)), "verify")
+    assert "the lake was published by run 2" in repair and repair.endswith("nothing was changed")
+    assert {path: path.read_bytes() for path in paths.lake.rglob("*") if path.is_file()} == lake_before
+
+    rebuilt = newswh("rebuild", "--data", str(paths.root))
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    [kept] = paths.root.glob("warehouse.duckdb.replaced-*")
+    assert kept.read_bytes() == warehouse_after_1.read_bytes() and kept.name in rebuilt.stdout
+    assert _batch2_articles(paths.root) == 20
+    assert _ingest_cli(source, paths.root).returncode == 0
+    assert _batch2_articles(paths.root) == 20
+    assert newswh("verify", "--data", str(paths.root)).returncode == 0
+
+
+def test_a_rebuild_keeps_the_warehouse_it_replaces(two_runs):
+    """Even one that reads fine and matches the lake: its rows did not come from it."""
+    _, paths, _, _ = two_runs
+    before = paths.warehouse.read_bytes()
+    rebuilt = newswh("rebuild", "--data", str(paths.root))
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    [kept] = paths.root.glob("warehouse.duckdb.replaced-*")
+    assert kept.read_bytes() == before
+    assert f"the file it replaced is kept as {kept.name}" in rebuilt.stdout
