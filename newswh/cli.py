@@ -451,6 +451,9 @@ def verify(
     repair: Annotated[bool, typer.Option("--repair", help="Rewrite every lake file whose rows differ from the warehouse.")] = False,
 ) -> None:
     """Check that warehouse and lake agree and the data checks pass; exit 1 with the problems if not."""
+    import duckdb
+
+    from newswh.failures import storage_failure
     from newswh.integrity import LakeAhead, NoWarehouseYet, repair_lake
     from newswh.integrity import verify as verify_data
     from newswh.locking import IngestAlreadyRunning
@@ -469,6 +472,9 @@ def verify(
     except (WarehouseBusy, WarehouseDamaged, NoWarehouseYet, IngestAlreadyRunning, LakeAhead) as error:
         typer.echo(f"newswh verify: {error}", err=True)
         raise typer.Exit(1) from None
+    except (OSError, duckdb.Error) as error:  # --repair's writes: a full disk, a read-only lake
+        _refuse("verify", storage_failure(paths, error))
+        raise
     for table, rows in result.rows.items():
         typer.echo(f"{table}: {rows:,} rows")
     if result.problems:
@@ -489,6 +495,9 @@ def rebuild(
     data: Annotated[Path, typer.Option(help="Data folder holding lake/; warehouse.duckdb is recreated.")] = DEFAULT_DATA,
 ) -> None:
     """Recreate warehouse.duckdb from the Parquet lake alone (after losing or damaging it)."""
+    import duckdb
+
+    from newswh.failures import storage_failure
     from newswh.integrity import NoWarehouseYet, RebuildError
     from newswh.integrity import rebuild as rebuild_warehouse
     from newswh.locking import IngestAlreadyRunning
@@ -504,6 +513,9 @@ def rebuild(
     except (RebuildError, NoWarehouseYet, IngestAlreadyRunning, UnusableDataFolder, WarehouseBusy, WarehouseChanged) as error:
         typer.echo(f"newswh rebuild: {error}", err=True)
         raise typer.Exit(1) from None
+    except (OSError, duckdb.Error) as error:  # the new warehouse's writes: a full disk, a read-only folder
+        _refuse("rebuild", f"{storage_failure(paths, error)}; the warehouse was not changed")
+        raise
     counts = ", ".join(f"{table} {count:,}" for table, count in rebuilt.rows.items())
     kept = rebuilt.kept_as
     what = "damaged file" if kept is not None and ".damaged-" in kept.name else "file it replaced"

@@ -56,10 +56,16 @@ def storage_failure(paths: DataPaths, error: OSError | duckdb.Error) -> str:
         full = full or free < needed
     elif not full and isinstance(error, duckdb.Error) and not isinstance(error, (duckdb.IOException, duckdb.FatalException)):
         raise error
-    if full:
+    if full and free < needed:
         return (
             f"the disk holding {paths.root} is full: this run needed more than {_megabytes(needed)} there "
             f"(a copy of the warehouse and what it had parsed) and {_megabytes(free)} is free; "
+            "free some space and run again"
+        )
+    if full:  # what filled it was freed since: DuckDB's spill, or its copy's last growth
+        return (
+            f"the disk holding {paths.root} filled up during this run ({_megabytes(free)} is free now; a run needs "
+            f"room for a copy of the warehouse, {_megabytes(_size(paths.warehouse))}, and for what it parses and loads): "
             "free some space and run again"
         )
     reason = text.splitlines()[0] if text else type(error).__name__

@@ -84,9 +84,16 @@ class IngestError(RuntimeError):
     """A run that cannot complete for a reason a person can act on; trying again will not help."""
 
 
+class LakeBehind(RuntimeError):
+    """The run committed, but its lake files could not be published: the warehouse has the
+    run, and the next run's lake sync brings the lake up to date."""
+
+
 TRANSIENT_ERRORS = (IngestAlreadyRunning, WarehouseBusy)
 """Failures that pass by themselves (another writer finishing), so a scheduled run retries them."""
-REFUSALS = (IngestError, ClusterError, StorageError, UnusableDataFolder, WarehouseChanged, WarehouseDamaged, *TRANSIENT_ERRORS)
+REFUSALS = (
+    IngestError, ClusterError, StorageError, UnusableDataFolder, WarehouseChanged, WarehouseDamaged, LakeBehind, *TRANSIENT_ERRORS
+)
 """Failures whose message says all a person needs: logged as one line, never a traceback."""
 
 
@@ -368,9 +375,9 @@ def ingest(
             summary = _ingest_locked(source_at, paths, parsing, batch_files, max_bytes, rehash, ahead, opened)
         except REFUSALS as error:
             get_run_logger().error("%s", error)
-            # A warehouse changed or deleted by another process is not as it was: its
-            # message says what became of it.
-            said = isinstance(error, WarehouseChanged)
+            # A warehouse changed or deleted by another process, or committed by this run,
+            # is not as it was: its message says what became of it.
+            said = isinstance(error, (WarehouseChanged, LakeBehind))
             return Failed(message=str(error) if said else f"{error}; {WAREHOUSE_UNCHANGED}")
         except (OSError, duckdb.Error) as error:
             message = storage_failure(paths, error)
@@ -536,7 +543,13 @@ def _ingest_locked(
             raise
     # Committed: only now may readers of the lake see this run. A crash before the renames
     # leaves the lake behind the warehouse, and the next run's lake sync catches it up.
-    lake_report = lake_changes.publish()
+    try:
+        lake_report = lake_changes.publish()
+    except OSError as error:
+        raise LakeBehind(
+            f"run {run_id} committed, but its lake files could not be published ({storage_failure(paths, error)}): "
+            "the warehouse holds the run, and the next `newswh ingest` brings the lake up to date"
+        ) from None
     clock.stop("commit")
     logger.info(
         "lake: %s files written, %s removed, %s already current in %.2f s",

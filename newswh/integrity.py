@@ -15,6 +15,7 @@ from pathlib import Path
 
 import duckdb
 
+from newswh.failures import says_disk_full, storage_failure
 from newswh.lake import (
     DATASETS,
     PART_FILE,
@@ -237,7 +238,7 @@ def rebuild_locked(paths: DataPaths) -> Rebuilt:
         raise RebuildError(ahead)
     with next_warehouse(paths, copy_current=False) as copy:
         con = copy.con
-        rows = {dataset.table_name: _load_dataset(con, paths.lake, dataset) for dataset in DATASETS}
+        rows = {dataset.table_name: _load_dataset(con, paths, dataset) for dataset in DATASETS}
         failures = failed_checks(con)
         if failures:
             raise RebuildError(
@@ -301,8 +302,8 @@ def rows_without_their_file(con: duckdb.DuckDBPyConnection) -> list[str]:
     return problems
 
 
-def _load_dataset(con: duckdb.DuckDBPyConnection, lake: Path, dataset: Dataset) -> int:
-    folder = lake / dataset.folder
+def _load_dataset(con: duckdb.DuckDBPyConnection, paths: DataPaths, dataset: Dataset) -> int:
+    folder = paths.lake / dataset.folder
     files = sorted(folder.rglob("*.parquet")) if folder.exists() else []
     if not files and not dataset.partition_by:
         raise RebuildError(
@@ -328,6 +329,8 @@ def _load_dataset(con: duckdb.DuckDBPyConnection, lake: Path, dataset: Dataset) 
                     [duckdb_path(path)],
                 )
         except duckdb.Error as error:
+            if says_disk_full(error) or "Could not write" in str(error):  # the new warehouse's file, not the lake's
+                raise RebuildError(f"{storage_failure(paths, error)}; the warehouse was not changed") from None
             raise RebuildError(
                 f"{path} is unreadable ({_first_line(error)}); if warehouse.duckdb is intact, `newswh ingest` "
                 "rewrites it, otherwise re-ingest the raw files into a new data folder"

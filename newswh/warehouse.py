@@ -119,6 +119,17 @@ def damage(warehouse: Path, error: BaseException) -> WarehouseDamaged | None:
     )
 
 
+def storage_error(error: duckdb.Error) -> bool:
+    """Whether DuckDB failed for the disk's sake (full, or a write refused) or the database
+    file's (damaged, or invalidated by an earlier failed write), not for a query's."""
+    text = str(error)
+    return (
+        isinstance(error, duckdb.FatalException)
+        or _DAMAGE.search(text) is not None
+        or any(sign in text for sign in ("Could not write", "No space left", "Disk quota", "previous fatal error"))
+    )
+
+
 def sql_files(folder: Path) -> list[Path]:
     """The .sql files of a folder in the order they apply: by name, so `NN_` prefixes rule."""
     return sorted(folder.glob("*.sql"))
@@ -138,6 +149,8 @@ def run_sql_file(con: duckdb.DuckDBPyConnection, path: Path, params: dict[str, o
         exhausted = out_of_memory(error)
         if exhausted is not None:
             raise exhausted from None
+        if storage_error(error):
+            raise  # the disk's or the file's doing, not the file of sql/'s: failures.storage_failure says which
         raise RuntimeError(f"{path.relative_to(SQL_DIR.parent)}: {error}") from error
 
 

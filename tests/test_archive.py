@@ -521,3 +521,49 @@ def test_a_full_disk_is_said_in_one_line_and_the_run_cleans_up(small_disk, tmp_p
     assert not list(paths.lake.rglob("*.tmp"))
     assert newswh("verify", "--data", str(data)).returncode == 0
 
+
+
+def _fill(disk: Path) -> None:
+    """Leave no free byte on `disk`."""
+    with open(disk / "filler", "wb") as filler:
+        with pytest.raises(OSError):
+            while True:
+                filler.write(b"\0" * 65536)
+                filler.flush()
+
+
+def test_sql_that_fills_the_disk_fails_as_the_disk_not_as_the_sql(small_disk, tmp_path):
+    """A load statement that hit a full disk surfaced as a raw `sql/load/…: IO Error`."""
+    from newswh.failures import says_disk_full
+    from newswh.warehouse import run_sql_file
+
+    fill = tmp_path / "fill.sql"
+    fill.write_text("create table t as select repeat('x', 100) || i::varchar as s from range(2000000) r(i); checkpoint")
+    with duckdb.connect(str(small_disk / "full.duckdb")) as con:
+        with pytest.raises(duckdb.Error) as raised:
+            run_sql_file(con, fill)
+    assert says_disk_full(raised.value), raised.value
+
+
+def test_a_rebuild_that_fills_the_disk_blames_the_disk_not_the_lake(small_disk, tmp_path):
+    """It named a healthy lake file `unreadable`, sending the user after the archive."""
+    made = tmp_path / "made"
+    big = tmp_path / "big"
+    write_corpus(big, 3000, noise=0.02, seed=8)
+    run_ingest(big, made)
+    data = small_disk / "data"
+    data.mkdir()
+    shutil.copytree(made / "lake", data / "lake")
+    line = _one_line_error(newswh("rebuild", "--data", str(data)), "rebuild")
+    assert line.startswith(f"newswh rebuild: the disk holding {data} is full") and "unreadable" not in line, line
+    assert line.endswith("the warehouse was not changed")
+    assert not DataPaths(data).warehouse.exists() and not DataPaths(data).next_warehouse.exists()
+
+
+def test_verify_repair_on_a_full_disk_is_one_line(small_disk):
+    data = small_disk / "data"
+    run_ingest(SEED.parent, data)
+    next((data / "lake" / "articles").rglob("*.parquet")).unlink()
+    _fill(small_disk)
+    line = _one_line_error(newswh("verify", "--repair", "--data", str(data)), "verify")
+    assert "the disk holding" in line and "is full" in line, line

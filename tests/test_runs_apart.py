@@ -109,3 +109,30 @@ def test_a_rebuild_keeps_the_warehouse_it_replaces(two_runs):
     [kept] = paths.root.glob("warehouse.duckdb.replaced-*")
     assert kept.read_bytes() == before
     assert f"the file it replaced is kept as {kept.name}" in rebuilt.stdout
+
+
+def test_a_lake_publish_that_fails_after_the_commit_says_the_run_committed(tmp_path, monkeypatch):
+    """It said "the warehouse is as it was before this run" of a run that had committed."""
+    from newswh import lake
+    from newswh.ingest import ingest
+
+    source = tmp_path / "source"
+    write_corpus(source, 30, noise=0.0, seed=4)
+    data = tmp_path / "data"
+    run_ingest(source, data)
+    shutil.copy2(sorted(source.glob("*.txt"))[0], source / "extra.txt")
+    shutil.copy2(sorted(source.glob("*.txt"))[1], source / "another.txt")
+
+    def refuse(*_: object) -> None:
+        raise PermissionError(1, "Operation not permitted", str(data / "lake" / "_warehouse" / ".synced.json.tmp"))
+
+    monkeypatch.setattr(lake, "_write_sync_mark", refuse)
+    state = ingest(source=str(source), data=str(data), return_state=True)
+    assert not state.is_completed()
+    assert state.message.startswith("run 2 committed, but its lake files could not be published (could not write to "), state.message
+    assert state.message.endswith("the warehouse holds the run, and the next `newswh ingest` brings the lake up to date")
+    assert query(data, "select max(run_id) from ingest_runs")[0][0] == 2
+    monkeypatch.undo()
+    assert run_ingest(source, data).counts["files_seen"] == 32
+    checked = newswh("verify", "--data", str(data))
+    assert checked.returncode == 0, checked.stderr
