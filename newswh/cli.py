@@ -327,17 +327,55 @@ def sql(
     if format not in FORMATS:
         typer.echo(f"newswh sql: unknown format {format!r}: use one of {', '.join(FORMATS)}", err=True)
         raise typer.Exit(2)
-    con = _open_lake("sql", data) if lake else _open_read_only("sql", data)
+    width = shutil.get_terminal_size().columns
+    if lake:
+        _query_lake(data, query, format, max_rows, width)
+        return
+    con = _open_read_only("sql", data)
     exit_if_stopping_hangs("newswh")  # a query over range(10**12) may not stop
     try:
-        if not con.extract_statements(query):  # blank, or only comments: DuckDB returns no result at all
-            _refuse("sql", "the query is empty: give a statement, e.g. \"select * from outlets\"", code=2)
-        write_result(con, query, format, sys.stdout, max_rows=max_rows, width=shutil.get_terminal_size().columns)
+        _refuse_empty(con, query)
+        write_result(con, query, format, sys.stdout, max_rows=max_rows, width=width)
     except duckdb.Error as error:
         typer.echo(f"newswh sql: {_first_line(error)}", err=True)
         raise typer.Exit(1) from None
     finally:
         con.close()
+
+
+def _refuse_empty(con: Any, query: str) -> None:
+    if not con.extract_statements(query):  # blank, or only comments: DuckDB returns no result at all
+        _refuse("sql", "the query is empty: give a statement, e.g. \"select * from outlets\"", code=2)
+
+
+def _query_lake(data: Path, query: str, format: str, max_rows: int, width: int) -> None:
+    """`newswh sql --lake`: the result is written once the lake did not change while the
+    query ran (an ingest publishing could have mixed two runs into it), so it is held in
+    memory until then."""
+    import io
+    from contextlib import redirect_stdout
+
+    import duckdb
+
+    from newswh.lake_views import LakeChangedDuringRead, NoLake, find_lake, read_consistently
+    from newswh.query import write_result
+
+    _refuse("sql", _not_a_folder(data))
+
+    def read(con: Any) -> str:
+        _refuse_empty(con, query)
+        held = io.StringIO()
+        with redirect_stdout(held):  # a table is printed by DuckDB, to sys.stdout
+            write_result(con, query, format, held, max_rows=max_rows, width=width)
+        return held.getvalue()
+
+    exit_if_stopping_hangs("newswh")
+    try:
+        sys.stdout.write(read_consistently(find_lake(data), read))
+    except (NoLake, LakeChangedDuringRead) as error:
+        _refuse("sql", str(error))
+    except duckdb.Error as error:
+        _refuse("sql", _first_line(error))
 
 
 @app.command()
@@ -641,18 +679,6 @@ def _open_read_only(command: str, data: Path):  # type: ignore[no-untyped-def]
                     f"the warehouse from it (the next `newswh ingest` does so first){meanwhile}"
                 )
         typer.echo(f"newswh {command}: {problem}", err=True)
-        raise typer.Exit(1) from None
-
-
-def _open_lake(command: str, data: Path):  # type: ignore[no-untyped-def]
-    """The lake's tables and views in memory, or a one-line reason and exit code 1."""
-    _refuse(command, _not_a_folder(data))
-    from newswh.lake_views import NoLake, find_lake, open_lake
-
-    try:
-        return open_lake(find_lake(data))
-    except NoLake as error:
-        typer.echo(f"newswh {command}: {error}", err=True)
         raise typer.Exit(1) from None
 
 

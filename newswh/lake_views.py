@@ -10,6 +10,9 @@ warehouse has are applied on top, so a view's SQL exists once and means the same
 An ingest publishes the lake by renaming finished files into place and then recording
 them in `_warehouse/synced.json`; a reader that opens the lake while that is under way
 would mix two runs, so `open_lake` waits (briefly) until the files are the ones recorded.
+A view reads its files when queried, not when opened, so a publish that begins during a
+query could still mix two runs into its result: `read_consistently` reads again when the
+lake changed while it read.
 """
 
 from __future__ import annotations
@@ -17,9 +20,10 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import duckdb
 
@@ -27,6 +31,7 @@ from newswh.lake import DATASETS, INTERNAL_FOLDER, SYNC_MARK, Dataset, duckdb_pa
 from newswh.settings import SQL_DIR
 from newswh.warehouse import run_sql_file, run_sql_folder
 
+T = TypeVar("T")
 OVER_LAKE = SQL_DIR / "over_lake"
 """One file per warehouse table that is not a dataset as it stands (`captures`)."""
 PUBLISH_WAIT_SECONDS = 3.0
@@ -36,6 +41,15 @@ so a lake that still differs from its record after this was changed by something
 
 class NoLake(RuntimeError):
     """There is no lake folder to read: nothing was ingested into this data folder."""
+
+
+class LakeChangedDuringRead(RuntimeError):
+    """An ingest published the lake while it was read: the result may mix two runs."""
+
+
+READ_ATTEMPTS = 5
+"""Reads of a lake that keeps changing under them before giving up: ingests publish seconds
+apart at the most, and a publish takes milliseconds."""
 
 
 @dataclass(frozen=True)
@@ -99,7 +113,30 @@ def open_lake(lake: Path, filters: Mapping[str, str] | None = None) -> duckdb.Du
     and `month` included, so a condition on them skips whole partitions unread); every
     view then answers for those rows alone. Never opens warehouse.duckdb.
     """
-    files = snapshot(lake).files
+    return _open_files(snapshot(lake).files, filters)
+
+
+def read_consistently(
+    lake: Path, read: Callable[[duckdb.DuckDBPyConnection], T], filters: Mapping[str, str] | None = None
+) -> T:
+    """`read` over the lake's views (see open_lake), whose result is of one run: read again
+    if the lake's files changed while it ran, up to READ_ATTEMPTS times."""
+    for _ in range(READ_ATTEMPTS):
+        before = snapshot(lake)
+        con = _open_files(before.files, filters)
+        try:
+            result = read(con)
+        finally:
+            con.close()
+        if _snapshot(lake).state == before.state:
+            return result
+    raise LakeChangedDuringRead(
+        f"the lake at {lake} changed during each of {READ_ATTEMPTS} reads (ingests publishing it, or another process "
+        "writing it): try again"
+    )
+
+
+def _open_files(files: Mapping[str, tuple[Path, ...]], filters: Mapping[str, str] | None) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(":memory:")
     try:
         run_sql_folder(con, SQL_DIR / "schema")  # every table, empty: what a dataset without files holds

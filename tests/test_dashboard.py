@@ -147,3 +147,31 @@ def test_the_next_ingest_shows_without_a_restart(prefect_harness, tmp_path, dash
     assert metric(app, "Articles") == "7"
     with open_lake(DataPaths(data).lake) as con:
         assert metric(app, "Last ingest run") == f"#{con.execute('select max(run_id) from ingest_runs').fetchall()[0][0]}"
+
+
+def test_a_query_during_which_the_lake_changed_is_not_kept(example_data, tmp_path, monkeypatch):
+    """The views read their files when queried: a result read while an ingest published
+    mixed two runs, and was cached as the lake's state at the page's start."""
+    import os
+
+    from newswh.dashboard import common
+    from newswh.lake_views import LakeChangedDuringRead, lake_state, snapshot
+
+    lake = tmp_path / "lake"
+    shutil.copytree(DataPaths(example_data).lake, lake, copy_function=shutil.copy2)
+    state = lake_state(lake)
+    part = snapshot(lake).files["articles"][0]
+    real_run_query = common.run_query
+
+    def publishing_meanwhile(*args, **kwargs):
+        result = real_run_query(*args, **kwargs)
+        stamp = part.stat().st_mtime_ns + 10**9
+        os.utime(part, ns=(stamp, stamp))  # an ingest renames a file into place
+        return result
+
+    monkeypatch.setattr(common, "run_query", publishing_meanwhile)
+    with pytest.raises(LakeChangedDuringRead):
+        common._cached(str(lake), state, Filters(), "overview", ())
+    monkeypatch.setattr(common, "run_query", real_run_query)
+    fresh = lake_state(lake)
+    assert common._cached(str(lake), fresh, Filters(), "overview", ())["articles"][0] == 7

@@ -125,3 +125,27 @@ def test_a_dataset_without_files_reads_as_empty(example_data, tmp_path, folder):
     with open_lake(lake) as con:
         captures = con.execute("select count(*) from captures").fetchall()[0][0]
         assert captures == (1 if folder == "articles" else 7)
+
+
+def test_a_read_during_which_the_lake_changed_is_read_again(example_data, tmp_path):
+    """A view reads its files when queried: a publish that began after the lake was opened
+    mixed two runs into one result (new articles beside the old manifest)."""
+    from newswh.lake_views import READ_ATTEMPTS, LakeChangedDuringRead, read_consistently
+
+    lake = tmp_path / "lake"
+    shutil.copytree(DataPaths(example_data).lake, lake, copy_function=shutil.copy2)
+    part = snapshot(lake).files["articles"][0]
+    reads = []
+
+    def read(con: duckdb.DuckDBPyConnection, publishes: int) -> int:
+        reads.append(con.execute("select count(*) from articles").fetchall()[0][0])
+        if len(reads) <= publishes:  # an ingest renames a file into place while this read runs
+            stamp = part.stat().st_mtime_ns + 10**9
+            os.utime(part, ns=(stamp, stamp))
+        return len(reads)
+
+    assert read_consistently(lake, lambda con: read(con, publishes=1)) == 2
+    reads.clear()
+    with pytest.raises(LakeChangedDuringRead, match="changed during each of"):
+        read_consistently(lake, lambda con: read(con, publishes=READ_ATTEMPTS))
+    assert len(reads) == READ_ATTEMPTS

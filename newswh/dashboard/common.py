@@ -17,7 +17,7 @@ import pandas as pd
 import streamlit as st
 
 from newswh.dashboard.queries import DATA_ENV, Filters, connect, run_query
-from newswh.lake_views import NoLake, find_lake, lake_state
+from newswh.lake_views import LakeChangedDuringRead, NoLake, find_lake, lake_state
 from newswh.settings import DEFAULT_DATA
 
 ALL_OUTLETS = "All outlets"
@@ -39,7 +39,10 @@ def _connection(lake: str, state: str, filters: Filters) -> duckdb.DuckDBPyConne
 
 @st.cache_data(max_entries=512, show_spinner=False)
 def _cached(lake: str, state: str, filters: Filters, name: str, params: tuple[tuple[str, object], ...]) -> pd.DataFrame:
-    return run_query(_connection(lake, state, filters), name, dict(params))
+    result = run_query(_connection(lake, state, filters), name, dict(params))
+    if lake_state(Path(lake)) != state:  # raised, so not cached: the views read files an ingest was replacing
+        raise LakeChangedDuringRead(f"the lake at {lake} changed during query {name}")
+    return result
 
 
 def query(context: Context, name: str, unfiltered: bool = False, **params: object) -> pd.DataFrame:
@@ -47,7 +50,7 @@ def query(context: Context, name: str, unfiltered: bool = False, **params: objec
     filters = Filters() if unfiltered else context.filters
     try:
         return _cached(str(context.lake), context.state, filters, name, tuple(sorted(params.items())))
-    except duckdb.IOException:
+    except (duckdb.IOException, LakeChangedDuringRead):
         if lake_state(context.lake) == context.state:
             raise
         st.rerun()  # an ingest published between the page's start and this query: start over on the new files
