@@ -184,7 +184,7 @@ def repair_lake(paths: DataPaths, lock_wait_seconds: float = 0.0) -> SyncReport:
     behind an intact footer (same size, same mtime) is only found by reading the rows,
     which `verify` does and this repairs.
     """
-    with writer_lock(paths.lock, lock_wait_seconds):
+    with writer_lock(paths.lock, lock_wait_seconds, doing="verify --repair"):
         with open_read_only(paths.warehouse) as con:
             try:
                 run_id = last_run(con)
@@ -221,7 +221,7 @@ def rebuild(paths: DataPaths, lock_wait_seconds: float = 0.0) -> Rebuilt:
     """
     if not paths.root.is_dir():  # nothing to rebuild from, and the lock would create the folder
         raise NoWarehouseYet(f"no warehouse in {paths.root} yet: run `newswh ingest` first")
-    with writer_lock(paths.lock, lock_wait_seconds):
+    with writer_lock(paths.lock, lock_wait_seconds, doing="rebuild"):
         return rebuild_locked(paths)
 
 

@@ -19,6 +19,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 
+INGEST = "ingest"
+"""What holds the lock unless its taker says otherwise (`newswh rebuild`, `verify --repair`)."""
+
+
 class IngestAlreadyRunning(RuntimeError):
     """Another ingest holds the data folder."""
 
@@ -30,8 +34,9 @@ class WriterLock:
         self._folder = folder
 
     @classmethod
-    def acquire(cls, lock_path: Path, wait_seconds: float = 0.0) -> WriterLock:
-        """Take the lock on `lock_path`'s folder, waiting up to `wait_seconds` for another ingest to finish."""
+    def acquire(cls, lock_path: Path, wait_seconds: float = 0.0, doing: str = INGEST) -> WriterLock:
+        """Take the lock on `lock_path`'s folder, waiting up to `wait_seconds` for another ingest to finish.
+        `doing`: what holds it, for the message of a writer refused meanwhile."""
         lock_path.parent.mkdir(parents=True, exist_ok=True)
         folder = _open_folder(lock_path)
         try:
@@ -44,7 +49,7 @@ class WriterLock:
                     if time.monotonic() >= deadline:
                         raise IngestAlreadyRunning(_holder_message(lock_path)) from None
                     time.sleep(0.2)
-            _write_holder(lock_path)
+            _write_holder(lock_path, doing)
         except BaseException:
             os.close(folder)
             raise
@@ -77,18 +82,18 @@ def held_by_another(lock_path: Path) -> str | None:
 
 
 @contextmanager
-def writer_lock(lock_path: Path, wait_seconds: float = 0.0) -> Iterator[None]:
+def writer_lock(lock_path: Path, wait_seconds: float = 0.0, doing: str = INGEST) -> Iterator[None]:
     """Hold the data folder's lock for the block, waiting up to `wait_seconds` for it."""
-    lock = WriterLock.acquire(lock_path, wait_seconds)
+    lock = WriterLock.acquire(lock_path, wait_seconds, doing)
     try:
         yield
     finally:
         lock.release()
 
 
-def _write_holder(lock_path: Path) -> None:
+def _write_holder(lock_path: Path, doing: str) -> None:
     """Say who holds the lock; written whole, then renamed, so a reader never sees half of it."""
-    holder = {"pid": os.getpid(), "since": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    holder = {"pid": os.getpid(), "since": datetime.now(timezone.utc).isoformat(timespec="seconds"), "doing": doing}
     temporary = lock_path.with_name(f".{lock_path.name}.{os.getpid()}")
     temporary.write_text(json.dumps(holder), encoding="utf-8")
     os.replace(temporary, lock_path)
@@ -98,6 +103,8 @@ def _holder_message(lock_path: Path) -> str:
     try:
         holder = json.loads(lock_path.read_text(encoding="utf-8"))
         who = f"PID {holder['pid']}, running since {holder['since']}"
-    except (OSError, ValueError, KeyError):
-        who = "another process"
-    return f"another ingest ({who}) is writing to {lock_path.parent}; try again when it has finished"
+        doing = holder.get("doing", INGEST)
+    except (OSError, ValueError, KeyError, AttributeError):
+        who, doing = "another process", INGEST
+    what = "another ingest" if doing == INGEST else f"a `newswh {doing}`"
+    return f"{what} ({who}) is writing to {lock_path.parent}; try again when it has finished"

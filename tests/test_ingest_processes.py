@@ -95,6 +95,21 @@ def test_ingest_refuses_while_another_holds_the_folder(tmp_path):
     assert not DataPaths(data).warehouse.exists()
 
 
+def test_an_ingest_refused_during_a_rebuild_says_it_is_a_rebuild(tmp_path):
+    """It said "another ingest (PID …) is writing" of a `newswh rebuild`."""
+    from newswh.locking import writer_lock
+    from tests.conftest import SEED
+
+    data = tmp_path / "data"
+    with writer_lock(DataPaths(data).lock, doing="rebuild"):
+        refused = subprocess.run(
+            [NEWSWH, "ingest", str(SEED.parent), "--data", str(data)],
+            capture_output=True, text=True, timeout=120, env={**os.environ, "PREFECT_API_URL": "http://127.0.0.1:9/api"},
+        )
+    assert refused.returncode == 1
+    assert refused.stderr.startswith(f"newswh ingest: a `newswh rebuild` (PID {os.getpid()}, running since"), refused.stderr
+
+
 def _api_url():
     from prefect.settings import get_current_settings
 

@@ -9,6 +9,7 @@ to a real data folder, then runs what a user would, `rebuild`, `ingest` and `ver
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -109,6 +110,8 @@ def test_a_rebuild_keeps_the_warehouse_it_replaces(two_runs):
     [kept] = paths.root.glob("warehouse.duckdb.replaced-*")
     assert kept.read_bytes() == before
     assert f"the file it replaced is kept as {kept.name}" in rebuilt.stdout
+    # and a writer refused meanwhile is told it was a rebuild (newswh.locking), not "another ingest"
+    assert json.loads(paths.lock.read_text(encoding="utf-8"))["doing"] == "rebuild"
 
 
 def test_a_lake_publish_that_fails_after_the_commit_says_the_run_committed(tmp_path, monkeypatch):
