@@ -155,6 +155,7 @@ def test_a_query_during_which_the_lake_changed_is_not_kept(example_data, tmp_pat
     import os
 
     from newswh.dashboard import common
+    from newswh.lake import _write_sync_mark
     from newswh.lake_views import LakeChangedDuringRead, lake_state, snapshot
 
     lake = tmp_path / "lake"
@@ -167,6 +168,7 @@ def test_a_query_during_which_the_lake_changed_is_not_kept(example_data, tmp_pat
         result = real_run_query(*args, **kwargs)
         stamp = part.stat().st_mtime_ns + 10**9
         os.utime(part, ns=(stamp, stamp))  # an ingest renames a file into place
+        _write_sync_mark(lake, 2, {part})  # and records it: the publish is complete
         return result
 
     monkeypatch.setattr(common, "run_query", publishing_meanwhile)

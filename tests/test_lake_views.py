@@ -130,6 +130,7 @@ def test_a_dataset_without_files_reads_as_empty(example_data, tmp_path, folder):
 def test_a_read_during_which_the_lake_changed_is_read_again(example_data, tmp_path):
     """A view reads its files when queried: a publish that began after the lake was opened
     mixed two runs into one result (new articles beside the old manifest)."""
+    from newswh.lake import _write_sync_mark
     from newswh.lake_views import READ_ATTEMPTS, LakeChangedDuringRead, read_consistently
 
     lake = tmp_path / "lake"
@@ -142,6 +143,7 @@ def test_a_read_during_which_the_lake_changed_is_read_again(example_data, tmp_pa
         if len(reads) <= publishes:  # an ingest renames a file into place while this read runs
             stamp = part.stat().st_mtime_ns + 10**9
             os.utime(part, ns=(stamp, stamp))
+            _write_sync_mark(lake, len(reads), {part})  # and records it: the publish is complete
         return len(reads)
 
     assert read_consistently(lake, lambda con: read(con, publishes=1)) == 2

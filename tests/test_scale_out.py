@@ -258,25 +258,6 @@ def test_a_port_that_accepts_but_never_answers_fails_the_check():
             ensure_listening(address, grace_seconds=0, answer_seconds=1)
 
 
-def test_an_ingest_against_a_port_that_never_answers_fails_in_one_line(tmp_path):
-    import socket
-
-    from newswh.cluster import ANSWER_SECONDS
-    from tests.conftest import SEED
-
-    data = tmp_path / "data"
-    with socket.create_server(("127.0.0.1", 0)) as listening:
-        address = f"tcp://127.0.0.1:{listening.getsockname()[1]}"
-        done = subprocess.run(
-            [NEWSWH, "ingest", str(SEED.parent), "--data", str(data), "--dask", address],
-            capture_output=True, text=True, timeout=ANSWER_SECONDS + 100, env={**os.environ, **harness_api_env()},
-        )
-    assert done.returncode == 1 and "Traceback" not in done.stdout + done.stderr, done.stderr
-    [line] = done.stderr.strip().splitlines()[-1:]
-    assert line.startswith(f"newswh ingest: the Dask scheduler at {address} accepted the connection but did not answer"), line
-    assert not DataPaths(data).warehouse.exists()
-
-
 def test_wrong_credentials_are_one_line(tmp_path):
     """A server that checks signatures and knows no key refuses the listing: one line."""
     with moto_s3_refusing_every_key() as endpoint:
