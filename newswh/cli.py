@@ -510,8 +510,10 @@ def verify(
     except (WarehouseBusy, WarehouseDamaged, NoWarehouseYet, IngestAlreadyRunning, LakeAhead) as error:
         typer.echo(f"newswh verify: {error}", err=True)
         raise typer.Exit(1) from None
-    except (OSError, duckdb.Error) as error:  # --repair's writes: a full disk, a read-only lake
-        _refuse("verify", storage_failure(paths, error))
+    except (OSError, duckdb.Error) as error:
+        if not repair:
+            raise
+        _refuse("verify", storage_failure(paths, error))  # --repair's writes: a full disk, a read-only lake
         raise
     for table, rows in result.rows.items():
         typer.echo(f"{table}: {rows:,} rows")
