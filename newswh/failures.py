@@ -62,12 +62,8 @@ def storage_failure(paths: DataPaths, error: OSError | duckdb.Error) -> str:
             f"(a copy of the warehouse and what it had parsed) and {_megabytes(free)} is free; "
             "free some space and run again"
         )
-    if full:  # what filled it was freed since: DuckDB's spill, or its copy's last growth
-        return (
-            f"the disk holding {paths.root} filled up during this run ({_megabytes(free)} is free now; a run needs "
-            f"room for a copy of the warehouse, {_megabytes(_size(paths.warehouse))}, and for what it parses and loads): "
-            "free some space and run again"
-        )
+    if full:  # what filled it may have been freed since (DuckDB's spill), so no figure of what was needed
+        return f"the disk holding {paths.root} is full ({_megabytes(free)} free now): free some space and run again"
     reason = text.splitlines()[0] if text else type(error).__name__
     return f"could not write to {paths.root}: {reason}"
 

@@ -545,15 +545,13 @@ def test_sql_that_fills_the_disk_fails_as_the_disk_not_as_the_sql(small_disk, tm
     assert says_disk_full(raised.value), raised.value
 
 
-def test_a_rebuild_that_fills_the_disk_blames_the_disk_not_the_lake(small_disk, tmp_path):
+def test_a_rebuild_that_fills_the_disk_blames_the_disk_not_the_lake(archived, small_disk):
     """It named a healthy lake file `unreadable`, sending the user after the archive."""
-    made = tmp_path / "made"
-    big = tmp_path / "big"
-    write_corpus(big, 3000, noise=0.02, seed=8)
-    run_ingest(big, made)
+    _, made, _ = archived
     data = small_disk / "data"
     data.mkdir()
     shutil.copytree(made / "lake", data / "lake")
+    _fill(small_disk)
     line = _one_line_error(newswh("rebuild", "--data", str(data)), "rebuild")
     assert line.startswith(f"newswh rebuild: the disk holding {data} is full") and "unreadable" not in line, line
     assert line.endswith("the warehouse was not changed")
