@@ -7,7 +7,6 @@ left fuller than the run found it.
 
 from __future__ import annotations
 
-import errno
 import logging
 import os
 import shutil
@@ -19,20 +18,13 @@ from pathlib import Path
 import duckdb
 
 from newswh.settings import DUCKDB_MEMORY_LIMIT, DataPaths
-from newswh.warehouse import damage, out_of_memory, wal_path
+from newswh.warehouse import damage, out_of_memory, says_disk_full, wal_path
 
 
 def first_line(error: BaseException) -> str:
     """An error's first line of text, or its type's name if it has none."""
     text = str(error).strip()
     return text.splitlines()[0] if text else type(error).__name__
-
-
-def says_disk_full(error: BaseException) -> bool:
-    """ENOSPC or a quota, from the OS or in DuckDB's words (it wraps the OS error in text)."""
-    if getattr(error, "errno", None) in (errno.ENOSPC, errno.EDQUOT):
-        return True
-    return any(sign in str(error) for sign in ("No space left", "Disk quota", "out of disk space"))
 
 
 def storage_failure(paths: DataPaths, error: OSError | duckdb.Error) -> str:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import duckdb
 
-from newswh.failures import says_disk_full, storage_failure
+from newswh.failures import storage_failure
 from newswh.lake import (
     DATASETS,
     PART_FILE,
@@ -45,6 +45,7 @@ from newswh.warehouse import (
     next_warehouse,
     open_read_only,
     remove_left_behind,
+    write_failed,
 )
 
 
@@ -329,7 +330,7 @@ def _load_dataset(con: duckdb.DuckDBPyConnection, paths: DataPaths, dataset: Dat
                     [duckdb_path(path)],
                 )
         except duckdb.Error as error:
-            if says_disk_full(error) or "Could not write" in str(error):  # the new warehouse's file, not the lake's
+            if write_failed(error):  # the new warehouse's file, not the lake's
                 raise RebuildError(f"{storage_failure(paths, error)}; the warehouse was not changed") from None
             raise RebuildError(
                 f"{path} is unreadable ({_first_line(error)}); if warehouse.duckdb is intact, `newswh ingest` "

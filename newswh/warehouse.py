@@ -15,6 +15,7 @@ A damaged file is named as damaged, with the way back: `newswh rebuild`.
 
 from __future__ import annotations
 
+import errno
 import itertools
 import os
 import re
@@ -119,14 +120,26 @@ def damage(warehouse: Path, error: BaseException) -> WarehouseDamaged | None:
     )
 
 
+def says_disk_full(error: BaseException) -> bool:
+    """ENOSPC or a quota, from the OS or in DuckDB's words (it wraps the OS error in text)."""
+    if getattr(error, "errno", None) in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    return any(sign in str(error) for sign in ("No space left", "Disk quota", "out of disk space"))
+
+
+def write_failed(error: BaseException) -> bool:
+    """Whether DuckDB could not write its database file: the disk is full, or refused the write."""
+    return says_disk_full(error) or "Could not write" in str(error)
+
+
 def storage_error(error: duckdb.Error) -> bool:
     """Whether DuckDB failed for the disk's sake (full, or a write refused) or the database
     file's (damaged, or invalidated by an earlier failed write), not for a query's."""
-    text = str(error)
     return (
         isinstance(error, duckdb.FatalException)
-        or _DAMAGE.search(text) is not None
-        or any(sign in text for sign in ("Could not write", "No space left", "Disk quota", "previous fatal error"))
+        or _DAMAGE.search(str(error)) is not None
+        or write_failed(error)
+        or "previous fatal error" in str(error)
     )
 
 
