@@ -424,9 +424,9 @@ def _ingest_locked(
     with opened.opened() if opened is not None else next_warehouse(paths, ahead=ahead, checked=True) as copy:
         con = copy.con
         run_id = start_run_context(con, PARSER_VERSION, max_bytes, rehash)
-        ahead = lake_ahead(paths, run_id - 1)
-        if ahead is not None:
-            raise IngestError(ahead)
+        newer_lake = lake_ahead(paths, run_id - 1)  # not `ahead`, this function's copy made ahead
+        if newer_lake is not None:
+            raise IngestError(newer_lake)
         con.execute(
             "insert into ingest_runs (run_id, flow_run_id, source, started_at, parser_version) values (?, ?, ?, ?, ?)",
             [run_id, flow_run.get_id(), str(source), started_at, PARSER_VERSION],

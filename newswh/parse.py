@@ -114,10 +114,11 @@ def _parse(data: bytes, source_path: str, content_hash: str, max_bytes: int) -> 
 
     cursor = 1
     date_line = DATE_LINE.match(lines[1]) if len(lines) > 1 else None
-    if date_line is None and len(lines) > 2 and len(lines[1]) <= _TITLE_MAX_CHARS and DATE_LINE.match(lines[2]):
-        cursor = 2  # the headline again, the date line right under it: even when the copy differs ("+ VIDEO")
+    if date_line is None and len(lines) > 2 and len(lines[1]) <= _TITLE_MAX_CHARS:
         date_line = DATE_LINE.match(lines[2])
-    elif date_line is None and len(lines) > 1 and _same_text(lines[1], title):
+        if date_line is not None:
+            cursor = 2  # the headline again, the date line right under it: even when the copy differs ("+ VIDEO")
+    if date_line is None and len(lines) > 1 and _same_text(lines[1], title):
         cursor = 2
     has_date_line = date_line is not None
     published_at = None
