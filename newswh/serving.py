@@ -6,6 +6,8 @@ schedule), so this refuses to start without PREFECT_API_URL and says how to get 
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from pathlib import Path
 
 DEPLOYMENT_NAME = "newswh"
@@ -38,6 +40,16 @@ def _check_cron(cron: str) -> None:
         raise ServeError(f"--cron {cron!r} is not a cron schedule ({reason}); e.g. \"*/5 * * * *\"") from None
 
 
+def _is_cancelled_task_callback(record: logging.LogRecord) -> bool:
+    """Whether asyncio is reporting a callback that looked at a task cancelled at shutdown.
+
+    Python 3.11's stream server asks its connection task for an exception without asking
+    first whether it was cancelled (3.12 asks), so a Ctrl-C that stops `newswh serve` while
+    a run holds its connection to the runner printed a 40-line traceback ending in
+    CancelledError. A cancelled task is how a stop looks, not a failure."""
+    return record.exc_info is not None and isinstance(record.exc_info[1], asyncio.CancelledError)
+
+
 def serve_ingest(
     source: Path, data: Path, cron: str | None, interval: float | None, name: str = DEPLOYMENT_NAME, dask: str | None = None
 ) -> None:
@@ -64,6 +76,7 @@ def serve_ingest(
         )
     if not source.is_dir():
         raise ServeError(f"source folder {source} does not exist or is not a folder")
+    logging.getLogger("asyncio").addFilter(lambda record: not _is_cancelled_task_callback(record))
     ingest.serve(
         name=name,
         cron=cron,

@@ -179,7 +179,8 @@ def _deployment(api: str, name: str = "newswh") -> dict[str, object] | None:
 def test_a_run_due_while_one_runs_is_cancelled_not_started_late(server, tmp_path):
     """What the README promises for serve: runs never overlap and never queue. The first
     run is held (the data folder is locked by someone else, so it waits and retries); runs
-    that come due meanwhile are cancelled at once, and none of them runs later."""
+    that come due meanwhile are cancelled at once, and none of them runs later. Then a
+    Ctrl-C stops it all."""
     from newswh.locking import WriterLock
 
     source, data = tmp_path / "raw", tmp_path / "data"
@@ -188,7 +189,7 @@ def test_a_run_due_while_one_runs_is_cancelled_not_started_late(server, tmp_path
     logs = [server.log, serve_log]
     held = WriterLock.acquire(DataPaths(data).lock)
     try:
-        with _process([NEWSWH, "serve", str(source), "--data", str(data), "--interval", "2", "--name", "collide"], server.client_env, serve_log):
+        with _process([NEWSWH, "serve", str(source), "--data", str(data), "--interval", "2", "--name", "collide"], server.client_env, serve_log) as child:
             deployment = _wait_for("the deployment", lambda: _deployment(server.api, "collide"), 120, logs)
 
             def runs(*states: str) -> list[dict[str, object]]:
@@ -206,6 +207,14 @@ def test_a_run_due_while_one_runs_is_cancelled_not_started_late(server, tmp_path
             assert {run["state"]["type"] for run in due} == {"CANCELLED"}, _states(runs(), first)
             assert {run["state"]["message"] for run in due} == {"Deployment concurrency limit reached."}
             assert [run["id"] for run in runs("RUNNING", "PENDING")] == [first["id"]]
+
+            # Ctrl-C stops serve, the held run with it, in a few lines and no traceback (on
+            # Python 3.11, asyncio printed one for the run's connection to the runner).
+            os.killpg(child.pid, signal.SIGINT)
+            assert child.wait(timeout=60) == 0
+        said = serve_log.read_text(errors="replace")
+        assert "Received KeyboardInterrupt, shutting down" in said
+        assert "Traceback" not in said and "CancelledError" not in said, said[-3000:]
         held.release()
         held = None
     finally:
