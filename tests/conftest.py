@@ -5,6 +5,7 @@ from __future__ import annotations
 import fcntl
 import os
 import shutil
+import signal
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -27,6 +28,12 @@ GOLDEN = TESTS / "fixtures" / "golden"
 # The parser's hang bounds (tests/test_parse_properties.py) set theirs explicitly.
 settings.register_profile("newswh", deadline=None)
 settings.load_profile("newswh")
+
+# A shell without job control starts a background job with Ctrl-C ignored, and every
+# process the suite starts would inherit that: the tests that press Ctrl-C on a newswh
+# would then see it carry on. Handled (not ignored) here, a child starts with the default.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 if os.environ.get("NEWSWH_EXPECT_COMPILED"):
     # tests/test_compiled_parser.py runs the parser's tests again on a compiled build:
