@@ -463,8 +463,9 @@ def _ingest_locked(
         to_read = status["new"] + status["changed"]
         clock.stop("plan", opened.plan_seconds if opened is not None and planned is not None else None)
         logger.info(
-            "plan: %s new, %s to read again (size or mtime changed), %s unchanged (not read) in %.2f s%s",
-            f"{status['new']:,}", f"{status['changed']:,}", f"{status['unchanged']:,}", clock.seconds["plan"],
+            "plan: %s new, %s to read again (%s), %s unchanged (not read) in %.2f s%s",
+            f"{status['new']:,}", f"{status['changed']:,}", "--rehash" if rehash else "size or mtime changed",
+            f"{status['unchanged']:,}", clock.seconds["plan"],
             ", planned while newswh started" if planned is not None else "", extra={"stage": "plan", "to_read": to_read},
         )
         last_source = con.execute("select source from ingest_runs where run_id < ? order by run_id desc limit 1", [run_id]).fetchall()

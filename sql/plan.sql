@@ -9,6 +9,7 @@
 -- A --rehash run reads every file: a restore that kept size and mtime (rsync -t, cp -p of
 -- an older version) is invisible to them. Files whose bytes still hash to the manifest's
 -- hash come out of the read as unchanged ("touched"), so nothing about them is rewritten.
+-- An entry discovery found cannot be read has no bytes to hash: --rehash leaves it be.
 create or replace temp table plan as
 select
     d.source_path,
@@ -21,7 +22,7 @@ select
             and s.parser_version = (select parser_version from run_context)
             and (s.reject_reason is distinct from 'unreadable' or d.problem is not null)
             and (s.reject_reason is distinct from 'too_large' or d.size_bytes > (select max_bytes from run_context))
-            and not (select rehash from run_context)
+            and (not (select rehash from run_context) or d.problem is not null)
             then 'unchanged'
         else 'changed'
     end as status,

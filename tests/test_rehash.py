@@ -46,11 +46,15 @@ def test_rehash_notices_a_restore_that_kept_size_and_mtime(tmp_path):
 def test_rehash_of_an_unchanged_folder_rewrites_nothing(tmp_path):
     source, data = tmp_path / "source", tmp_path / "data"
     write_corpus(source, 30, noise=0.1, seed=14)
+    os.mkfifo(source / "pipe.txt")  # entries with no bytes to hash: rejected once, then left be
+    (source / "outside.txt").symlink_to("/etc/hostname")
     run_ingest(source, data)
+    assert query(data, "select count(*) from rejects where source_path like '%/pipe.txt' or source_path like '%/outside.txt'") == [(2,)]
     lake = data / "lake"
     files = {path: path.stat().st_mtime_ns for path in lake.rglob("*.parquet") if "_warehouse" not in path.parts}
-    _ingest_rehash(source, data)
-    assert query(data, "select files_seen, files_unchanged, articles_written, rejected from ingest_runs where run_id = 2") == [
-        (30, 30, 0, 0)
-    ]
+    said = _ingest_rehash(source, data).stderr
+    assert "30 to read again (--rehash), 2 unchanged (not read)" in said.replace("\n", " ")
+    assert query(
+        data, "select files_seen, files_changed, files_unchanged, articles_written, rejected from ingest_runs where run_id = 2"
+    ) == [(32, 0, 32, 0, 0)]
     assert {path: path.stat().st_mtime_ns for path in lake.rglob("*.parquet") if "_warehouse" not in path.parts} == files
