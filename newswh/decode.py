@@ -109,10 +109,17 @@ def _decode_legacy(data: bytes) -> Decoded | Undecodable:
     repaired = data.decode("utf-8", errors="replace")
     replaced = repaired.count("\ufffd")
     high_bytes = len(data) - len(data.translate(None, _HIGH_BYTES))
-    if replaced <= max(2, _MAX_REPLACED_SHARE * len(data)):
-        genuine_non_ascii = len(repaired) - len(repaired.encode("ascii", errors="ignore")) - replaced
-        if genuine_non_ascii >= replaced:
-            return Decoded(data.decode("utf-8", errors=_STRAY_PUNCTUATION), "utf-8-repaired")
+    genuine_non_ascii = len(repaired) - len(repaired.encode("ascii", errors="ignore")) - replaced
+    if genuine_non_ascii:
+        with_quotes = data.decode("utf-8", errors=_STRAY_PUNCTUATION)
+        if replaced <= max(2, _MAX_REPLACED_SHARE * len(data)) and genuine_non_ascii >= replaced:
+            return Decoded(with_quotes, "utf-8-repaired")
+        if with_quotes.count("\ufffd") == data.count(b"\xef\xbf\xbd"):
+            # Every stray byte a windows quote or dash, beside real UTF-8 characters: a UTF-8
+            # page with a related list (or a paragraph) pasted in windows-1252. Read as
+            # windows-1252 throughout, its UTF-8 quotes became `â€™`. (windows-1252 text
+            # holds valid UTF-8 sequences only where it already is such garbage.)
+            return Decoded(with_quotes, "utf-8-repaired")
     arabic_text = data.decode("cp1256")  # every byte has a meaning in windows-1256
     if _letters_in_arabic_words(arabic_text) >= high_bytes * _ARABIC_WORDS_SHARE:
         # Mostly Arabic words: a short Arabic page whose ASCII trailer outweighs its

@@ -26,8 +26,10 @@ DATE_LINE = re.compile(
     r"(\d{1,2}), (\d{4}) (\d{1,2}):(\d{2}):(\d{2})$"
 )
 SIGN_OFF = re.compile(r"^[A-Z]{1,5}(?: ?/ ?[A-Z]{1,5})+(?:[ /]+\d{1,4})?\.?$")
-CATEGORY = re.compile(r"(?:^|\s)Category:[^.!?:]{0,80}$")
-"""Page chrome after the body or the sign-off: `Category:`, `Category: Middle East`."""
+CATEGORY = re.compile(r"(?:^|\n)Category:[^\n]{0,80}$|(?:^|\s)Category:[^.!?:]{0,80}$")
+"""Page chrome after the body or the sign-off: `Category:`, `Category: Middle East`. On a
+line of its own, whatever it names (`Category: U.S.`); at the end of a line of text, only
+what cannot be the end of a sentence."""
 DATELINE = re.compile(r"^al[- ]?alam\s*[-–—]\s*[^\W\d_][^\W_]*(?:[ ,.'’-]+[^\W_]+){0,4}$", re.IGNORECASE)
 """The desk and country line, `Alalam - Syria`: short and unpunctuated like a caption, but not one."""
 REPORTED = ("reported", "reports", "repoted", "reportd", "reproted", "reporterd")

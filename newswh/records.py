@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from typing import Any, Literal
 
-PARSER_VERSION = "1.2.0"
+PARSER_VERSION = "1.2.1"
 """Bump when the parser's output for some input changes, so ingests know to re-parse.
 1.1.0: Category lines, datelines, two-paragraph captions, early pic names, cut trailers,
 attribution typos; new article fields language, site and dateline.
@@ -21,7 +21,11 @@ character and a page padded with NUL bytes keep their text; a stray windows quot
 is that quote; an entity for a line break does not split its line; more attribution and
 sign-off forms. Trailers: a list cut right after `} ,` keeps the object before it; a closed
 list is never `truncated` (`[ ]` is empty, `["a"]` malformed); a line of many `string(`
-is read in linear time (it took minutes near the size cap)."""
+is read in linear time (it took minutes near the size cap).
+1.2.1: a `Category:` line of its own is chrome whatever it names (`Category: U.S.` stayed in
+the body); a UTF-8 page whose related list (or a paragraph) is in windows-1252 keeps its
+UTF-8 characters, where it was read as windows-1252 throughout when its stray quotes
+outnumbered them."""
 
 SITE = "en.alalam.ir"
 """The one site whose pages become articles; pages of its sister sites are rejected."""

@@ -338,3 +338,32 @@ def test_more_sign_off_forms(sign_off):
     article = parse_page(SEED_TEXT.replace(SEED_LAST, SEED_LAST + "\n" + sign_off).encode(), "t.txt").article
     assert (article.sign_off, article.attribution) == (sign_off, "Press TV")
     assert article.body.endswith(SEED_LAST)
+
+
+# Parser 1.2.1.
+
+
+@pytest.mark.parametrize("category", ["Category: U.S.", "Category: Op-Ed: Iran", "NTJ/BA\nCategory: U.S."])
+def test_a_category_line_of_its_own_is_chrome_whatever_it_names(category):
+    """FORMAT.md: a `Category:` line is page chrome. One naming `U.S.` stayed in the body,
+    as only names that could not end a sentence were taken."""
+    article = parse_page(SEED_TEXT.replace(SEED_LAST, SEED_LAST + "\n" + category).encode(), "t.txt").article
+    assert article.body.endswith(SEED_LAST) and article.attribution == "Press TV"
+    sentence = parse_page(SEED_TEXT.replace(SEED_LAST, SEED_LAST + " Category: U.S.").encode(), "t.txt").article
+    assert sentence.body.endswith(SEED_LAST + " Category: U.S.")  # the end of a line of text may be a sentence
+
+
+def test_a_utf8_page_with_a_windows_1252_related_list_keeps_its_utf8():
+    """The page read as windows-1252 throughout when its stray quotes outnumbered its UTF-8
+    characters, and its lead's `’` became `â€™`."""
+    head = SEED_HEAD.replace("A Russian deputy", "A Russian’s deputy")
+    trailer = SEED_TEXT[SEED_TEXT.index("string("):]
+    data = head.encode() + trailer.encode("cp1252")
+    stray = sum(byte >= 0x80 for byte in trailer.encode("cp1252"))
+    assert stray > sum(not char.isascii() for char in head)  # what the 0.5 % rule alone refused
+    result = parse_page(data, "t.txt")
+    assert result.article.source_encoding == "utf-8-repaired"
+    assert result.article.lead.startswith("A Russian’s deputy")
+    assert result.related_items == parse_page((head + trailer).encode(), "t.txt").related_items
+    accented = parse_page(head.encode() + trailer.replace("Putin", "Poutiné").encode("cp1252"), "t.txt").article
+    assert accented.source_encoding == "cp1252"  # a stray letter: which code page is a guess, as before
