@@ -322,7 +322,7 @@ def sql(
     """Run a query read-only against the warehouse (or the lake); safe while an ingest runs."""
     import duckdb
 
-    from newswh.query import FORMATS, write_result
+    from newswh.query import FORMATS, write_problem, write_result
 
     if format not in FORMATS:
         typer.echo(f"newswh sql: unknown format {format!r}: use one of {', '.join(FORMATS)}", err=True)
@@ -335,6 +335,7 @@ def sql(
     exit_if_stopping_hangs("newswh")  # a query over range(10**12) may not stop
     try:
         _refuse_empty(con, query)
+        _refuse("sql", write_problem(con, query, data, over_lake=False), code=2)
         write_result(con, query, format, sys.stdout, max_rows=max_rows, width=width)
     except duckdb.Error as error:
         typer.echo(f"newswh sql: {_first_line(error)}", err=True)
@@ -358,12 +359,19 @@ def _query_lake(data: Path, query: str, format: str, max_rows: int, width: int) 
     import duckdb
 
     from newswh.lake_views import LakeChangedDuringRead, NoLake, find_lake, read_consistently
-    from newswh.query import write_result
+    from newswh.query import write_problem, write_result
+    from newswh.settings import DataPaths
 
     _refuse("sql", _not_a_folder(data))
+    try:
+        lake = find_lake(data)
+    except NoLake as error:
+        _refuse("sql", str(error))
+    kept = lake.parent if DataPaths(lake.parent).warehouse.exists() else lake  # --data may name the lake
 
     def read(con: Any) -> str:
         _refuse_empty(con, query)
+        _refuse("sql", write_problem(con, query, kept, over_lake=True), code=2)
         held = io.StringIO()
         with redirect_stdout(held):  # a table is printed by DuckDB, to sys.stdout
             write_result(con, query, format, held, max_rows=max_rows, width=width)
@@ -371,8 +379,8 @@ def _query_lake(data: Path, query: str, format: str, max_rows: int, width: int) 
 
     exit_if_stopping_hangs("newswh")
     try:
-        sys.stdout.write(read_consistently(find_lake(data), read))
-    except (NoLake, LakeChangedDuringRead) as error:
+        sys.stdout.write(read_consistently(lake, read))
+    except LakeChangedDuringRead as error:
         _refuse("sql", str(error))
     except duckdb.Error as error:
         _refuse("sql", _first_line(error))

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import TextIO
 from uuid import UUID
 
@@ -18,6 +20,51 @@ import duckdb
 
 FORMATS = ("table", "csv", "json")
 _FETCH_ROWS = 10_000
+
+
+def write_problem(con: duckdb.DuckDBPyConnection, query: str, kept: Path, over_lake: bool) -> str | None:
+    """Why `query` must not run because it would write inside `kept` (the data folder, or
+    the lake folder `--data` names), or None.
+
+    A read-only connection still writes files: `copy … to` and `export database` wrote over
+    a lake's partitions, the only copy of articles whose raw files are gone, from a command
+    that only reads. Over the lake (an in-memory database), `attach` opened the warehouse
+    itself for writing. Files written anywhere else are what `copy … to` is for."""
+    kept = kept.resolve()
+    for statement in con.extract_statements(query):
+        if over_lake and statement.type == duckdb.StatementType.ATTACH:
+            return "`attach` is not run over the lake (it could write the database it attaches): open that database with DuckDB itself"
+        if statement.type in (duckdb.StatementType.COPY, duckdb.StatementType.EXPORT):
+            target = _written_path(statement.query, export=statement.type == duckdb.StatementType.EXPORT)
+            if target is None:
+                return "cannot tell where this `copy`/`export` writes: give its target as a quoted path, e.g. to 'out.parquet'"
+            if target and Path(os.path.expanduser(target)).resolve().is_relative_to(kept):
+                return f"this query would write {target}, inside {kept}, which holds the warehouse or its lake: write it elsewhere"
+    return None
+
+
+def _written_path(statement: str, export: bool) -> str | None:
+    """The local path a `copy … to` or `export database` statement writes: "" where it
+    writes nothing local (`copy … from`, a URL), None where that cannot be told."""
+    tokens = duckdb.tokenize(statement)
+    depth, after_to = 0, False
+    for number, (start, kind) in enumerate(tokens):
+        end = tokens[number + 1][0] if number + 1 < len(tokens) else len(statement)
+        text = statement[start:end].strip().rstrip(";").strip()
+        if kind == duckdb.token_type.operator:
+            depth += text.count("(") - text.count(")")
+        elif depth:
+            continue  # a query, a column list, options
+        elif kind == duckdb.token_type.string_const and (export or after_to):
+            if not (len(text) >= 2 and text[0] == text[-1] == "'"):
+                return None  # an escape or dollar-quoted string
+            path = text[1:-1].replace("''", "'").removeprefix("file://")
+            return "" if "://" in path else path
+        elif kind == duckdb.token_type.keyword and text.lower() == "to":
+            after_to = True
+        elif after_to:
+            return None  # `to` something that is not a quoted path
+    return None if export or after_to else ""
 
 
 def write_result(

@@ -96,3 +96,33 @@ def test_names_a_process_holding_the_warehouse_for_writing(example_data, tmp_pat
     assert result.returncode == 1
     assert f"(PID {os.getpid()})" in result.stderr and "open it read-only" in result.stderr
     assert result.stderr.count("\n") == 1
+
+
+def test_a_query_never_writes_into_the_data_folder(example_data, tmp_path):
+    """`copy … to` into the lake replaced its partitions (the only copy of articles whose raw
+    files are gone) from a command that only reads; over the lake, `attach` opened the
+    warehouse for writing. Files written elsewhere are what `copy … to` is for."""
+    data = tmp_path / "data"
+    shutil.copytree(example_data, data)
+    lake_files = sorted((path, path.stat().st_mtime_ns) for path in (data / "lake").rglob("*") if path.is_file())
+    articles = data / "lake" / "articles"
+    for lake in ([], ["--lake"]):
+        for query in (
+            f"copy (select 1 as year, 2 as v) to '{articles}' (format parquet, partition_by (year), overwrite true)",
+            f"select 1; copy rejects to 'file://{data}/lake/rejects/part-0.parquet'",
+            f"export database '{data}/lake/articles'",
+        ):
+            refused = newswh("sql", query, "--data", str(data), *lake)
+            assert refused.returncode == 2, refused.stderr
+            assert refused.stderr.startswith("newswh sql: this query would write ") and refused.stderr.count("\n") == 1
+        unclear = newswh("sql", "copy (select 1) to $$x.csv$$", "--data", str(data), *lake)
+        assert unclear.returncode == 2 and "cannot tell where" in unclear.stderr
+    attach = newswh("sql", f"attach '{data / 'warehouse.duckdb'}' as w; delete from w.captures", "--data", str(data / "lake"), "--lake")
+    assert attach.returncode == 2 and "`attach` is not run over the lake" in attach.stderr
+    assert sorted((path, path.stat().st_mtime_ns) for path in (data / "lake").rglob("*") if path.is_file()) == lake_files
+    assert newswh("verify", "--data", str(data)).returncode == 0
+
+    elsewhere = tmp_path / "media_mix.parquet"  # as the README shows
+    copied = newswh("sql", f"copy (select * from media_mix) to '{elsewhere}'", "--data", str(data), "--lake")
+    assert copied.returncode == 0, copied.stderr
+    assert duckdb.sql(f"select count(*) from '{elsewhere}'").fetchall()[0][0] > 0
