@@ -424,7 +424,7 @@ def _ingest_locked(
     with opened.opened() if opened is not None else next_warehouse(paths, ahead=ahead, checked=True) as copy:
         con = copy.con
         run_id = start_run_context(con, PARSER_VERSION, max_bytes, rehash)
-        newer_lake = lake_ahead(paths, run_id - 1)  # not `ahead`, this function's copy made ahead
+        newer_lake = lake_ahead(paths, con)  # not `ahead`, this function's copy made ahead
         if newer_lake is not None:
             raise IngestError(newer_lake)
         con.execute(

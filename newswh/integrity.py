@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import shutil
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
@@ -32,6 +33,7 @@ from newswh.lake import (
     published_listing,
     published_run,
     recorded_digests,
+    recorded_runs,
 )
 from newswh.locking import writer_lock
 from newswh.settings import SQL_DIR, DataPaths
@@ -67,19 +69,56 @@ def last_run(con: duckdb.DuckDBPyConnection) -> int:
     return int(con.execute("select coalesce(max(run_id), 0) from ingest_runs").fetchall()[0][0])
 
 
-def lake_ahead(paths: DataPaths, warehouse_run: int) -> str | None:
-    """Why the lake must not be written from a warehouse whose last run is `warehouse_run`,
-    or None. A lake is published only after the warehouse commits, so a lake of a later run
-    means the warehouse went back: a copy restored from a backup, say. Syncing the lake to
-    it then deleted the newer runs' articles from their one other copy."""
+def _runs(con: duckdb.DuckDBPyConnection) -> dict[int, datetime]:
+    return dict(con.execute("select run_id, started_at from ingest_runs").fetchall())
+
+
+def _runs_apart(lake: Path, warehouse_runs: dict[int, datetime]) -> tuple[list[int], list[int]]:
+    """The runs only the lake's `ingest_runs` holds, and those only the warehouse holds (a
+    run is its number and start time); neither, when the lake records no runs."""
+    lake_runs = recorded_runs(lake)
+    if lake_runs is None:
+        return [], []
+    only_lake = sorted(run for run, started in lake_runs.items() if warehouse_runs.get(run) != started)
+    only_warehouse = sorted(run for run, started in warehouse_runs.items() if lake_runs.get(run) != started)
+    return only_lake, only_warehouse
+
+
+def _named(runs: list[int]) -> str:
+    """"run 2", "runs 2, 3", "runs 2, 3, 4, 5, 6 and 12 more"."""
+    listed = ", ".join(map(str, runs[:5])) + (f" and {len(runs) - 5:,} more" if len(runs) > 5 else "")
+    return f"run{'s' if len(runs) > 1 else ''} {listed}"
+
+
+def lake_ahead(paths: DataPaths, con: duckdb.DuckDBPyConnection) -> str | None:
+    """Why the lake must not be written from the warehouse `con` reads, or None. A lake is
+    published only after the warehouse commits, so a lake of runs the warehouse lacks means
+    the warehouse went back (a copy restored from a backup) or is another data folder's:
+    syncing the lake to it then deleted those runs' articles from their one other copy."""
+    warehouse_run = last_run(con)
     lake_run = published_run(paths.lake)
-    if lake_run is None or lake_run <= warehouse_run:
+    remedy = (
+        f"`newswh rebuild --data {paths.root}` recreates the warehouse from the lake, keeping this file beside it; "
+        "to go back to this warehouse instead, move the lake folder aside first"
+    )
+    if lake_run is not None and lake_run > warehouse_run:
+        return (
+            f"the lake was published by run {lake_run}, but the last run in {paths.warehouse} is {warehouse_run}: "
+            "the warehouse is older than the lake (restored from a backup?), and writing the lake from it would drop "
+            f"runs {warehouse_run + 1}-{lake_run}. {remedy}"
+        )
+    only_lake, only_warehouse = _runs_apart(paths.lake, _runs(con))
+    if not only_lake:
         return None
+    if only_warehouse:
+        return (
+            f"the lake and {paths.warehouse} hold different runs ({_named(only_lake)} of the lake "
+            f"{'is' if len(only_lake) == 1 else 'are'} not the warehouse's): they are not of one data folder (a "
+            f"warehouse.duckdb copied from another?), and writing the lake from this warehouse would drop the lake's runs. {remedy}"
+        )
     return (
-        f"the lake was published by run {lake_run}, but the last run in {paths.warehouse} is {warehouse_run}: "
-        "the warehouse is older than the lake (restored from a backup?), and writing the lake from it would drop "
-        f"runs {warehouse_run + 1}-{lake_run}. `newswh rebuild --data {paths.root}` recreates the warehouse from the "
-        "lake, keeping this file beside it; to go back to this warehouse instead, move the lake folder aside first"
+        f"the lake holds {_named(only_lake)}, which {paths.warehouse} lacks: the warehouse is older than the lake "
+        f"(restored from a backup?), and writing the lake from it would drop them. {remedy}"
     )
 
 
@@ -118,7 +157,7 @@ def verify(paths: DataPaths) -> Verification:
         return result
     with con:
         try:
-            ahead = lake_ahead(paths, last_run(con))
+            ahead = lake_ahead(paths, con)
             if ahead is not None:
                 result.problems.append(ahead)
                 result.lake_is_newer = True
@@ -189,7 +228,7 @@ def repair_lake(paths: DataPaths, lock_wait_seconds: float = 0.0) -> SyncReport:
         with open_read_only(paths.warehouse) as con:
             try:
                 run_id = last_run(con)
-                ahead = lake_ahead(paths, run_id)
+                ahead = lake_ahead(paths, con)
                 if ahead is not None:
                     raise LakeAhead(f"{ahead}; nothing was changed")
                 changes: LakeChanges = prepare_lake(con, paths.lake, run_id, None, check_content=True)
@@ -263,19 +302,28 @@ def rebuild_locked(paths: DataPaths) -> Rebuilt:
 def _warehouse_ahead(paths: DataPaths) -> str | None:
     """Why the warehouse must not be rebuilt from the lake, or None: a warehouse that reads
     fine and holds runs the lake was never published with (a run stopped, or whose lake
-    sync failed, after its commit). A rebuild would have thrown those runs away."""
+    sync failed, after its commit; a lake restored from an older backup). A rebuild would
+    have thrown those runs away. A warehouse of another data folder's runs is replaced (and
+    kept beside the new one): the lake is this folder's archive."""
     try:
         with open_read_only(paths.warehouse) as con:
-            warehouse_run = last_run(con)
+            warehouse_run, warehouse_runs = last_run(con), _runs(con)
     except (OSError, duckdb.Error, WarehouseDamaged, WarehouseBusy):  # a rebuild is what it needs, or says why not
         return None
     lake_run = published_run(paths.lake)
-    if lake_run is None or warehouse_run <= lake_run:
+    only_lake, only_warehouse = _runs_apart(paths.lake, warehouse_runs)
+    if only_lake:  # another folder's warehouse, or an older one: the lake is the archive
+        return None
+    if only_warehouse:
+        lacking = f"{_named(only_warehouse)}, which the lake does not"
+    elif lake_run is not None and warehouse_run > lake_run:
+        lacking = f"run {warehouse_run}, which the lake does not (it was published by run {lake_run})"
+    else:
         return None
     return (
-        f"{paths.warehouse} holds run {warehouse_run}, which the lake does not (it was published by run {lake_run}: "
-        "the run stopped after its commit, before its lake sync): `newswh ingest` brings the lake up to date from "
-        "the warehouse; a rebuild would lose that run. The warehouse was not changed"
+        f"{paths.warehouse} holds {lacking}: a run stopped after its commit, before its lake sync, or the lake was "
+        "restored from an older backup. `newswh ingest` brings the lake up to date from the warehouse; a rebuild "
+        "would lose those runs. The warehouse was not changed"
     )
 
 

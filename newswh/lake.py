@@ -1056,6 +1056,19 @@ def published_run(root: Path) -> int | None:
     return run_id if isinstance(run_id, int) and not isinstance(run_id, bool) else None
 
 
+def recorded_runs(root: Path) -> dict[int, datetime] | None:
+    """The runs the lake's own copy of `ingest_runs` holds, each with its start time, or None
+    if that file is missing or unreadable (a lake of no run yet, or damaged: what `verify`
+    and `rebuild` report). A run's start time tells it from a run of the same number in
+    another data folder, and needs no record beside the lake (`synced.json`) to be right."""
+    path = root / INTERNAL_FOLDER / "ingest_runs" / PART_FILE
+    try:
+        rows = pq.read_table(path, columns=["run_id", "started_at"]).to_pylist()
+    except (OSError, pa.ArrowException, KeyError):
+        return None
+    return {row["run_id"]: row["started_at"] for row in rows}
+
+
 def published_listing(root: Path) -> dict[str, dict[str, list[int]]] | None:
     """Each dataset's Parquet files (size, mtime) as the last publish left them, or None
     when no publish recorded them: what a reader compares the folder with, to tell a lake

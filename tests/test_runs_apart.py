@@ -61,8 +61,10 @@ def test_rebuild_refuses_a_warehouse_a_run_ahead_of_the_lake(two_runs):
     assert _batch2_articles(paths.root) == 20
 
     line = _one_line_error(newswh("rebuild", "--data", str(paths.root)), "rebuild")
-    assert f"{paths.warehouse} holds run 2, which the lake does not (it was published by run 1" in line, line
+    assert f"{paths.warehouse} holds run 2, which the lake does not: " in line, line
     assert "`newswh ingest` brings the lake up to date" in line and line.endswith("The warehouse was not changed")
+    (paths.lake / "_warehouse" / "synced.json").unlink()  # the lake's own ingest_runs still tells
+    assert _one_line_error(newswh("rebuild", "--data", str(paths.root)), "rebuild") == line
     assert table_fingerprints(paths.root) == held
     assert not list(paths.root.glob("warehouse.duckdb.*-*"))
 
@@ -83,12 +85,17 @@ def test_a_warehouse_restored_from_an_older_backup_never_shrinks_the_lake(two_ru
     assert f"the lake was published by run 2, but the last run in {paths.warehouse} is 1" in line, line
     assert "`newswh rebuild" in line and line.endswith("the warehouse is as it was before this run")
 
+    # Without the record of the last publish, the lake's own ingest_runs tells the same.
+    (paths.lake / "_warehouse" / "synced.json").unlink()
+    lake_before = {path: path.read_bytes() for path in paths.lake.rglob("*") if path.is_file()}
+    lacks = f"the lake holds run 2, which {paths.warehouse} lacks"
+    assert lacks in _one_line_error(_ingest_cli(source, paths.root), "ingest")
     verified = newswh("verify", "--data", str(paths.root))
     assert verified.returncode == 1 and "Traceback" not in verified.stderr
-    assert "the lake was published by run 2" in verified.stderr
+    assert lacks in verified.stderr
     assert "verify --repair` rewrites the lake" not in verified.stderr  # the advice that would have lost run 2
     repair = _one_line_error(newswh("verify", "--repair", "--data", str(paths.root)), "verify")
-    assert "the lake was published by run 2" in repair and repair.endswith("nothing was changed")
+    assert lacks in repair and repair.endswith("nothing was changed")
     assert {path: path.read_bytes() for path in paths.lake.rglob("*") if path.is_file()} == lake_before
 
     rebuilt = newswh("rebuild", "--data", str(paths.root))
@@ -129,3 +136,26 @@ def test_a_lake_publish_that_fails_after_the_commit_says_the_run_committed(tmp_p
     assert run_ingest(source, data).counts["files_seen"] == 32
     checked = newswh("verify", "--data", str(data))
     assert checked.returncode == 0, checked.stderr
+
+
+def test_a_warehouse_of_another_data_folder_never_empties_the_lake(two_runs, tmp_path):
+    """Its runs were numbered past the lake's, so it passed for newer: the next ingest synced
+    the lake to it and deleted every article of this folder from their one other copy."""
+    source, paths, _, _ = two_runs
+    other_source, other = tmp_path / "other-source", tmp_path / "other"
+    write_corpus(other_source, 4, noise=0.0, seed=5)
+    for _ in range(3):
+        (other_source / f"more-{_}.txt").write_bytes(next(other_source.glob("0*.txt")).read_bytes() + b" ")
+        run_ingest(other_source, other)
+    shutil.copy2(DataPaths(other).warehouse, paths.warehouse)  # run 3 of another folder
+    lake_before = {path: path.read_bytes() for path in paths.lake.rglob("*") if path.is_file()}
+
+    line = _one_line_error(_ingest_cli(source, paths.root), "ingest")
+    assert f"the lake and {paths.warehouse} hold different runs (runs 1, 2 of the lake are not the warehouse's)" in line, line
+    assert "hold different runs (runs 1, 2 of" in _one_line_error(newswh("verify", "--repair", "--data", str(paths.root)), "verify")
+    assert {path: path.read_bytes() for path in paths.lake.rglob("*") if path.is_file()} == lake_before
+
+    rebuilt = newswh("rebuild", "--data", str(paths.root))  # as the message says: the lake is this folder's archive
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert list(paths.root.glob("warehouse.duckdb.replaced-*"))
+    assert _batch2_articles(paths.root) == 20 and query(paths.root, "select count(*) from articles")[0][0] >= 60
