@@ -225,12 +225,15 @@ def test_a_damaged_lake_file_is_named_in_one_line_by_rebuild(archived):
     assert not paths.warehouse.exists()
 
 
-def test_a_deleted_lake_file_is_named_by_rebuild_and_by_the_ingest_that_would_restore(archived):
+@pytest.mark.parametrize("dataset", ["articles", "_warehouse/capture_related"])
+def test_a_deleted_lake_file_is_named_by_rebuild_and_by_the_ingest_that_would_restore(archived, dataset):
     """Its rows gone, the rest no longer fit together: the line was the checks' raw dict of
-    rows, naming a raw file but not the lake file that was gone."""
+    rows, naming a raw file but not the lake file that was gone. A capture_related file
+    lost fitted with everything else (only the best captures' lists were checked), and the
+    rebuild passed: those lists were lost, and the next run touching their stories failed."""
     source, data, _ = archived
     paths = DataPaths(data)
-    victim = max((paths.lake / "articles").rglob("*.parquet"), key=lambda path: path.stat().st_size)
+    victim = max((paths.lake / dataset).rglob("*.parquet"), key=lambda path: path.stat().st_size)
     victim.unlink()
     paths.warehouse.unlink()
     for line in (

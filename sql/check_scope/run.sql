@@ -30,6 +30,10 @@ create or replace temp view checked_best_captures as
 select * from best_captures where article_id in (select article_id from check_articles);
 create or replace temp view checked_capture_related as
 select * from capture_related where source_path in (select source_path from check_paths);
+-- Captures whose own related list is compared with capture_related: those at the paths the
+-- load wrote (a capture elsewhere kept its list, and passed when it was committed).
+create or replace temp view checked_capture_lists as
+select * from captures where source_path in (select source_path from check_paths);
 create or replace temp view checked_rejects as
 select * from rejects where source_path in (select source_path from check_paths);
 create or replace temp view checked_related_items as

@@ -5,6 +5,7 @@
 create or replace temp view checked_captures as select * from captures;
 create or replace temp view checked_best_captures as select * from best_captures;
 create or replace temp view checked_capture_related as select * from capture_related;
+create or replace temp view checked_capture_lists as select * from captures;
 create or replace temp view checked_rejects as select * from rejects;
 create or replace temp view checked_related_items as select * from related_items;
 create or replace temp view checked_news_links as select * from related_items;
