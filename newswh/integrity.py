@@ -28,6 +28,7 @@ from newswh.lake import (
     file_digest,
     file_fingerprint,
     fingerprint_rows,
+    in_lake_layout,
     partition_folder,
     prepare_lake,
     published_listing,
@@ -212,8 +213,15 @@ def _layout_problems(con: duckdb.DuckDBPyConnection, lake: Path, dataset: Datase
     folder = lake / dataset.folder
     if folder.exists():
         for path in sorted(folder.rglob("*.parquet")):
-            if path not in wanted:
+            if path in wanted:
+                continue
+            if in_lake_layout(folder, path):
                 problems.append(f"{path}: not backed by the warehouse (a stray or stale file)")
+            else:
+                problems.append(
+                    f"{path}: not where newswh writes, yet read as data by whatever reads {folder}: "
+                    "move it out of the lake (no sync or repair deletes it)"
+                )
     return problems
 
 

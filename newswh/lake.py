@@ -19,6 +19,7 @@ import hashlib
 import itertools
 import json
 import os
+import re
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager, suppress
@@ -1132,13 +1133,25 @@ def recorded_digests(root: Path) -> dict[Path, str]:
     return {root / key: value for key, value in digests.items() if isinstance(value, str)}
 
 
+_PARTITION_FOLDER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=[^/]*")
+
+
+def in_lake_layout(folder: Path, path: Path) -> bool:
+    """Whether `path`, below a dataset's `folder`, is where a sync writes its files: a
+    Parquet file or a run's temporary file, in partition folders (`year=2015/month=11/`)
+    only. Anything else is someone else's, and no sync deletes it: a data folder created
+    inside the lake by mistake lost its warehouse and its own lake to `verify --repair`."""
+    *folders, name = path.relative_to(folder).parts
+    return (name.endswith(".parquet") or name.endswith(".tmp")) and all(_PARTITION_FOLDER.fullmatch(part) for part in folders)
+
+
 def _remove_unwanted(folder: Path, wanted: set[Path]) -> int:
     """Delete files the warehouse no longer backs (and leftovers of interrupted writes)."""
     removed = 0
     if not folder.exists():
         return removed
     for path in sorted(folder.rglob("*"), reverse=True):
-        if path.is_file() and path not in wanted:
+        if path.is_file() and path not in wanted and in_lake_layout(folder, path):
             path.unlink()
             removed += 1
         elif path.is_dir() and not any(path.iterdir()):

@@ -178,3 +178,28 @@ def test_rebuild_tables_cover_every_data_table():
     from newswh.lake import DATASETS
 
     assert set(DATA_TABLES) | {"source_files", "ingest_runs"} == {dataset.table_name for dataset in DATASETS}
+
+
+def test_repair_and_ingest_never_delete_files_newswh_did_not_write(data, tmp_path):
+    """A data folder created inside a lake dataset by mistake (`--data lake/articles/…`)
+    lost its warehouse and its own lake to `verify --repair`: every file under a dataset
+    folder that the warehouse did not back was deleted."""
+    lake = DataPaths(data).lake
+    nested = lake / "articles" / "mine"
+    run_ingest(EXAMPLE_CORPUS, nested)
+    notes = lake / "rejects" / "NOTES.txt"
+    notes.write_text("kept by a person", encoding="utf-8")
+    theirs = sorted(path for path in nested.rglob("*") if path.is_file())
+    stray = lake / "rejects" / "part-1.parquet"  # where a sync writes: removed, as before
+    shutil.copy(lake / "rejects" / "part-0.parquet", stray)
+
+    result = newswh("verify", "--data", str(data))
+    assert result.returncode == 1
+    nested_parquet = [line for line in result.stderr.splitlines() if str(nested) in line]
+    assert nested_parquet and all("not where newswh writes" in line and "move it out of the lake" in line for line in nested_parquet)
+    repaired = newswh("verify", "--repair", "--data", str(data))
+    assert "repair: 0 lake files rewritten, 1 removed" in repaired.stdout, repaired.stdout + repaired.stderr
+    assert not stray.exists()
+    run_ingest(EXAMPLE_CORPUS, data)
+    assert sorted(path for path in nested.rglob("*") if path.is_file()) == theirs
+    assert notes.read_text(encoding="utf-8") == "kept by a person"
