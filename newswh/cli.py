@@ -33,6 +33,11 @@ from newswh.interrupts import (
 from newswh.parse import DEFAULT_MAX_BYTES
 from newswh.settings import DEFAULT_DATA, DEFAULT_SOURCE, LOCK_WAIT_SECONDS, quiet_ephemeral_prefect
 
+MAX_BYTES_LIMIT = 2**62
+"""--max-bytes beyond this failed late, deep in DuckDB (a BIGINT), after Prefect started."""
+SERVE_INTERVAL_MAX = 10 * 365 * 86_400.0
+"""--interval beyond this (or infinite) failed deep inside Prefect's schedule, with a traceback."""
+
 app = typer.Typer(
     name="newswh",
     help="News warehouse: raw scraped news pages to Parquet and DuckDB.",
@@ -65,6 +70,10 @@ def main() -> None:
         from click import exceptions
 
     stopping = False
+    empty = _empty_argument(sys.argv[1:])
+    if empty is not None:
+        typer.echo(f"newswh: {empty} (see `newswh --help`)", err=True)
+        sys.exit(2)
     try:
         code = app(standalone_mode=False)
     except exceptions.NoArgsIsHelpError as error:
@@ -89,6 +98,19 @@ def main() -> None:
         code = stop_code()
     ignore_stop_signals()  # the command is over
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _empty_argument(arguments: list[str]) -> str | None:
+    """What is wrong with an argument that is empty text, as an unset shell variable gives
+    (`newswh ingest "$SRC"`), or None. No option or argument of newswh means anything empty:
+    a folder "" was the current folder, so `ingest ""` read every file below it, from a
+    script's empty variable."""
+    for number, argument in enumerate(arguments):
+        if argument == "" or (argument.startswith("--") and argument.endswith("=")):
+            after = f" after {arguments[number - 1]}" if argument == "" and number and arguments[number - 1].startswith("-") else ""
+            name = f"{argument[:-1]} is given" if argument else f"argument {number + 1}{after} is"
+            return f"{name} empty: give a value (an unset shell variable?)"
+    return None
 
 
 def modules_loaded() -> None:
@@ -127,7 +149,7 @@ def _commands(
 @app.command()
 def parse(
     paths: Annotated[list[Path], typer.Argument(help="Raw files, or folders to search for *.txt files.")],
-    max_bytes: Annotated[int, typer.Option(min=1, help="Reject files larger than this as too_large.")] = DEFAULT_MAX_BYTES,
+    max_bytes: Annotated[int, typer.Option(min=1, max=MAX_BYTES_LIMIT, help="Reject files larger than this as too_large.")] = DEFAULT_MAX_BYTES,
 ) -> None:
     """Print one JSON object per file: its article and related items, or why it was rejected."""
     from newswh.sources import discover, read_and_parse
@@ -161,7 +183,7 @@ def ingest(
             help=f"Files per parse task; by default large batches first, then smaller ({BATCH_FILES_MAX:,} down to {BATCH_FILES_MIN:,}).",
         ),
     ] = None,
-    max_bytes: Annotated[int, typer.Option(min=1, help="Reject files larger than this as too_large.")] = DEFAULT_MAX_BYTES,
+    max_bytes: Annotated[int, typer.Option(min=1, max=MAX_BYTES_LIMIT, help="Reject files larger than this as too_large.")] = DEFAULT_MAX_BYTES,
     wait: Annotated[float, typer.Option(min=0.0, help="Seconds to wait for another ingest on the same data folder.")] = LOCK_WAIT_SECONDS,
     rehash: Annotated[
         bool,
@@ -416,8 +438,8 @@ def serve(
     source: Annotated[Path, typer.Argument(help="Folder of raw files to watch.")] = DEFAULT_SOURCE,
     data: Annotated[Path, typer.Option(help="Data folder: warehouse.duckdb and lake/ live here.")] = DEFAULT_DATA,
     cron: Annotated[Optional[str], typer.Option(help="Cron schedule, e.g. \"*/5 * * * *\".")] = None,
-    interval: Annotated[Optional[float], typer.Option(help="Seconds between runs.")] = None,
-    name: Annotated[str, typer.Option(help="Deployment name in the Prefect UI.")] = "newswh",
+    interval: Annotated[Optional[float], typer.Option(min=1.0, max=SERVE_INTERVAL_MAX, help="Seconds between runs.")] = None,
+    name: Annotated[str, typer.Option(help="Deployment name in the Prefect UI (no / or %).")] = "newswh",
     dask: Annotated[Optional[str], typer.Option(help="Parse every run on this Dask scheduler (tcp://host:8786).")] = None,
 ) -> None:
     """Serve the ingest as a scheduled Prefect deployment (needs PREFECT_API_URL); Ctrl-C stops it."""

@@ -65,8 +65,10 @@ def serve_ingest(
 
     if (cron is None) == (interval is None):
         raise ServeError("give exactly one schedule: --cron EXPR or --interval SECONDS")
-    if interval is not None and interval <= 0:
+    if interval is not None and not interval > 0:
         raise ServeError("--interval must be a positive number of seconds")
+    if not name or "/" in name or "%" in name:
+        raise ServeError(f"--name {name!r} cannot be a deployment's name: give one without / or %")
     if cron is not None:
         _check_cron(cron)
     if not get_current_settings().api.url:

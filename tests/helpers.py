@@ -107,9 +107,11 @@ def truth(corpus: Path) -> list[dict[str, object]]:
     return [json.loads(line) for line in (corpus / "truth.jsonl").read_text().splitlines()]
 
 
-def newswh(*args: str, env: dict[str, str] | None = None, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+def newswh(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 300, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [NEWSWH, *args], capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})}
+        [NEWSWH, *args], capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})}, cwd=cwd
     )
 
 

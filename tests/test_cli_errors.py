@@ -54,7 +54,21 @@ def test_usage_errors_are_one_line(tmp_path):
         option = next(arg for arg in args if arg.startswith("--"))
         line = _one_line(newswh(*args, "--data", str(tmp_path / "data")) if args[0] != "parse" else newswh(*args), 2)
         assert line.startswith(f"newswh {args[0]}: Invalid value for '{option}'"), (args, line)
-    assert not (tmp_path / "data").exists()
+    assert _one_line(newswh("ingest", "--max-bytes", "9" * 26, "--data", str(tmp_path / "data")), 2).startswith(
+        "newswh ingest: Invalid value for '--max-bytes'"
+    )  # it failed in DuckDB, after Prefect had started
+    # An empty argument, as an unset shell variable gives: `ingest ""` read the folder it ran in.
+    for args, said in (
+        (("ingest", ""), "argument 2 is empty"), (("ingest", str(SEED.parent), "--data", ""), "argument 4 after --data is empty"),
+        (("status", "--data="), "--data is given empty"),
+    ):
+        assert _one_line(newswh(*args, cwd=tmp_path), 2) == f"newswh: {said}: give a value (an unset shell variable?) (see `newswh --help`)"
+    for interval in ("nan", "inf", "1e15", "1e-9"):  # tracebacks from deep inside Prefect
+        line = _one_line(newswh("serve", str(SEED.parent), "--data", str(tmp_path / "data"), "--interval", interval), 2)
+        assert line.startswith("newswh serve: Invalid value for '--interval'"), (interval, line)
+    named = newswh("serve", str(SEED.parent), "--data", str(tmp_path / "data"), "--interval", "5", "--name", "a/b")
+    assert _one_line(named, 2) == "newswh serve: --name 'a/b' cannot be a deployment's name: give one without / or %"
+    assert list(tmp_path.iterdir()) == []
     version = newswh("--version")
     assert version.returncode == 0 and version.stdout.startswith("newswh ") and version.stdout.strip()[7:][0].isdigit()
 

@@ -72,7 +72,11 @@ def test_an_empty_query_is_one_line_in_every_format(example_data):
         for options in (["-f", "csv"], ["-f", "json"], ["-f", "table"], ["--lake"]):
             result = newswh("sql", query, "--data", str(example_data), *options)
             assert result.returncode == 2, (query, options, result.stderr)
-            assert result.stderr == 'newswh sql: the query is empty: give a statement, e.g. "select * from outlets"\n', (query, options)
+            said = (
+                "newswh: argument 2 is empty: give a value (an unset shell variable?) (see `newswh --help`)" if query == ""
+                else 'newswh sql: the query is empty: give a statement, e.g. "select * from outlets"'
+            )
+            assert result.stderr == said + "\n", (query, options, result.stderr)
             assert result.stdout == ""
 
 
