@@ -468,14 +468,13 @@ def status(
 ) -> None:
     """Recent runs, row counts, the newest article, and files waiting to be ingested."""
     from rich import box
-    from rich.console import Console
     from rich.table import Table
 
     from newswh.status import RUN_COLUMNS, warehouse_status
 
     with _open_read_only("status", data) as con:
         report = warehouse_status(con, source, runs)
-    console = Console()
+    console = _console(wide_unless_terminal=True)
     recent = Table(
         title="last runs", title_justify="left", box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False, collapse_padding=True
     )
@@ -763,18 +762,29 @@ COUNT_LABELS = {
 (files whose size or mtime moved, most of which turn out unchanged)."""
 
 
-def _print_counts(summary, quiet: bool = False) -> None:  # type: ignore[no-untyped-def]
+def _console(stderr: bool = False, wide_unless_terminal: bool = False) -> Any:
+    """A rich Console for what newswh prints: markup off, since paths and titles hold
+    brackets (`src[red]x` printed as `srcx`, `[VIDEO] …` lost its tag). `wide_unless_terminal`:
+    into a pipe or a file (cron mail, a log), a table as wide as its cells, not cut at 80
+    columns with ellipses in the numbers, unless COLUMNS says otherwise."""
     from rich.console import Console
+
+    stream = sys.stderr if stderr else sys.stdout
+    wide = wide_unless_terminal and not stream.isatty() and not os.environ.get("COLUMNS")
+    return Console(stderr=stderr, markup=False, width=1_000 if wide else None)
+
+
+def _print_counts(summary, quiet: bool = False) -> None:  # type: ignore[no-untyped-def]
     from rich.table import Table
 
     from newswh.ingest import conservation_line, kept_line
 
-    console = Console()
+    console = _console()
     final = f"{conservation_line(summary.counts)}; {summary.source} -> {summary.data} in {summary.seconds['total']:.2f} s"
     if quiet:
         # The stage lines, the load's warning among them, are not shown: say it here.
         if warning := kept_line(summary.counts):
-            Console(stderr=True).print(f"newswh ingest: {warning}", highlight=False, soft_wrap=True)
+            _console(stderr=True).print(f"newswh ingest: {warning}", highlight=False, soft_wrap=True)
         console.print(final, highlight=False, soft_wrap=True)
         return
     table = Table(title=f"ingest run {summary.run_id}")

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
 
 from newswh.dictionary import EXAMPLE_CORPUS
-from tests.helpers import newswh
+from tests.helpers import NEWSWH, newswh
 
 
 def test_status_shows_runs_counts_newest_article_and_waiting_files(example_data, tmp_path):
@@ -63,3 +65,19 @@ def test_status_and_sql_without_a_warehouse_but_with_a_lake_say_rebuild(example_
     assert status.returncode == 1 and status.stderr == f"newswh status: {said}\n"
     sql = newswh("sql", "select 1", "--data", str(data))
     assert sql.returncode == 1 and sql.stderr == f"newswh sql: {said}; `newswh sql --lake` queries the lake meanwhile\n"
+
+
+def test_status_into_a_pipe_keeps_whole_columns_and_bracketed_paths(example_data, tmp_path):
+    """Into a pipe (cron mail, a log) the runs table was cut at 80 columns, numbers and all
+    (`20,0…`); and `[red]` in a path was taken for markup and dropped."""
+    source = tmp_path / "raw [red]x"
+    shutil.copytree(EXAMPLE_CORPUS, source)
+    plain = {name: value for name, value in os.environ.items() if name != "COLUMNS"}
+    result = subprocess.run(
+        [NEWSWH, "status", "--data", str(example_data), "--source", str(source)], capture_output=True, text=True, env=plain
+    )
+    assert result.returncode == 0, result.stderr
+    header = next(line for line in result.stdout.splitlines() if "started" in line)
+    assert header.split() == ["run", "started", "(UTC)", "wall", "secs", "seen", "new", "changed", "articles", "rejected", "sums"]
+    assert "…" not in result.stdout
+    assert f"waiting in {source}: 11 new, 0 changed" in result.stdout
