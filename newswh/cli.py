@@ -70,9 +70,12 @@ def main() -> None:
         from click import exceptions
 
     stopping = False
+    from newswh.settings import memory_limit_problem
+
     empty = _empty_argument(sys.argv[1:])
-    if empty is not None:
-        typer.echo(f"newswh: {empty} (see `newswh --help`)", err=True)
+    wrong = f"{empty} (see `newswh --help`)" if empty is not None else memory_limit_problem()
+    if wrong is not None:
+        typer.echo(f"newswh: {wrong}", err=True)
         sys.exit(2)
     try:
         code = app(standalone_mode=False)

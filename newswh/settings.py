@@ -6,6 +6,7 @@ Flows and the CLI take these as defaults and let callers (and tests) override th
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,15 +21,17 @@ DEFAULT_SOURCE = PROJECT_ROOT / "seeds" if _IN_CHECKOUT else Path("seeds")
 """The sample seeds in a checkout; elsewhere `seeds/` under the working directory."""
 DEFAULT_DATA = PROJECT_ROOT / "data" if _IN_CHECKOUT else Path("data")
 
-DUCKDB_MEMORY_LIMIT = os.environ.get("NEWSWH_DUCKDB_MEMORY_LIMIT", "320MB")
+MEMORY_LIMIT_VARIABLE = "NEWSWH_DUCKDB_MEMORY_LIMIT"
+DUCKDB_MEMORY_LIMIT = os.environ.get(MEMORY_LIMIT_VARIABLE, "").strip() or "320MB"
 """Memory an ingest lets DuckDB use before spilling to disk; the load is written to fit.
 At 300,000 files the load was the run's peak once the lake's was lowered (below): 320MB
 rather than 384MB takes about 60 MB off it, for a load 2-7 % slower. DuckDB writes a
 table 2048 rows at a time and cannot spill those, so a run whose 2048 consecutive new
 articles hold more text than this fits raises it for itself to what they need (see
 newswh/load.py), unless NEWSWH_DUCKDB_MEMORY_LIMIT is set: then it is a hard cap."""
-DUCKDB_MEMORY_LIMIT_FIXED = "NEWSWH_DUCKDB_MEMORY_LIMIT" in os.environ
-"""Whether the user chose the limit: then no run raises it, and one that needs more fails plainly."""
+DUCKDB_MEMORY_LIMIT_FIXED = bool(os.environ.get(MEMORY_LIMIT_VARIABLE, "").strip())
+"""Whether the user chose the limit: then no run raises it, and one that needs more fails plainly.
+Set empty, it is not chosen (a common way to unset a variable)."""
 LAKE_MEMORY_LIMIT_BYTES = 224 * 10**6
 """DuckDB's limit while an ingest writes the lake, unless NEWSWH_DUCKDB_MEMORY_LIMIT is set.
 The lake's queries sort and stream, and spill well; the load before it cannot spill the
@@ -39,6 +42,28 @@ in the lake, and 224MB another 40 MB; 200MB took no more off the run's peak, and
 192MB the lake spilled far more and was much slower."""
 LOCK_WAIT_SECONDS = 0.0
 """How long a second ingest waits for the first before giving up, by default."""
+_MEMORY_SIZE = re.compile(r"(?i)\s*\d+(?:\.\d+)?\s*(?:[KMGT]i?B|B)\s*")
+_SMALLEST_LIMIT_BYTES = 16 * 2**20
+
+
+def memory_limit_problem() -> str | None:
+    """Why NEWSWH_DUCKDB_MEMORY_LIMIT cannot be DuckDB's memory limit, or None. DuckDB said so
+    only inside a run, after Prefect had started, without naming the variable ("Parser Error:
+    Memory must have a number"), and a rebuild printed a traceback; "-1GB" and "100%" passed."""
+    if not DUCKDB_MEMORY_LIMIT_FIXED:
+        return None
+    if not _MEMORY_SIZE.fullmatch(DUCKDB_MEMORY_LIMIT):
+        return f"{MEMORY_LIMIT_VARIABLE}={DUCKDB_MEMORY_LIMIT!r} is not a memory size: give one such as 2GB or 512MB, or unset it"
+    if _size_bytes(DUCKDB_MEMORY_LIMIT) < _SMALLEST_LIMIT_BYTES:
+        return f"{MEMORY_LIMIT_VARIABLE}={DUCKDB_MEMORY_LIMIT!r} is too little for DuckDB to run in: give at least 16MB, or unset it"
+    return None
+
+
+def _size_bytes(size: str) -> float:
+    """Bytes in a size DuckDB reads: KB is 1000 bytes, KiB 1024."""
+    number, prefix, binary = re.fullmatch(r"(?i)\s*([\d.]+)\s*([KMGT]?)(i?)B\s*", size).groups()  # type: ignore[union-attr]
+    return float(number) * (1024 if binary else 1000) ** " KMGT".index(prefix.upper() or " ")
+
 
 AHEAD_EXIT_WAIT_SECONDS = 60.0
 """How long a process that exits waits for work it started ahead and nobody took (a copy of

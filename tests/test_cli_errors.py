@@ -66,6 +66,11 @@ def test_usage_errors_are_one_line(tmp_path):
     for interval in ("nan", "inf", "1e15", "1e-9"):  # tracebacks from deep inside Prefect
         line = _one_line(newswh("serve", str(SEED.parent), "--data", str(tmp_path / "data"), "--interval", interval), 2)
         assert line.startswith("newswh serve: Invalid value for '--interval'"), (interval, line)
+    for limit, said in (("garbage", "is not a memory size"), ("-1GB", "is not a memory size"), ("1KB", "is too little")):
+        line = _one_line(newswh("rebuild", "--data", str(tmp_path / "data"), env={"NEWSWH_DUCKDB_MEMORY_LIMIT": limit}), 2)
+        assert line.startswith(f"newswh: NEWSWH_DUCKDB_MEMORY_LIMIT={limit!r} {said}"), line  # a traceback, or a run's late failure
+    unset = newswh("status", "--data", str(SEED.parent), env={"NEWSWH_DUCKDB_MEMORY_LIMIT": ""})
+    assert "NEWSWH_DUCKDB_MEMORY_LIMIT" not in unset.stderr  # empty: unset, the default
     named = newswh("serve", str(SEED.parent), "--data", str(tmp_path / "data"), "--interval", "5", "--name", "a/b")
     assert _one_line(named, 2) == "newswh serve: --name 'a/b' cannot be a deployment's name: give one without / or %"
     assert list(tmp_path.iterdir()) == []
