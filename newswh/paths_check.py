@@ -53,15 +53,28 @@ def api_problem(url: str, timeout: float = 3.0, temporary_ok: bool = True) -> st
 
     try:
         with urllib.request.urlopen(f"{url.rstrip('/')}/health", timeout=timeout) as response:
-            if response.status == 200:
+            answer = response.read(4096).strip()
+            if response.status == 200 and _is_json(answer):
                 return None
-            reason = f"HTTP {response.status}"
+            # Another web server on that port (a dashboard, say): Prefect's client failed the
+            # run on its answer, with a 90-line traceback.
+            reason = f"HTTP {response.status}, {answer[:20]!r} where a Prefect server answers JSON: not a Prefect server"
     except urllib.error.HTTPError as error:
         reason = f"HTTP {error.code}"
     except (OSError, ValueError) as error:
         reason = str(getattr(error, "reason", error))
     other_way = ", or unset PREFECT_API_URL to run with a temporary one" if temporary_ok else ""
     return f"no Prefect server answers at PREFECT_API_URL={url} ({reason}): start it (`prefect server start`){other_way}"
+
+
+def _is_json(text: bytes) -> bool:
+    import json
+
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
 
 
 _DASK_ADDRESS = re.compile(r"(?:(?P<scheme>[A-Za-z]+)://)?(?P<host>\[[0-9A-Fa-f:.]+\]|[^:/\s\[\]]+):(?P<port>\d{1,5})/?")

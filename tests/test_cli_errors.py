@@ -143,6 +143,27 @@ def test_an_unreachable_prefect_server_is_named_with_the_ways_out(tmp_path):
     assert serve.startswith(f"newswh serve: no Prefect server answers at PREFECT_API_URL={UNREACHABLE}")
     assert serve.endswith("start it (`prefect server start`)")
 
+    # Another web server on that port (a dashboard, say) answered, and the run failed in Prefect's client.
+    import http.server
+    import threading
+
+    class Page(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - http.server's name
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b"<html>a dashboard</html>")
+
+        def log_message(self, *_: object) -> None:
+            pass
+
+    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), Page) as other:
+        threading.Thread(target=other.serve_forever, daemon=True).start()
+        url = f"http://127.0.0.1:{other.server_address[1]}/api"
+        line = _one_line(newswh("ingest", str(SEED.parent), "--data", str(tmp_path / "data"), env={"PREFECT_API_URL": url}), 1)
+        other.shutdown()
+    assert line.startswith(f"newswh ingest: no Prefect server answers at PREFECT_API_URL={url} (HTTP 200, b'<html>a dashboard</h'"), line
+    assert "where a Prefect server answers JSON: not a Prefect server" in line
+
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory) -> Path:
