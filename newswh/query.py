@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import os
 from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
@@ -90,13 +91,28 @@ def write_result(
         for row in _rows(result):
             writer.writerow("" if value is None else _scalar(value) for value in row)
     elif fmt == "json":
+        keys = _unique(names)
         out.write("[")
         for number, row in enumerate(_rows(result)):
             out.write(",\n " if number else "\n ")
-            out.write(json.dumps(dict(zip(names, row)), ensure_ascii=False, default=_scalar))
+            values = (None if isinstance(value, float) and not math.isfinite(value) else value for value in row)
+            out.write(json.dumps(dict(zip(keys, values)), ensure_ascii=False, default=_scalar, allow_nan=False))
         out.write("\n]\n")
     else:
         raise ValueError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
+
+
+def _unique(names: list[str]) -> list[str]:
+    """Column names as JSON keys, each once: `select 1 as a, 2 as a` lost its first column.
+    A repeated name gets a suffix, as DuckDB names a table's repeated columns: a, a_1."""
+    keys: list[str] = []
+    for name in names:
+        key, number = name, 0
+        while key in keys or (number and key in names):  # nor a name a later column has
+            number += 1
+            key = f"{name}_{number}"
+        keys.append(key)
+    return keys
 
 
 def _rows(result: duckdb.DuckDBPyConnection) -> Iterator[tuple[object, ...]]:

@@ -9,6 +9,7 @@ import os
 import shutil
 
 import duckdb
+import pytest
 
 from newswh.locking import writer_lock
 from newswh.settings import DataPaths
@@ -32,6 +33,11 @@ def test_table_csv_and_json(example_data):
     assert json.loads(as_json.stdout) == [{"day": "2015-11-08", "articles": 1}, {"day": "2015-11-09", "articles": 1}]
     nulls = newswh("sql", "select attribution from articles where attribution is null", "--data", str(example_data), "-f", "json")
     assert json.loads(nulls.stdout) == [{"attribution": None}, {"attribution": None}]
+    # NaN and Infinity are not JSON (strict parsers refused the output), and a repeated name lost a column.
+    odd = newswh("sql", "select 'nan'::double as x, '-inf'::double as y, 0.5::double as z, 1 as a, 2 as a", "--data", str(example_data), "-f", "json")
+    assert json.loads(odd.stdout, parse_constant=lambda name: pytest.fail(f"{name} in {odd.stdout}")) == [
+        {"x": None, "y": None, "z": 0.5, "a": 1, "a_1": 2}
+    ]
 
 
 def test_errors_are_one_line_and_nothing_is_written(example_data):
