@@ -383,7 +383,7 @@ def _query_lake(data: Path, query: str, format: str, max_rows: int, width: int) 
 
     import duckdb
 
-    from newswh.lake_views import LakeChangedDuringRead, NoLake, find_lake, read_consistently
+    from newswh.lake_views import LakeChangedDuringRead, LakeIncomplete, NoLake, find_lake, read_consistently, read_failure
     from newswh.query import write_problem, write_result
     from newswh.settings import DataPaths
 
@@ -405,10 +405,10 @@ def _query_lake(data: Path, query: str, format: str, max_rows: int, width: int) 
     exit_if_stopping_hangs("newswh")
     try:
         sys.stdout.write(read_consistently(lake, read))
-    except LakeChangedDuringRead as error:
+    except (LakeChangedDuringRead, LakeIncomplete) as error:
         _refuse("sql", str(error))
     except duckdb.Error as error:
-        _refuse("sql", _first_line(error))
+        _refuse("sql", read_failure(error))
 
 
 @app.command()

@@ -31,7 +31,7 @@ from newswh.lake import (
     in_lake_layout,
     partition_folder,
     prepare_lake,
-    published_listing,
+    published_but_missing,
     published_run,
     recorded_digests,
     recorded_runs,
@@ -338,8 +338,7 @@ def _warehouse_ahead(paths: DataPaths) -> str | None:
 def _missing_files(lake: Path) -> str:
     """Why a lake's tables may not fit together: the lake files its last sync published that
     are gone now (a person deleted one, say), said as a clause; "" if none is."""
-    published = published_listing(lake) or {}
-    missing = [lake / folder / name for folder, files in published.items() for name in files if not (lake / folder / name).exists()]
+    missing = published_but_missing(lake)
     if not missing:
         return ""
     others = f" (and {len(missing) - 1:,} more)" if len(missing) > 1 else ""

@@ -1083,6 +1083,12 @@ def published_listing(root: Path) -> dict[str, dict[str, list[int]]] | None:
     }
 
 
+def published_but_missing(root: Path) -> list[Path]:
+    """The lake files the last publish recorded that are gone now (a person deleted one)."""
+    published = published_listing(root) or {}
+    return [root / folder / name for folder, files in published.items() for name in files if not (root / folder / name).exists()]
+
+
 def parquet_listing(root: Path, dataset: Dataset) -> dict[str, list[int]]:
     """A dataset's Parquet files now (size, mtime), without the temporary files of a run."""
     return {name: stat for name, stat in _listing(root, dataset).items() if name.endswith(".parquet")}

@@ -27,7 +27,16 @@ from typing import TypeVar
 
 import duckdb
 
-from newswh.lake import DATASETS, INTERNAL_FOLDER, SYNC_MARK, Dataset, duckdb_path, parquet_listing, published_listing
+from newswh.lake import (
+    DATASETS,
+    INTERNAL_FOLDER,
+    SYNC_MARK,
+    Dataset,
+    duckdb_path,
+    parquet_listing,
+    published_but_missing,
+    published_listing,
+)
 from newswh.settings import SQL_DIR
 from newswh.warehouse import run_sql_file, run_sql_folder
 
@@ -45,6 +54,25 @@ class NoLake(RuntimeError):
 
 class LakeChangedDuringRead(RuntimeError):
     """An ingest published the lake while it was read: the result may mix two runs."""
+
+
+class LakeIncomplete(RuntimeError):
+    """Files the lake's last publish wrote are gone: any result would leave their rows out."""
+
+
+REPAIR_ADVICE = (
+    "`newswh verify --repair` on its data folder writes the lake's files again from the warehouse "
+    "(`newswh verify` names each one), or put them back from a backup"
+)
+
+
+def read_failure(error: duckdb.Error) -> str:
+    """The one line for a query over the lake that failed: a damaged lake file said only
+    DuckDB's "No magic bytes found at end of file …", and not what to do about it."""
+    line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    if isinstance(error, (duckdb.IOException, duckdb.InvalidInputException)) and ".parquet" in line:
+        return f"{line}: a lake file is damaged; {REPAIR_ADVICE}"
+    return line
 
 
 READ_ATTEMPTS = 5
@@ -83,11 +111,22 @@ def lake_state(lake: Path) -> str:
 
 
 def snapshot(lake: Path, wait_seconds: float = PUBLISH_WAIT_SECONDS) -> LakeSnapshot:
-    """The lake's files, once any publish under way has finished (or `wait_seconds` passed)."""
+    """The lake's files, once any publish under way has finished (or `wait_seconds` passed).
+    Raises LakeIncomplete when files its last publish wrote are gone: read without them,
+    `count(*) from articles` said 0, and a dashboard showed an empty corpus, without a word."""
     deadline = time.monotonic() + wait_seconds
     while True:
         current = _snapshot(lake)
-        if current.settled or time.monotonic() >= deadline:
+        if current.settled:
+            return current
+        if time.monotonic() >= deadline:
+            missing = published_but_missing(lake)
+            if missing:
+                others = f" (and {len(missing) - 1:,} more)" if len(missing) > 1 else ""
+                raise LakeIncomplete(
+                    f"{missing[0]}{others} is missing from the lake, though its last publish wrote it, so a result would "
+                    f"leave out its rows: {REPAIR_ADVICE}"
+                )
             return current
         time.sleep(0.05)
 

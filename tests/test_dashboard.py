@@ -17,7 +17,7 @@ from newswh.dashboard.queries import DATA_ENV, Filters, connect  # noqa: E402
 from newswh.dictionary import EXAMPLE_CORPUS  # noqa: E402
 from newswh.lake_views import open_lake  # noqa: E402
 from newswh.settings import PACKAGE_DIR, DataPaths  # noqa: E402
-from tests.helpers import run_ingest  # noqa: E402
+from tests.helpers import newswh, run_ingest  # noqa: E402
 
 APP = PACKAGE_DIR / "dashboard" / "app.py"
 
@@ -177,3 +177,24 @@ def test_a_query_during_which_the_lake_changed_is_not_kept(example_data, tmp_pat
     monkeypatch.setattr(common, "run_query", real_run_query)
     fresh = lake_state(lake)
     assert common._cached(str(lake), fresh, Filters(), "overview", ())["articles"][0] == 7
+
+
+@pytest.mark.parametrize("damage", ["deleted", "truncated"])
+def test_a_lake_missing_or_damaging_a_file_says_so_and_what_to_do(example_data, tmp_path, dashboard, damage):
+    """A deleted articles file showed an empty corpus (0 articles), without a word; a
+    truncated one showed DuckDB's traceback on the page. `sql --lake` said 0, or DuckDB's
+    line alone."""
+    data = tmp_path / "data"
+    shutil.copytree(example_data, data)
+    victim = data / "lake" / "articles" / "year=2015" / "month=11" / "part-0.parquet"
+    if damage == "deleted":
+        victim.unlink()
+    else:
+        victim.write_bytes(victim.read_bytes()[:1000])
+    said = "is missing from the lake, though its last publish wrote it" if damage == "deleted" else "a lake file is damaged"
+    app = dashboard(data)
+    assert not app.exception, app.exception
+    assert len(app.error) == 1 and said in app.error[0].value and "`newswh verify --repair`" in app.error[0].value
+    result = newswh("sql", "--lake", "select count(*) from articles", "--data", str(data))
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr.count("\n") == 1 and said in result.stderr and "`newswh verify --repair`" in result.stderr

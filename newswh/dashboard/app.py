@@ -7,10 +7,12 @@ above the filters every page applies.
 
 from __future__ import annotations
 
+import duckdb
 import streamlit as st
 
 from newswh.dashboard.common import how_to_ingest, open_context
 from newswh.dashboard.screens import crawl_quality, outlets, overview, stories
+from newswh.lake_views import LakeIncomplete, read_failure
 
 PAGES = {
     "Overview": overview.render,
@@ -21,8 +23,13 @@ PAGES = {
 
 st.set_page_config(page_title="newswh", layout="wide")
 page = st.sidebar.radio("Page", list(PAGES), key="page")
-context = open_context()
-if context is None:
-    how_to_ingest()
-else:
-    PAGES[page](context)
+try:
+    context = open_context()
+    if context is None:
+        how_to_ingest()
+    else:
+        PAGES[page](context)
+except LakeIncomplete as error:  # the page showed a Python traceback, or an empty corpus
+    st.error(str(error))
+except duckdb.Error as error:
+    st.error(read_failure(error))
