@@ -7,6 +7,8 @@ import os
 import re
 from pathlib import Path
 
+from newswh.settings import DataPaths, not_a_file
+
 
 def source_problem(source: Path) -> str | None:
     """Why `source` cannot be ingested from, or None."""
@@ -30,6 +32,9 @@ def data_problem(data: Path, must_exist: bool = False, what: str = "data folder"
             return f"{what} {data} is a file: give a folder (it is created if missing)"
         if not os.access(data, os.W_OK | os.X_OK):
             return f"{what} {data} is not writable (permission denied)"
+        warehouse = DataPaths(data).warehouse
+        if what == "data folder" and warehouse.exists() and not warehouse.is_file():
+            return not_a_file(warehouse)
         return None
     if must_exist:
         return f"no {what} at {data}"

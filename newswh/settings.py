@@ -81,6 +81,11 @@ def quiet_ephemeral_prefect() -> None:
     os.environ.setdefault("PREFECT_LOGGING_SERVER_LEVEL", "CRITICAL")
 
 
+def not_a_file(warehouse: Path) -> str:
+    """The one line for a warehouse path that holds something other than a file."""
+    return f"{warehouse} is not a file (a folder, or a device): a warehouse is one DuckDB file; move it aside"
+
+
 @dataclass(frozen=True)
 class DataPaths:
     """Where one warehouse keeps its files, all below one data folder."""

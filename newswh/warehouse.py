@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Literal
 
 import duckdb
 
-from newswh.settings import DUCKDB_MEMORY_LIMIT, SQL_DIR, DataPaths
+from newswh.settings import DUCKDB_MEMORY_LIMIT, SQL_DIR, DataPaths, not_a_file
 
 if TYPE_CHECKING:
     from newswh.copy_ahead import CopiedAhead
@@ -387,6 +387,8 @@ def open_read_only(warehouse: Path) -> duckdb.DuckDBPyConnection:
     """
     if not warehouse.exists():
         raise FileNotFoundError(f"no warehouse at {warehouse}: run `newswh ingest` first")
+    if not warehouse.is_file():  # DuckDB's "Is a directory" came as a traceback
+        raise WarehouseDamaged(not_a_file(warehouse))
     try:
         return duckdb.connect(str(warehouse), read_only=True)
     except duckdb.Error as error:

@@ -99,6 +99,10 @@ def test_wrong_folders_are_refused_before_anything_starts(tmp_path, a_file):
         ("serve", str(SEED.parent), "--cron", "61 * * * *"): "newswh serve: --cron '61 * * * *' is not a cron schedule",
         ("dashboard", "--data", str(tmp_path / "nope")): f"newswh dashboard: no data folder at {tmp_path / 'nope'}",
     }
+    folder_for_file = tmp_path / "odd" / "warehouse.duckdb"  # DuckDB's "Is a directory" was a traceback
+    folder_for_file.mkdir(parents=True)
+    for command in (["ingest", str(SEED.parent)], ["rebuild"], ["verify"], ["sql", "select 1"], ["status"]):
+        cases[(*command, "--data", str(folder_for_file.parent))] = f"newswh {command[0]}: {folder_for_file} is not a file"
     for args, start in cases.items():
         line = _one_line(newswh(*args, env=_without_api()), 2 if args[0] == "serve" else 1)
         assert line.startswith(start), (args, line)
