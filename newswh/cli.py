@@ -69,7 +69,6 @@ def main() -> None:
     except ImportError:  # pragma: no cover - older typer
         from click import exceptions
 
-    stopping = False
     from newswh.settings import memory_limit_problem
 
     empty = _empty_argument(sys.argv[1:])
@@ -77,6 +76,7 @@ def main() -> None:
     if wrong is not None:
         typer.echo(f"newswh: {wrong}", err=True)
         sys.exit(2)
+    stopping = False
     try:
         code = app(standalone_mode=False)
     except exceptions.NoArgsIsHelpError as error:

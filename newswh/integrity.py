@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import shutil
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 
 import duckdb
@@ -20,6 +19,7 @@ from newswh.failures import storage_failure
 from newswh.lake import (
     DATASETS,
     PART_FILE,
+    RUN_STARTS,
     Dataset,
     LakeChanges,
     SyncReport,
@@ -70,11 +70,11 @@ def last_run(con: duckdb.DuckDBPyConnection) -> int:
     return int(con.execute("select coalesce(max(run_id), 0) from ingest_runs").fetchall()[0][0])
 
 
-def _runs(con: duckdb.DuckDBPyConnection) -> dict[int, datetime]:
-    return dict(con.execute("select run_id, started_at from ingest_runs").fetchall())
+def _runs(con: duckdb.DuckDBPyConnection) -> dict[int, int]:
+    return dict(con.execute(RUN_STARTS.format(runs="ingest_runs")).fetchall())
 
 
-def _runs_apart(lake: Path, warehouse_runs: dict[int, datetime]) -> tuple[list[int], list[int]]:
+def _runs_apart(lake: Path, warehouse_runs: dict[int, int]) -> tuple[list[int], list[int]]:
     """The runs only the lake's `ingest_runs` holds, and those only the warehouse holds (a
     run is its number and start time); neither, when the lake records no runs."""
     lake_runs = recorded_runs(lake)

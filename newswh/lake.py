@@ -1057,17 +1057,23 @@ def published_run(root: Path) -> int | None:
     return run_id if isinstance(run_id, int) and not isinstance(run_id, bool) else None
 
 
-def recorded_runs(root: Path) -> dict[int, datetime] | None:
-    """The runs the lake's own copy of `ingest_runs` holds, each with its start time, or None
-    if that file is missing or unreadable (a lake of no run yet, or damaged: what `verify`
-    and `rebuild` report). A run's start time tells it from a run of the same number in
-    another data folder, and needs no record beside the lake (`synced.json`) to be right."""
+RUN_STARTS = "select run_id, epoch_us(started_at) from {runs}"
+"""Each run and when it started, in microseconds: a run's start tells it from a run of the
+same number in another data folder."""
+
+
+def recorded_runs(root: Path) -> dict[int, int] | None:
+    """The runs the lake's own copy of `ingest_runs` holds (RUN_STARTS), or None if that file
+    is missing or unreadable (a lake of no run yet, or damaged: what `verify` and `rebuild`
+    report). Unlike `published_run`, it needs no record beside the lake (`synced.json`)."""
     path = root / INTERNAL_FOLDER / "ingest_runs" / PART_FILE
-    try:
-        rows = pq.read_table(path, columns=["run_id", "started_at"]).to_pylist()
-    except (OSError, pa.ArrowException, KeyError):
+    if not path.is_file():
         return None
-    return {row["run_id"]: row["started_at"] for row in rows}
+    try:
+        with duckdb.connect() as con:  # pyarrow's reader imports pandas, which a run keeps out
+            return dict(con.execute(RUN_STARTS.format(runs="read_parquet(?)"), [duckdb_path(path)]).fetchall())
+    except duckdb.Error:
+        return None
 
 
 def published_listing(root: Path) -> dict[str, dict[str, list[int]]] | None:

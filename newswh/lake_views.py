@@ -37,6 +37,7 @@ from newswh.lake import (
     published_but_missing,
     published_listing,
 )
+from newswh.failures import first_line
 from newswh.settings import SQL_DIR
 from newswh.warehouse import run_sql_file, run_sql_folder
 
@@ -69,7 +70,7 @@ REPAIR_ADVICE = (
 def read_failure(error: duckdb.Error) -> str:
     """The one line for a query over the lake that failed: a damaged lake file said only
     DuckDB's "No magic bytes found at end of file …", and not what to do about it."""
-    line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    line = first_line(error)
     if isinstance(error, (duckdb.IOException, duckdb.InvalidInputException)) and ".parquet" in line:
         return f"{line}: a lake file is damaged; {REPAIR_ADVICE}"
     return line
