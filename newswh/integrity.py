@@ -70,14 +70,11 @@ def last_run(con: duckdb.DuckDBPyConnection) -> int:
     return int(con.execute("select coalesce(max(run_id), 0) from ingest_runs").fetchall()[0][0])
 
 
-def _runs(con: duckdb.DuckDBPyConnection) -> dict[int, int]:
-    return dict(con.execute(RUN_STARTS.format(runs="ingest_runs")).fetchall())
-
-
-def _runs_apart(lake: Path, warehouse_runs: dict[int, int]) -> tuple[list[int], list[int]]:
-    """The runs only the lake's `ingest_runs` holds, and those only the warehouse holds (a
-    run is its number and start time); neither, when the lake records no runs."""
-    lake_runs = recorded_runs(lake)
+def _runs_apart(lake: Path, con: duckdb.DuckDBPyConnection) -> tuple[list[int], list[int]]:
+    """The runs only the lake's `ingest_runs` holds, and those only the warehouse `con` reads
+    holds (a run is its number and start time); neither, when the lake records no runs."""
+    warehouse_runs = dict(con.execute(RUN_STARTS.format(runs="ingest_runs")).fetchall())
+    lake_runs = recorded_runs(lake, con)
     if lake_runs is None:
         return [], []
     only_lake = sorted(run for run, started in lake_runs.items() if warehouse_runs.get(run) != started)
@@ -108,7 +105,7 @@ def lake_ahead(paths: DataPaths, con: duckdb.DuckDBPyConnection) -> str | None:
             "the warehouse is older than the lake (restored from a backup?), and writing the lake from it would drop "
             f"runs {warehouse_run + 1}-{lake_run}. {remedy}"
         )
-    only_lake, only_warehouse = _runs_apart(paths.lake, _runs(con))
+    only_lake, only_warehouse = _runs_apart(paths.lake, con)
     if not only_lake:
         return None
     if only_warehouse:
@@ -315,11 +312,11 @@ def _warehouse_ahead(paths: DataPaths) -> str | None:
     kept beside the new one): the lake is this folder's archive."""
     try:
         with open_read_only(paths.warehouse) as con:
-            warehouse_run, warehouse_runs = last_run(con), _runs(con)
+            warehouse_run = last_run(con)
+            only_lake, only_warehouse = _runs_apart(paths.lake, con)
     except (OSError, duckdb.Error, WarehouseDamaged, WarehouseBusy):  # a rebuild is what it needs, or says why not
         return None
     lake_run = published_run(paths.lake)
-    only_lake, only_warehouse = _runs_apart(paths.lake, warehouse_runs)
     if only_lake:  # another folder's warehouse, or an older one: the lake is the archive
         return None
     if only_warehouse:

@@ -1062,16 +1062,16 @@ RUN_STARTS = "select run_id, epoch_us(started_at) from {runs}"
 same number in another data folder."""
 
 
-def recorded_runs(root: Path) -> dict[int, int] | None:
-    """The runs the lake's own copy of `ingest_runs` holds (RUN_STARTS), or None if that file
-    is missing or unreadable (a lake of no run yet, or damaged: what `verify` and `rebuild`
-    report). Unlike `published_run`, it needs no record beside the lake (`synced.json`)."""
+def recorded_runs(root: Path, con: duckdb.DuckDBPyConnection) -> dict[int, int] | None:
+    """The runs the lake's own copy of `ingest_runs` holds (RUN_STARTS), read with `con`, or
+    None if that file is missing or unreadable (a lake of no run yet, or damaged: what
+    `verify` and `rebuild` report). Unlike `published_run`, it needs no record beside the
+    lake (`synced.json`). (pyarrow's reader would import pandas, which a run keeps out.)"""
     path = root / INTERNAL_FOLDER / "ingest_runs" / PART_FILE
     if not path.is_file():
         return None
     try:
-        with duckdb.connect() as con:  # pyarrow's reader imports pandas, which a run keeps out
-            return dict(con.execute(RUN_STARTS.format(runs="read_parquet(?)"), [duckdb_path(path)]).fetchall())
+        return dict(con.execute(RUN_STARTS.format(runs="read_parquet(?)"), [duckdb_path(path)]).fetchall())
     except duckdb.Error:
         return None
 
