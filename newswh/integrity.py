@@ -61,8 +61,8 @@ class NoWarehouseYet(RuntimeError):
 
 
 class LakeAhead(RuntimeError):
-    """The lake was published by a later run than the warehouse's last: writing the lake
-    from this warehouse would drop the runs it lacks."""
+    """The lake holds runs the warehouse lacks (a later run, or another data folder's):
+    writing the lake from this warehouse would drop them."""
 
 
 def last_run(con: duckdb.DuckDBPyConnection) -> int:
