@@ -216,6 +216,7 @@ def ingest(
         options = parse_storage_options(storage_options)
     except StorageError as error:
         _refuse("ingest", str(error))
+    source = source.removeprefix("file://")  # fsspec's name for a local folder: "file:/…" was no folder
     _refuse("ingest", (None if is_url(source) else source_problem(Path(source))) or data_problem(data))
     if staging and not is_url(staging):  # a folder every worker mounts
         _refuse("ingest", data_problem(Path(staging), what="staging folder"))

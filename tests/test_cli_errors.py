@@ -17,7 +17,7 @@ from newswh.interrupts import notice_stop_signals, stop_code, stop_requested
 from newswh.settings import DataPaths
 from newswh.synth import write_corpus
 from tests.conftest import SEED
-from tests.helpers import NEWSWH, harness_api_env, newswh
+from tests.helpers import NEWSWH, harness_api_env, newswh, query
 
 UNREACHABLE = "http://127.0.0.1:9/api"  # the discard port: nothing listens there
 
@@ -107,6 +107,13 @@ def test_wrong_folders_are_refused_before_anything_starts(tmp_path, a_file):
         line = _one_line(newswh(*args, env=_without_api()), 2 if args[0] == "serve" else 1)
         assert line.startswith(start), (args, line)
     assert not (a_file.parent / "data").exists()
+
+
+def test_a_file_url_source_is_the_local_folder(prefect_harness, tmp_path):
+    """fsspec's `file://` names a local folder; newswh said `source folder file:/… does not exist`."""
+    result = newswh("ingest", f"file://{SEED.parent}", "--data", str(tmp_path / "data"), "-q", env=harness_api_env())
+    assert result.returncode == 0, result.stderr
+    assert query(tmp_path / "data", "select source, files_seen from ingest_runs") == [(str(SEED.parent), 1)]
 
 
 def test_a_dashboard_on_a_taken_port_is_refused_before_it_gives_its_address(example_data):
