@@ -15,7 +15,7 @@ from pathlib import Path
 
 import duckdb
 
-from newswh.failures import storage_failure
+from newswh.failures import first_line, storage_failure
 from newswh.lake import (
     DATASETS,
     PART_FILE,
@@ -199,7 +199,7 @@ def _layout_problems(con: duckdb.DuckDBPyConnection, lake: Path, dataset: Datase
         try:
             actual = file_fingerprint(con, dataset, key, path)
         except duckdb.Error as error:
-            problems.append(f"{path}: unreadable ({_first_line(error)})")
+            problems.append(f"{path}: unreadable ({first_line(error)})")
             continue
         if actual != fingerprint:
             problems.append(
@@ -336,10 +336,7 @@ def _missing_files(lake: Path) -> str:
     """Why a lake's tables may not fit together: the lake files its last sync published that
     are gone now (a person deleted one, say), said as a clause; "" if none is."""
     missing = published_but_missing(lake)
-    if not missing:
-        return ""
-    others = f" (and {len(missing) - 1:,} more)" if len(missing) > 1 else ""
-    return f", as {missing[0]}{others} is missing, though the last lake sync wrote it: put it back from a backup"
+    return f", as {missing} is missing, though the last lake sync wrote it: put it back from a backup" if missing else ""
 
 
 _MANIFEST = next(dataset for dataset in DATASETS if dataset.table_name == "source_files")
@@ -385,12 +382,7 @@ def _load_dataset(con: duckdb.DuckDBPyConnection, paths: DataPaths, dataset: Dat
             if write_failed(error):  # the new warehouse's file, not the lake's
                 raise RebuildError(f"{storage_failure(paths, error)}; the warehouse was not changed") from None
             raise RebuildError(
-                f"{path} is unreadable ({_first_line(error)}); if warehouse.duckdb is intact, `newswh ingest` "
+                f"{path} is unreadable ({first_line(error)}); if warehouse.duckdb is intact, `newswh ingest` "
                 "rewrites it, otherwise re-ingest the raw files into a new data folder"
             ) from None
     return con.execute(f"select count(*) from {dataset.table_name}").fetchall()[0][0]
-
-
-def _first_line(error: BaseException) -> str:
-    lines = str(error).strip().splitlines()
-    return lines[0] if lines else type(error).__name__

@@ -1089,10 +1089,14 @@ def published_listing(root: Path) -> dict[str, dict[str, list[int]]] | None:
     }
 
 
-def published_but_missing(root: Path) -> list[Path]:
-    """The lake files the last publish recorded that are gone now (a person deleted one)."""
+def published_but_missing(root: Path) -> str:
+    """The lake files the last publish recorded that are gone now (a person deleted one),
+    named as `first (and N more)`; "" if none is."""
     published = published_listing(root) or {}
-    return [root / folder / name for folder, files in published.items() for name in files if not (root / folder / name).exists()]
+    missing = [root / folder / name for folder, files in published.items() for name in files if not (root / folder / name).exists()]
+    if not missing:
+        return ""
+    return f"{missing[0]}{f' (and {len(missing) - 1:,} more)' if len(missing) > 1 else ''}"
 
 
 def parquet_listing(root: Path, dataset: Dataset) -> dict[str, list[int]]:

@@ -123,9 +123,8 @@ def snapshot(lake: Path, wait_seconds: float = PUBLISH_WAIT_SECONDS) -> LakeSnap
         if time.monotonic() >= deadline:
             missing = published_but_missing(lake)
             if missing:
-                others = f" (and {len(missing) - 1:,} more)" if len(missing) > 1 else ""
                 raise LakeIncomplete(
-                    f"{missing[0]}{others} is missing from the lake, though its last publish wrote it, so a result would "
+                    f"{missing} is missing from the lake, though its last publish wrote it, so a result would "
                     f"leave out its rows: {REPAIR_ADVICE}"
                 )
             return current
