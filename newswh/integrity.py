@@ -18,6 +18,7 @@ import duckdb
 from newswh.failures import first_line, storage_failure
 from newswh.lake import (
     DATASETS,
+    INTERNAL_FOLDER,
     PART_FILE,
     RUN_STARTS,
     Dataset,
@@ -27,6 +28,7 @@ from newswh.lake import (
     expected_partitions,
     file_digest,
     file_fingerprint,
+    files_of_other_runs,
     fingerprint_rows,
     in_lake_layout,
     partition_folder,
@@ -107,7 +109,7 @@ def lake_ahead(paths: DataPaths, con: duckdb.DuckDBPyConnection) -> str | None:
         )
     only_lake, only_warehouse = _runs_apart(paths.lake, con)
     if not only_lake:
-        return None
+        return _files_ahead(paths, con)
     if only_warehouse:
         return (
             f"the lake and {paths.warehouse} hold different runs ({_named(only_lake)} of the lake "
@@ -117,6 +119,24 @@ def lake_ahead(paths: DataPaths, con: duckdb.DuckDBPyConnection) -> str | None:
     return (
         f"the lake holds {_named(only_lake)}, which {paths.warehouse} lacks: the warehouse is older than the lake "
         f"(restored from a backup?), and writing the lake from it would drop them. {remedy}"
+    )
+
+
+def _files_ahead(paths: DataPaths, con: duckdb.DuckDBPyConnection) -> str | None:
+    """Why the lake must not be written from the warehouse, when the lake's run records
+    agree with it but some of its files do not: they were written by a later run, and the
+    records and the warehouse put back from an older backup without them."""
+    others = files_of_other_runs(paths.lake, dict(con.execute(RUN_STARTS.format(runs="ingest_runs")).fetchall()))
+    if not others:
+        return None
+    (path, run), more = others[0], len(others) - 1
+    return (
+        f"{path}{f' (and {more:,} more)' if more else ''} was written by run {run}, which {paths.warehouse} lacks, and so do "
+        f"the lake's records of its runs ({paths.lake / INTERNAL_FOLDER}): those and the warehouse are older than the file "
+        "(put back from an older backup?), or it came from another data folder, and writing the lake from this warehouse "
+        f"would drop the rows only it holds. Put back the lake's {INTERNAL_FOLDER} folder from when it was written, then "
+        f"`newswh rebuild --data {paths.root}` recreates the warehouse from the lake, keeping {paths.warehouse.name} beside "
+        "it; or move the file out of the lake, and this warehouse's rows replace it"
     )
 
 

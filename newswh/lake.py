@@ -38,6 +38,9 @@ from newswh.settings import DUCKDB_MEMORY_LIMIT_FIXED, LAKE_MEMORY_LIMIT_BYTES, 
 from newswh.warehouse import VECTOR_ROWS, fsync_path, limit_bytes, out_of_memory, set_limit_bytes, tables_read
 
 FINGERPRINT_KEY = b"newswh.fingerprint"
+RUN_KEY = b"newswh.run"
+"""The run a lake file was written from, as `run_id:started_us` (RUN_STARTS): a file whose
+run the warehouse lacks holds rows only the lake may have (`files_of_other_runs`)."""
 PART_FILE = "part-0.parquet"
 NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"
 
@@ -165,6 +168,8 @@ class LakeChanges:
 
     root: Path
     run_id: int
+    stamp: bytes | None = None
+    """RUN_KEY's value for each file written (`_run_stamp`)."""
     staged: list[tuple[Path, Path]] = field(default_factory=list)
     wanted: dict[Path, set[Path]] = field(default_factory=dict)
     report: SyncReport = field(default_factory=SyncReport)
@@ -551,17 +556,58 @@ def partition_folder(root: Path, dataset: Dataset, key: tuple[object, ...]) -> P
     return folder
 
 
+def _footer(path: Path) -> dict[bytes, bytes]:
+    """A Parquet file's key-value metadata; empty if unreadable or foreign."""
+    try:
+        return pq.read_metadata(path).metadata or {}
+    except (OSError, ValueError):
+        return {}
+
+
 def read_fingerprint(path: Path) -> str | None:
     """The fingerprint a lake file was written with; None if unreadable or foreign."""
-    try:
-        metadata = pq.read_metadata(path).metadata or {}
-    except (OSError, ValueError):
-        return None
-    value = metadata.get(FINGERPRINT_KEY)
+    value = _footer(path).get(FINGERPRINT_KEY)
     try:
         return value.decode() if value else None
     except UnicodeDecodeError:
         return None
+
+
+def written_by(path: Path) -> tuple[int, int] | None:
+    """The run (number, start in microseconds) a lake file was written from; None if the
+    file does not say (unreadable, foreign, or written before files said)."""
+    run, _, started = _footer(path).get(RUN_KEY, b"").partition(b":")
+    try:
+        return int(run), int(started)
+    except ValueError:
+        return None
+
+
+def _run_stamp(con: duckdb.DuckDBPyConnection, run_id: int) -> bytes | None:
+    """RUN_KEY's value for the files a sync from `con`'s warehouse at `run_id` writes."""
+    started = con.execute(f"{RUN_STARTS.format(runs='ingest_runs')} where run_id = ?", [run_id]).fetchall()
+    return f"{run_id}:{started[0][1]}".encode() if started and started[0][1] is not None else None
+
+
+def files_of_other_runs(root: Path, runs: dict[int, int]) -> list[tuple[Path, int]]:
+    """The lake files written from a warehouse holding a run that `runs` (RUN_STARTS of the
+    warehouse at hand) lacks, with that run: rows only the lake may hold, which a sync from
+    this warehouse would drop. Only files not as the last publish left them are read: those
+    the lake's own run records (checked first, `integrity.lake_ahead`) vouch for. That is
+    how a lake put back in part shows: its `_warehouse` folder from an older backup, with
+    the matching warehouse, and its article files newer than both."""
+    published = published_listing(root) or {}
+    found = []
+    for dataset in DATASETS:
+        left = published.get(dataset.folder, {})
+        for name, stat in parquet_listing(root, dataset).items():
+            path = root / dataset.folder / name
+            if left.get(name) == stat or not in_lake_layout(root / dataset.folder, path):  # the latter, no sync deletes
+                continue
+            run = written_by(path)
+            if run is not None and runs.get(run[0]) != run[1]:
+                found.append((path, run[0]))
+    return found
 
 
 def prepare_lake(
@@ -602,7 +648,7 @@ def prepare_lake(
     `newswh verify --repair`. `before_runs` is called just before `ingest_runs`, the
     last dataset, is compared.
     """
-    changes = LakeChanges(root, run_id)
+    changes = LakeChanges(root, run_id, _run_stamp(con, run_id))
     digests = recorded_digests(root) if check_content else None
     mark = _read_sync_mark(root)
     same_run = mark.get("run_id") == run_id - 1 and mark.get("sql") == _sql_version()
@@ -640,7 +686,7 @@ def prepare_lake(
                     stale[key] = (fingerprint, changes.stage(path))
                 if stale:
                     partitions = None if only is None and len(stale) == len(expected) else frozenset(stale)
-                    written = _write_dataset(con, dataset, partitions, lambda key: stale[key][1], writers, unfinished, memo)
+                    written = _write_dataset(con, dataset, partitions, lambda key: stale[key][1], writers, changes.stamp, unfinished, memo)
                     differ = sorted(
                         str(key) for key in stale.keys() | written.keys()
                         if key not in stale or key not in written or stale[key][1] != written[key][1]
@@ -686,7 +732,7 @@ def _write_first(
         wanted.add(path)
         return changes.stage(path)
 
-    changes.report.written += len(_write_dataset(con, dataset, None, file_for, writers, unfinished, memo))
+    changes.report.written += len(_write_dataset(con, dataset, None, file_for, writers, changes.stamp, unfinished, memo))
 
 
 Scope = tuple[bool, frozenset[tuple[object, ...]] | None]
@@ -857,6 +903,7 @@ def _write_dataset(
     partitions: frozenset[tuple[object, ...]] | None,
     file_for: Callable[[tuple[object, ...]], Path],
     writers: ThreadPoolExecutor,
+    stamp: bytes | None,
     unfinished: list[_LakeFile] | None = None,
     memo: PiecesMemo | None = None,
 ) -> Written:
@@ -890,12 +937,12 @@ def _write_dataset(
                     finish(current)
                 while in_flight and (len(in_flight) >= _FILES_IN_FLIGHT or sum(f.nbytes for f in in_flight) >= _BYTES_IN_FLIGHT):
                     in_flight.pop(0).wait()
-                current = _LakeFile(key, file_for(key), schema, dataset.repeating, writers)
+                current = _LakeFile(key, file_for(key), schema, dataset.repeating, writers, stamp)
             current.add(batch.drop_columns(list(keys)))
     except duckdb.Error as error:
         raise out_of_memory(error) or error from None
     if current is None and not keys:
-        current = _LakeFile((), file_for(()), schema, dataset.repeating, writers)  # an unpartitioned dataset has its file, even empty
+        current = _LakeFile((), file_for(()), schema, dataset.repeating, writers, stamp)  # an unpartitioned dataset has its file, even empty
     if current is not None:
         finish(current)
     if unfinished is None:
@@ -972,9 +1019,15 @@ class _LakeFile:
     """
 
     def __init__(
-        self, key: tuple[object, ...], path: Path, schema: pa.Schema, repeating: tuple[str, ...], writers: ThreadPoolExecutor
+        self,
+        key: tuple[object, ...],
+        path: Path,
+        schema: pa.Schema,
+        repeating: tuple[str, ...],
+        writers: ThreadPoolExecutor,
+        stamp: bytes | None,
     ) -> None:
-        self.key, self.path, self.schema, self.repeating, self.writers = key, path, schema, repeating, writers
+        self.key, self.path, self.schema, self.repeating, self.writers, self.stamp = key, path, schema, repeating, writers, stamp
         self.batches: list[pa.RecordBatch] = []
         self.batch_bytes = 0
         self.nbytes = 0
@@ -1020,7 +1073,10 @@ class _LakeFile:
         if table is not None:
             self.writer.write_table(table)
         if fingerprint is not None:
-            self.writer.add_key_value_metadata({FINGERPRINT_KEY: fingerprint.encode()})
+            footer = {FINGERPRINT_KEY: fingerprint.encode()}
+            if self.stamp is not None:
+                footer[RUN_KEY] = self.stamp
+            self.writer.add_key_value_metadata(footer)
             self.writer.close()
             fsync_path(self.path)
 

@@ -168,7 +168,7 @@ def _written(con, dataset, keys, tmp_path) -> list[pq.ParquetFile]:
     holds the fingerprint the warehouse's rows have."""
     paths = {key: tmp_path / f"{number}.parquet" for number, key in enumerate(keys)}
     with ThreadPoolExecutor(2) as writers:
-        written = _write_dataset(con, dataset, None, paths.__getitem__, writers)
+        written = _write_dataset(con, dataset, None, paths.__getitem__, writers, None)
     assert written == {key: (fingerprint, paths[key]) for key, fingerprint in expected_partitions(con, dataset).items()}
     for fingerprint, path in written.values():
         assert read_fingerprint(path) == fingerprint
@@ -250,7 +250,7 @@ def test_one_piece_spans_months_of_small_pages_and_writes_only_the_stale_ones(tm
         [piece] = newswh.lake._pieces(con, dataset, *newswh.lake._partitions_filter(dataset, frozenset(stale)))
         assert (piece.first, piece.last) == (months[0], months[2])
         with ThreadPoolExecutor(2) as writers:
-            written = _write_dataset(con, dataset, frozenset(stale), stale.__getitem__, writers)
+            written = _write_dataset(con, dataset, frozenset(stale), stale.__getitem__, writers, None)
         assert written.keys() == stale.keys()
         for (year, month), path in stale.items():
             pages = [page for (page,) in con.execute(

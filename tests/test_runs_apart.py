@@ -159,3 +159,34 @@ def test_a_warehouse_of_another_data_folder_never_empties_the_lake(two_runs, tmp
     assert rebuilt.returncode == 0, rebuilt.stderr
     assert list(paths.root.glob("warehouse.duckdb.replaced-*"))
     assert _batch2_articles(paths.root) == 20 and query(paths.root, "select count(*) from articles")[0][0] >= 60
+
+
+def test_a_lake_restored_in_part_keeps_the_newer_files(two_runs, tmp_path):
+    """The warehouse and the lake's own folder (`_warehouse`: its run records) put back from
+    run 1's backup, the article files left as run 2 wrote them: every record agreed on run 1,
+    so the next ingest synced the newer files down to the old warehouse, and run 2's
+    articles, whose raw files are gone, were lost from their one copy."""
+    source, paths, warehouse_after_1, lake_after_1 = two_runs
+    internal_after_2 = tmp_path / "internal-run-2"
+    shutil.copytree(paths.lake / "_warehouse", internal_after_2)
+    shutil.copy2(warehouse_after_1, paths.warehouse)
+    shutil.rmtree(paths.lake / "_warehouse")
+    shutil.copytree(lake_after_1 / "_warehouse", paths.lake / "_warehouse")
+    lake_before = {path: path.read_bytes() for path in paths.lake.rglob("*") if path.is_file()}
+
+    line = _one_line_error(_ingest_cli(source, paths.root), "ingest")
+    assert line.startswith(f"newswh ingest: {paths.lake / 'articles'}/") and ") was written by run 2, which " in line, line
+    assert "Put back the lake's _warehouse folder from when it was written, then `newswh rebuild" in line, line
+    verified = newswh("verify", "--data", str(paths.root))
+    assert verified.returncode == 1 and "Traceback" not in verified.stderr
+    assert ") was written by run 2, which " in verified.stderr
+    assert "verify --repair` rewrites the lake" not in verified.stderr
+    assert {path: path.read_bytes() for path in paths.lake.rglob("*") if path.is_file()} == lake_before
+
+    shutil.rmtree(paths.lake / "_warehouse")  # as the message says: the lake whole again, from one time
+    shutil.copytree(internal_after_2, paths.lake / "_warehouse")
+    rebuilt = newswh("rebuild", "--data", str(paths.root))
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert _batch2_articles(paths.root) == 20
+    assert run_ingest(source, paths.root).counts["files_seen"] == 40
+    assert _batch2_articles(paths.root) == 20
