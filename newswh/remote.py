@@ -63,10 +63,11 @@ class Storage:
         return self.url.partition("://")[0]
 
     def filesystem(self) -> Any:
+        """The fsspec filesystem of the URL's scheme, with what the URL names besides a
+        path (an FTP server's host and port) and the storage options."""
         try:
-            import fsspec
-
-            return fsspec.filesystem(self.protocol, **self.options)
+            driver = fsspec_class(self.protocol)
+            return driver(**{**driver._get_kwargs_from_urls(self.url), **self.options})
         except ImportError as error:
             raise StorageError(
                 f"cannot read {self.url}: the {self.protocol}:// driver is not installed "
@@ -74,16 +75,29 @@ class Storage:
             ) from None
         except (TypeError, ValueError) as error:
             raise StorageError(f"cannot use --storage-options for {self.url}: {error}") from None
+        except OSError as error:  # a driver that connects as it starts: FTP
+            raise StorageError(f"cannot reach {self.url}: {first_line(error)}") from None
 
     def __str__(self) -> str:
         return self.url
 
     def path(self, url: str) -> str:
-        """A URL of this storage as its filesystem names it (no scheme)."""
-        return url.partition("://")[2] if "://" in url else url
+        """A URL of this storage as its filesystem names it: without the scheme, and
+        without a host where the URL names one (`ftp://host:21/raw` is `/raw`)."""
+        return str(fsspec_class(self.protocol)._strip_protocol(url)) if "://" in url else url
 
     def url_of(self, path: str) -> str:
-        return f"{self.protocol}://{path}"
+        """The URL of a `path` of this storage, the inverse of `path`."""
+        root = self.path(self.url)
+        before_root = self.url.rstrip("/")[: -len(root)] if root and self.url.rstrip("/").endswith(root) else f"{self.protocol}://"
+        return f"{before_root}{path}"
+
+
+def fsspec_class(protocol: str) -> Any:
+    """fsspec's filesystem class for a scheme; ImportError when its driver is missing."""
+    import fsspec
+
+    return fsspec.get_filesystem_class(protocol)
 
 
 def discover_rows(storage: Storage) -> Iterator[tuple[str, int, int, str | None]]:

@@ -99,6 +99,12 @@ def test_wrong_folders_are_refused_before_anything_starts(tmp_path, a_file):
         ("serve", str(SEED.parent), "--cron", "61 * * * *"): "newswh serve: --cron '61 * * * *' is not a cron schedule",
         ("dashboard", "--data", str(tmp_path / "nope")): f"newswh dashboard: no data folder at {tmp_path / 'nope'}",
     }
+    with socket.socket() as closed:  # a port nothing listens on
+        closed.bind(("127.0.0.1", 0))
+        ftp = f"ftp://127.0.0.1:{closed.getsockname()[1]}/staging"
+    # fsspec's filesystem was made from the scheme alone: "cannot use --storage-options for
+    # ftp://…: FTPFileSystem.__init__() missing … 'host'", after an AttributeError traceback.
+    cases[("ingest", str(SEED.parent), "--staging", ftp)] = f"newswh ingest: cannot reach {ftp}: [Errno 111] Connection refused"
     folder_for_file = tmp_path / "odd" / "warehouse.duckdb"  # DuckDB's "Is a directory" was a traceback
     folder_for_file.mkdir(parents=True)
     for command in (["ingest", str(SEED.parent)], ["rebuild"], ["verify"], ["sql", "select 1"], ["status"]):
@@ -114,6 +120,18 @@ def test_a_file_url_source_is_the_local_folder(prefect_harness, tmp_path):
     result = newswh("ingest", f"file://{SEED.parent}", "--data", str(tmp_path / "data"), "-q", env=harness_api_env())
     assert result.returncode == 0, result.stderr
     assert query(tmp_path / "data", "select source, files_seen from ingest_runs") == [(str(SEED.parent), 1)]
+
+
+def test_a_storage_url_names_its_objects_as_it_was_given():
+    """A URL with a host (`ftp://host:port/…`) keeps it: its objects are named by the URL, and
+    reached by a filesystem made for that host."""
+    from newswh.remote import Storage
+
+    for url, root in (("s3://crawl/raw/", "crawl/raw"), ("ftp://127.0.0.1:2121/raw", "/raw"), (f"file://{SEED.parent}", str(SEED.parent))):
+        storage = Storage(url)
+        assert storage.path(url) == root
+        assert storage.url_of(f"{root}/a.txt") == f"{url.rstrip('/')}/a.txt"
+        assert storage.path(storage.url_of(f"{root}/a.txt")) == f"{root}/a.txt"
 
 
 def test_a_dashboard_on_a_taken_port_is_refused_before_it_gives_its_address(example_data):
