@@ -38,6 +38,15 @@ MAX_BYTES_LIMIT = 2**62
 SERVE_INTERVAL_MAX = 10 * 365 * 86_400.0
 """--interval beyond this (or infinite) failed deep inside Prefect's schedule, with a traceback."""
 
+
+def _interval_seconds(value: Optional[float]) -> Optional[float]:
+    """--interval in range, checked here: click's range check passed nan to say it was
+    "less than or equal to 315360000"."""
+    if value is not None and not 1.0 <= value <= SERVE_INTERVAL_MAX:
+        raise typer.BadParameter(f"{value:g} is not a number of seconds from 1 to {SERVE_INTERVAL_MAX:,.0f} (ten years)")
+    return value
+
+
 app = typer.Typer(
     name="newswh",
     help="News warehouse: raw scraped news pages to Parquet and DuckDB.",
@@ -442,7 +451,7 @@ def serve(
     source: Annotated[Path, typer.Argument(help="Folder of raw files to watch.")] = DEFAULT_SOURCE,
     data: Annotated[Path, typer.Option(help="Data folder: warehouse.duckdb and lake/ live here.")] = DEFAULT_DATA,
     cron: Annotated[Optional[str], typer.Option(help="Cron schedule, e.g. \"*/5 * * * *\".")] = None,
-    interval: Annotated[Optional[float], typer.Option(min=1.0, max=SERVE_INTERVAL_MAX, help="Seconds between runs.")] = None,
+    interval: Annotated[Optional[float], typer.Option(callback=_interval_seconds, help="Seconds between runs.")] = None,
     name: Annotated[str, typer.Option(help="Deployment name in the Prefect UI (no / or %).")] = "newswh",
     dask: Annotated[Optional[str], typer.Option(help="Parse every run on this Dask scheduler (tcp://host:8786).")] = None,
 ) -> None:
