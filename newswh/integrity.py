@@ -374,7 +374,9 @@ def rows_without_their_file(con: duckdb.DuckDBPyConnection) -> list[str]:
 
 def _load_dataset(con: duckdb.DuckDBPyConnection, paths: DataPaths, dataset: Dataset) -> int:
     folder = paths.lake / dataset.folder
-    files = sorted(folder.rglob("*.parquet")) if folder.exists() else []
+    # Only where a sync writes: another file under the folder (a data folder made inside
+    # the lake by mistake) is not this lake's, and `verify` names it.
+    files = sorted(path for path in folder.rglob("*.parquet") if in_lake_layout(folder, path)) if folder.exists() else []
     if not files and not dataset.partition_by:
         raise RebuildError(
             f"{folder / PART_FILE} is missing, so the lake cannot give back {dataset.table_name}; "

@@ -203,3 +203,11 @@ def test_repair_and_ingest_never_delete_files_newswh_did_not_write(data, tmp_pat
     run_ingest(EXAMPLE_CORPUS, data)
     assert sorted(path for path in nested.rglob("*") if path.is_file()) == theirs
     assert notes.read_text(encoding="utf-8") == "kept by a person"
+    # A rebuild read them as the lake's rows, and blamed the first for being "unreadable".
+    held = table_fingerprints(data)
+    rebuilt = newswh("rebuild", "--data", str(data))
+    assert rebuilt.returncode == 1 and "Traceback" not in rebuilt.stderr
+    assert f"newswh rebuild: {nested}/" in rebuilt.stderr and ": not where newswh writes" in rebuilt.stderr, rebuilt.stderr
+    assert "move it out of the lake" in rebuilt.stderr and table_fingerprints(data) == held
+    shutil.rmtree(nested)
+    assert newswh("rebuild", "--data", str(data)).returncode == 0
