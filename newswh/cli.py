@@ -357,6 +357,7 @@ def sql(
     """Run a query read-only against the warehouse (or the lake); safe while an ingest runs."""
     import duckdb
 
+    from newswh.failures import first_line
     from newswh.query import FORMATS, write_problem, write_result
 
     if format not in FORMATS:
@@ -373,7 +374,7 @@ def sql(
         _refuse("sql", write_problem(con, query, data, over_lake=False), code=2)
         write_result(con, query, format, sys.stdout, max_rows=max_rows, width=width)
     except duckdb.Error as error:
-        typer.echo(f"newswh sql: {_first_line(error)}", err=True)
+        typer.echo(f"newswh sql: {first_line(error)}", err=True)
         raise typer.Exit(1) from None
     finally:
         con.close()
@@ -754,10 +755,6 @@ def _status_cell(value: object) -> str:
     if hasattr(value, "strftime"):
         return value.strftime("%Y-%m-%d %H:%M:%S")
     return str(value)
-
-
-def _first_line(error: BaseException) -> str:
-    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
 
 
 COUNT_LABELS = {
