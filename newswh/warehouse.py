@@ -557,6 +557,17 @@ def settle_wal(warehouse: Path, fold_in: bool = True) -> Path | None:
     return kept
 
 
+def _unused(path: Path) -> Path:
+    """`path`, or `path-2`, `path-3`…: the first no file holds. A kept warehouse may be the
+    only copy of its runs, and a clock set back (or two rebuilds in one second) named a
+    second one as the first, which os.replace then overwrote."""
+    number, candidate = 1, path
+    while candidate.exists() or candidate.is_symlink():
+        number += 1
+        candidate = path.with_name(f"{path.name}-{number}")
+    return candidate
+
+
 def _is_damaged(warehouse: Path) -> bool:
     """Whether any block of the file fails to read back: every row of every table is read,
     since damage in the middle of a file opens fine and fails only where it is read."""
@@ -605,7 +616,7 @@ def commit(copy: WarehouseCopy) -> Path | None:
     kept = None
     if (copy.replaces_damaged or copy.keeps_replaced) and paths.warehouse.exists():
         kind = "damaged" if copy.replaces_damaged else "replaced"
-        kept = paths.warehouse.with_name(f"{paths.warehouse.name}.{kind}-{datetime.now():%Y%m%dT%H%M%S}")
+        kept = _unused(paths.warehouse.with_name(f"{paths.warehouse.name}.{kind}-{datetime.now():%Y%m%dT%H%M%S}"))
         os.replace(paths.warehouse, kept)
     retired = _second_name(paths)
     os.replace(paths.next_warehouse, paths.warehouse)

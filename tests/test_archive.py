@@ -286,6 +286,30 @@ def test_commit_leaves_the_old_warehouse_to_be_removed_after_the_rename(archived
     assert sorted(data.glob(paths.retired_glob)) == [retired]  # only the one the test kept
 
 
+def test_a_rebuild_never_overwrites_a_warehouse_an_earlier_one_kept(archived, monkeypatch):
+    """The kept file is named by the second: a clock set back gave a second rebuild the name
+    of the first one's kept warehouse, and the rename overwrote it."""
+    from datetime import datetime as real_datetime
+
+    from newswh.integrity import rebuild
+
+    class StoppedClock(real_datetime):
+        @classmethod
+        def now(cls, tz=None):  # type: ignore[override]
+            return real_datetime(2026, 11, 1, 1, 30, 0)
+
+    _, data, fingerprints = archived
+    paths = DataPaths(data)
+    monkeypatch.setattr(warehouse, "datetime", StoppedClock)
+    first = paths.warehouse.read_bytes()
+    assert rebuild(paths).kept_as.name == "warehouse.duckdb.replaced-20261101T013000"
+    second = paths.warehouse.read_bytes()
+    assert rebuild(paths).kept_as.name == "warehouse.duckdb.replaced-20261101T013000-2"
+    assert (data / "warehouse.duckdb.replaced-20261101T013000").read_bytes() == first
+    assert (data / "warehouse.duckdb.replaced-20261101T013000-2").read_bytes() == second
+    assert table_fingerprints(data) == fingerprints
+
+
 def test_commit_where_the_file_system_makes_no_hard_links(archived, monkeypatch):
     _, data, _ = archived
     paths = DataPaths(data)
