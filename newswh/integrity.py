@@ -28,7 +28,7 @@ from newswh.lake import (
     expected_partitions,
     file_digest,
     file_fingerprint,
-    files_of_other_runs,
+    files_since_publish,
     fingerprint_rows,
     in_lake_layout,
     partition_folder,
@@ -37,6 +37,7 @@ from newswh.lake import (
     published_run,
     recorded_digests,
     recorded_runs,
+    written_by,
 )
 from newswh.locking import writer_lock
 from newswh.settings import SQL_DIR, DataPaths
@@ -124,20 +125,42 @@ def lake_ahead(paths: DataPaths, con: duckdb.DuckDBPyConnection) -> str | None:
 
 def _files_ahead(paths: DataPaths, con: duckdb.DuckDBPyConnection) -> str | None:
     """Why the lake must not be written from the warehouse, when the lake's run records
-    agree with it but some of its files do not: they were written by a later run, and the
-    records and the warehouse put back from an older backup without them."""
-    others = files_of_other_runs(paths.lake, dict(con.execute(RUN_STARTS.format(runs="ingest_runs")).fetchall()))
+    agree with it but some of its files do not: written by a run the warehouse lacks, or,
+    written before files said their run (`written_by`), holding articles it lacks."""
+    runs = dict(con.execute(RUN_STARTS.format(runs="ingest_runs")).fetchall())
+    others: list[tuple[Path, str]] = []
+    for dataset, path in files_since_publish(paths.lake):
+        run = written_by(path)
+        if run is not None and runs.get(run[0]) != run[1]:
+            others.append((path, f"was written by run {run[0]}, which {paths.warehouse} lacks"))
+        elif run is None and dataset.name == "articles":
+            lacking = _articles_lacking(con, path)
+            if lacking:
+                others.append((path, f"holds {lacking} {paths.warehouse} lacks"))
     if not others:
         return None
-    (path, run), more = others[0], len(others) - 1
+    (path, why), more = others[0], len(others) - 1
     return (
-        f"{path}{f' (and {more:,} more)' if more else ''} was written by run {run}, which {paths.warehouse} lacks, and so do "
-        f"the lake's records of its runs ({paths.lake / INTERNAL_FOLDER}): those and the warehouse are older than the file "
-        "(put back from an older backup?), or it came from another data folder, and writing the lake from this warehouse "
-        f"would drop the rows only it holds. Put back the lake's {INTERNAL_FOLDER} folder from when it was written, then "
+        f"{path}{f' (and {more:,} more)' if more else ''} {why}, and so do the lake's records of its runs "
+        f"({paths.lake / INTERNAL_FOLDER}): those and the warehouse are older than the file (put back from an older "
+        "backup?), or it came from another data folder, and writing the lake from this warehouse would drop the rows "
+        f"only it holds. Put back the lake's {INTERNAL_FOLDER} folder from when it was written, then "
         f"`newswh rebuild --data {paths.root}` recreates the warehouse from the lake, keeping {paths.warehouse.name} beside "
         "it; or move the file out of the lake, and this warehouse's rows replace it"
     )
+
+
+def _articles_lacking(con: duckdb.DuckDBPyConnection, path: Path) -> str:
+    """The articles of a lake file the warehouse lacks, said as "2 articles (abc… first)";
+    "" if none (or the file cannot be read: damage, which `verify` names)."""
+    try:
+        [(count, first)] = con.execute(
+            "select count(*), min(article_id) from read_parquet(?) where article_id not in (select article_id from articles)",
+            [duckdb_path(path)],
+        ).fetchall()
+    except duckdb.Error:
+        return ""
+    return f"{count:,} article{'s' if count != 1 else ''} ({first} first)" if count else ""
 
 
 @dataclass

@@ -40,7 +40,7 @@ from newswh.warehouse import VECTOR_ROWS, fsync_path, limit_bytes, out_of_memory
 FINGERPRINT_KEY = b"newswh.fingerprint"
 RUN_KEY = b"newswh.run"
 """The run a lake file was written from, as `run_id:started_us` (RUN_STARTS): a file whose
-run the warehouse lacks holds rows only the lake may have (`files_of_other_runs`)."""
+run the warehouse lacks holds rows only the lake may have (`integrity.lake_ahead`)."""
 PART_FILE = "part-0.parquet"
 NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"
 
@@ -589,25 +589,18 @@ def _run_stamp(con: duckdb.DuckDBPyConnection, run_id: int) -> bytes | None:
     return f"{run_id}:{started[0][1]}".encode() if started and started[0][1] is not None else None
 
 
-def files_of_other_runs(root: Path, runs: dict[int, int]) -> list[tuple[Path, int]]:
-    """The lake files written from a warehouse holding a run that `runs` (RUN_STARTS of the
-    warehouse at hand) lacks, with that run: rows only the lake may hold, which a sync from
-    this warehouse would drop. Only files not as the last publish left them are read: those
-    the lake's own run records (checked first, `integrity.lake_ahead`) vouch for. That is
-    how a lake put back in part shows: its `_warehouse` folder from an older backup, with
-    the matching warehouse, and its article files newer than both."""
+def files_since_publish(root: Path) -> Iterator[tuple[Dataset, Path]]:
+    """The lake files (where a sync writes them) not as the last publish left them: those
+    the lake's own run records do not vouch for (`integrity.lake_ahead`). A lake put back
+    in part shows so: its `_warehouse` folder from an older backup, with the matching
+    warehouse, and its article files newer than both."""
     published = published_listing(root) or {}
-    found = []
     for dataset in DATASETS:
         left = published.get(dataset.folder, {})
         for name, stat in parquet_listing(root, dataset).items():
             path = root / dataset.folder / name
-            if left.get(name) == stat or not in_lake_layout(root / dataset.folder, path):  # the latter, no sync deletes
-                continue
-            run = written_by(path)
-            if run is not None and runs.get(run[0]) != run[1]:
-                found.append((path, run[0]))
-    return found
+            if left.get(name) != stat and in_lake_layout(root / dataset.folder, path):  # not in it: no sync deletes it
+                yield dataset, path
 
 
 def prepare_lake(

@@ -25,6 +25,10 @@ pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_harness")]
 
 @pytest.fixture
 def two_runs(tmp_path) -> tuple[Path, DataPaths, Path, Path]:
+    return _two_runs(tmp_path)
+
+
+def _two_runs(tmp_path: Path) -> tuple[Path, DataPaths, Path, Path]:
     """Run 1 over 40 files, then run 2 over 20 more, whose files the crawl then drops: after
     that only the warehouse and the lake hold run 2's articles. Returns the source, the data
     folder, and copies of the warehouse and of the lake as run 1 left them."""
@@ -161,12 +165,20 @@ def test_a_warehouse_of_another_data_folder_never_empties_the_lake(two_runs, tmp
     assert _batch2_articles(paths.root) == 20 and query(paths.root, "select count(*) from articles")[0][0] >= 60
 
 
-def test_a_lake_restored_in_part_keeps_the_newer_files(two_runs, tmp_path):
+@pytest.mark.parametrize("release", ["this", "earlier"])
+def test_a_lake_restored_in_part_keeps_the_newer_files(tmp_path, monkeypatch, release):
     """The warehouse and the lake's own folder (`_warehouse`: its run records) put back from
     run 1's backup, the article files left as run 2 wrote them: every record agreed on run 1,
     so the next ingest synced the newer files down to the old warehouse, and run 2's
-    articles, whose raw files are gone, were lost from their one copy."""
-    source, paths, warehouse_after_1, lake_after_1 = two_runs
+    articles, whose raw files are gone, were lost from their one copy. A file of this
+    release says which run wrote it; one of an earlier release, which did not, is read for
+    articles the warehouse lacks."""
+    from newswh import lake
+
+    if release == "earlier":
+        monkeypatch.setattr(lake, "_run_stamp", lambda con, run_id: None)
+    source, paths, warehouse_after_1, lake_after_1 = _two_runs(tmp_path)
+    monkeypatch.undo()
     internal_after_2 = tmp_path / "internal-run-2"
     shutil.copytree(paths.lake / "_warehouse", internal_after_2)
     shutil.copy2(warehouse_after_1, paths.warehouse)
@@ -174,12 +186,13 @@ def test_a_lake_restored_in_part_keeps_the_newer_files(two_runs, tmp_path):
     shutil.copytree(lake_after_1 / "_warehouse", paths.lake / "_warehouse")
     lake_before = {path: path.read_bytes() for path in paths.lake.rglob("*") if path.is_file()}
 
+    why = ") was written by run 2, which " if release == "this" else " articles ("
     line = _one_line_error(_ingest_cli(source, paths.root), "ingest")
-    assert line.startswith(f"newswh ingest: {paths.lake / 'articles'}/") and ") was written by run 2, which " in line, line
+    assert line.startswith(f"newswh ingest: {paths.lake / 'articles'}/") and why in line, line
     assert "Put back the lake's _warehouse folder from when it was written, then `newswh rebuild" in line, line
     verified = newswh("verify", "--data", str(paths.root))
     assert verified.returncode == 1 and "Traceback" not in verified.stderr
-    assert ") was written by run 2, which " in verified.stderr
+    assert why in verified.stderr
     assert "verify --repair` rewrites the lake" not in verified.stderr
     assert {path: path.read_bytes() for path in paths.lake.rglob("*") if path.is_file()} == lake_before
 
