@@ -24,9 +24,9 @@ from newswh.lake import (
     Dataset,
     LakeChanges,
     SyncReport,
+    bytes_changed,
     duckdb_path,
     expected_partitions,
-    file_digest,
     file_fingerprint,
     files_since_publish,
     fingerprint_rows,
@@ -248,7 +248,7 @@ def _layout_problems(con: duckdb.DuckDBPyConnection, lake: Path, dataset: Datase
             problems.append(
                 f"{path}: differs from the warehouse ({fingerprint_rows(actual):,} rows in the file, {rows:,} in the warehouse)"
             )
-        elif path in digests and file_digest(path) != digests[path]:
+        elif bytes_changed(lake, path, digests):
             problems.append(f"{path}: its bytes changed since newswh wrote it (damage in its footer or statistics)")
     folder = lake / dataset.folder
     if folder.exists():

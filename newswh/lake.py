@@ -673,7 +673,7 @@ def prepare_lake(
                 for key, fingerprint in sorted(expected.items(), key=lambda item: str(item[0])):
                     path = partition_folder(root, dataset, key) / PART_FILE
                     wanted.add(path)
-                    if path.exists() and _current(con, dataset, key, path, fingerprint, digests):
+                    if path.exists() and _current(con, root, dataset, key, path, fingerprint, digests):
                         changes.report.unchanged += 1
                         continue
                     stale[key] = (fingerprint, changes.stage(path))
@@ -848,6 +848,7 @@ def _keep_other_months(
 
 def _current(
     con: duckdb.DuckDBPyConnection,
+    root: Path,
     dataset: Dataset,
     key: tuple[object, ...],
     path: Path,
@@ -860,7 +861,7 @@ def _current(
         return False
     if digests is None:
         return True
-    if path in digests and file_digest(path) != digests[path]:
+    if bytes_changed(root, path, digests):
         return False
     try:
         return file_fingerprint(con, dataset, key, path) == fingerprint
@@ -1188,6 +1189,17 @@ def file_digest(path: Path) -> str:
     (a flipped bit in a column's statistics reads back fine, and then misleads a filter)."""
     with open(path, "rb") as handle:
         return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def bytes_changed(root: Path, path: Path, digests: dict[Path, str]) -> bool:
+    """Whether a lake file's bytes differ from the digest its lake's last publish recorded
+    (`recorded_digests`). Not a file that says a later run wrote it: a publish stopped
+    after its renames, before its record, left the record behind the files, and an intact
+    lake was then called damaged, and refused when the warehouse was to be rebuilt from it."""
+    if path not in digests or file_digest(path) == digests[path]:
+        return False
+    written, published = written_by(path), published_run(root)
+    return written is None or published is None or written[0] <= published
 
 
 def recorded_digests(root: Path) -> dict[Path, str]:

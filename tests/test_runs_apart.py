@@ -203,3 +203,19 @@ def test_a_lake_restored_in_part_keeps_the_newer_files(tmp_path, monkeypatch, re
     assert _batch2_articles(paths.root) == 20
     assert run_ingest(source, paths.root).counts["files_seen"] == 40
     assert _batch2_articles(paths.root) == 20
+
+
+def test_a_publish_stopped_before_its_record_leaves_a_lake_that_rebuilds(two_runs):
+    """Run 2's lake files renamed into place, then the process killed before it wrote the
+    record of that publish (`synced.json`, run 1's still): each file's digest differed from
+    run 1's record, so `verify` called the intact lake damaged, and with the warehouse lost
+    too, `rebuild` (and the ingest that restores first) refused the archive."""
+    source, paths, _, lake_after_1 = two_runs
+    shutil.copy2(lake_after_1 / "_warehouse" / "synced.json", paths.lake / "_warehouse" / "synced.json")
+    verified = newswh("verify", "--data", str(paths.root))
+    assert verified.returncode == 0 and "damage" not in verified.stdout + verified.stderr, verified.stdout + verified.stderr
+    paths.warehouse.unlink()
+    rebuilt = newswh("rebuild", "--data", str(paths.root))
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert _batch2_articles(paths.root) == 20
+
