@@ -12,7 +12,16 @@ from newswh.settings import DataPaths, not_a_file
 
 def source_problem(source: Path) -> str | None:
     """Why `source` cannot be ingested from, or None."""
+    try:
+        return _source_problem(source)
+    except OSError as error:  # a name too long for the file system, say: a traceback
+        return f"source folder {source} cannot be used: {error.strerror or error}"
+
+
+def _source_problem(source: Path) -> str | None:
     if not source.exists():
+        if source.is_symlink():
+            return f"source folder {source} is a link to {os.readlink(source)}, which does not exist (or links back)"
         return f"source folder {source} does not exist"
     if not source.is_dir():
         return f"source {source} is a file, not a folder: give the folder that holds the raw files"
@@ -27,6 +36,16 @@ def data_problem(data: Path, must_exist: bool = False, what: str = "data folder"
     `must_exist`: for commands that only read (a data folder that is not there yet is then
     not an error to create, but a sign of a mistyped path).
     """
+    try:
+        return _data_problem(data, must_exist, what)
+    except OSError as error:  # a name too long for the file system, say: a traceback
+        return f"{what} {data} cannot be used: {error.strerror or error}"
+
+
+def _data_problem(data: Path, must_exist: bool, what: str) -> str | None:
+    if data.is_symlink() and not data.exists():
+        # A link to an unmounted disk: the run started Prefect, then said "File exists".
+        return f"{what} {data} is a link to {os.readlink(data)}, which does not exist (or links back): mount it, or fix the link"
     if data.exists():
         if not data.is_dir():
             return f"{what} {data} is a file: give a folder (it is created if missing)"
