@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import atexit
 import gc
+import io
 import json
 import os
 import shutil
@@ -73,6 +74,10 @@ def main() -> None:
     # and the server exited with "No module named 'concurrent.futures'".
     os.environ["PYTHONSAFEPATH"] = "1"
     notice_stop_signals()
+    _watch_output()
+    for size in ("COLUMNS", "LINES"):  # COLUMNS=0 made every command print nothing, and exit 0
+        if not os.environ.get(size, "1").strip().isdigit() or int(os.environ.get(size, "1")) == 0:
+            del os.environ[size]
     try:
         from typer._click import exceptions  # typer vendors click from 0.2x on
     except ImportError:  # pragma: no cover - older typer
@@ -100,6 +105,10 @@ def main() -> None:
     except exceptions.ClickException as error:
         typer.echo(f"newswh: {error.format_message()}", err=True)
         code = error.exit_code
+    except OSError as error:
+        if not _output_lost(error):
+            raise
+        code = 1
     except Exception:
         if not stop_requested():  # a bug: its traceback is what a report needs
             raise
@@ -109,7 +118,58 @@ def main() -> None:
         say_stopped(stopped("newswh"))
         code = stop_code()
     ignore_stop_signals()  # the command is over
+    try:
+        sys.stdout.flush()  # the last of the output, which the interpreter's exit would write
+    except OSError as error:
+        if not _output_lost(error):
+            raise
+        code = 1
     sys.exit(code if isinstance(code, int) else 0)
+
+
+class _Output(io.FileIO):
+    """Standard output's file, which remembers a write it failed: `> out.csv` on a full
+    disk ended in a traceback, from whichever library was printing."""
+
+    failure: OSError | None = None
+
+    def write(self, data: Any) -> int:  # type: ignore[override]
+        try:
+            return super().write(data)
+        except OSError as error:
+            _Output.failure = error
+            raise
+
+
+def _watch_output() -> None:
+    """Standard output written through `_Output`, as the same text stream it was."""
+    if sys.stdout is None:  # started with its output closed (`newswh status >&-`): print to nowhere
+        sys.stdout = open(os.devnull, "w", encoding="utf-8")
+        return
+    try:
+        descriptor = sys.stdout.fileno()
+    except (OSError, ValueError):  # not a file (a test's capture)
+        return
+    sys.stdout = io.TextIOWrapper(
+        io.BufferedWriter(_Output(descriptor, "w", closefd=False)),
+        encoding=sys.stdout.encoding, errors=sys.stdout.errors, line_buffering=sys.stdout.line_buffering,
+    )
+
+
+def _output_lost(error: OSError) -> bool:
+    """Whether `error` is standard output refusing what the command printed, which is then
+    said in one line. Standard output then points at /dev/null, so the interpreter's last
+    flush of what is left cannot fail again."""
+    if _Output.failure is None:
+        return False  # another file's failure: a bug, whose traceback a report needs
+    try:
+        nowhere = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(nowhere, sys.stdout.fileno())
+        os.close(nowhere)
+    except (OSError, ValueError):
+        pass
+    typer.echo(f"newswh: could not write the output ({_Output.failure.strerror or _Output.failure}); it is incomplete", err=True)
+    return True
 
 
 def _empty_argument(arguments: list[str]) -> str | None:
@@ -166,19 +226,28 @@ def parse(
     """Print one JSON object per file: its article and related items, or why it was rejected."""
     from newswh.sources import discover, read_and_parse
 
-    missing = [path for path in paths if not path.exists() and not path.is_symlink()]
+    missing = {path: _missing(path) for path in paths}
     out = sys.stdout
     for path in paths:
-        if path in missing:
+        if missing[path]:
             continue
         for source in discover(path):
             result = read_and_parse(source, max_bytes)
             out.write(json.dumps(result.to_json_dict(), ensure_ascii=False))
             out.write("\n")
-    for path in missing:
-        typer.echo(f"newswh parse: {path}: no such file or folder", err=True)
-    if missing:
+    for path, why in missing.items():
+        if why:
+            typer.echo(f"newswh parse: {path}: {why}", err=True)
+    if any(missing.values()):
         raise typer.Exit(2)
+
+
+def _missing(path: Path) -> str:
+    """Why `parse` finds nothing at `path` ("" if it names something)."""
+    try:
+        return "" if path.exists() or path.is_symlink() else "no such file or folder"
+    except OSError as error:  # a name too long for the file system: a traceback
+        return error.strerror or str(error)
 
 
 @app.command()
@@ -492,11 +561,19 @@ def status(
     recent = Table(
         title="last runs", title_justify="left", box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False, collapse_padding=True
     )
+    cells = [[_status_cell(value) for value in run] for run in report.runs]
     for column in RUN_COLUMNS:
         recent.add_column(column, justify="right", no_wrap=True)
-    for run in report.runs:
-        recent.add_row(*(_status_cell(value) for value in run))
-    console.print(recent)
+    for row in cells:
+        recent.add_row(*row)
+    if console.measure(recent, options=console.options.update_width(10_000)).maximum <= console.width:
+        console.print(recent)
+    else:  # a table cut to fit ("20,0…" at 80 columns) misread its numbers: a run to a paragraph
+        from rich.columns import Columns
+
+        console.print("last runs", highlight=False)
+        for row in cells:
+            console.print(Columns([f"{column}: {cell}" for column, cell in zip(RUN_COLUMNS, row)], padding=(0, 2)), highlight=False)
     counts = Table(title="rows", title_justify="left")
     counts.add_column("table")
     counts.add_column("rows", justify="right")
@@ -742,7 +819,11 @@ def _port_taken(port: int) -> str | None:
 
 
 def _not_a_folder(data: Path) -> str | None:
-    return f"data folder {data} is a file: give the folder that holds warehouse.duckdb" if data.is_file() else None
+    try:
+        is_file = data.is_file()
+    except OSError as error:  # a name too long for the file system, say: a traceback
+        return f"data folder {data} cannot be used: {error.strerror or error}"
+    return f"data folder {data} is a file: give the folder that holds warehouse.duckdb" if is_file else None
 
 
 def _status_cell(value: object) -> str:

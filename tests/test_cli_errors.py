@@ -105,6 +105,16 @@ def test_wrong_folders_are_refused_before_anything_starts(tmp_path, a_file):
     # fsspec's filesystem was made from the scheme alone: "cannot use --storage-options for
     # ftp://…: FTPFileSystem.__init__() missing … 'host'", after an AttributeError traceback.
     cases[("ingest", str(SEED.parent), "--staging", ftp)] = f"newswh ingest: cannot reach {ftp}: [Errno 111] Connection refused"
+    # A link to an unmounted disk started Prefect, then said "File exists"; a name longer than
+    # the file system takes was a traceback.
+    dangling, too_long = tmp_path / "dangling", tmp_path / ("b" * 300)
+    dangling.symlink_to(tmp_path / "unmounted" / "data")
+    cases[("ingest", str(SEED.parent), "--data", str(dangling))] = (
+        f"newswh ingest: data folder {dangling} is a link to {tmp_path / 'unmounted' / 'data'}, which does not exist"
+    )
+    cases[("ingest", str(too_long))] = f"newswh ingest: source folder {too_long} cannot be used: File name too long"
+    for command in (["ingest", str(SEED.parent)], ["status"], ["sql", "select 1"], ["verify"], ["rebuild"]):
+        cases[(*command, "--data", str(too_long))] = f"newswh {command[0]}: data folder {too_long} cannot be used: File name too long"
     folder_for_file = tmp_path / "odd" / "warehouse.duckdb"  # DuckDB's "Is a directory" was a traceback
     folder_for_file.mkdir(parents=True)
     for command in (["ingest", str(SEED.parent)], ["rebuild"], ["verify"], ["sql", "select 1"], ["status"]):
@@ -132,6 +142,20 @@ def test_a_storage_url_names_its_objects_as_it_was_given():
         assert storage.path(url) == root
         assert storage.url_of(f"{root}/a.txt") == f"{url.rstrip('/')}/a.txt"
         assert storage.path(storage.url_of(f"{root}/a.txt")) == f"{root}/a.txt"
+
+
+def test_output_that_cannot_be_written_is_one_line(example_data):
+    """`newswh sql … > out.csv` on a full disk (here /dev/full) ended in a traceback, from
+    whichever library was printing; with its output closed, `status` failed in one."""
+    data = ("--data", str(example_data))
+    for args in (("sql", "select * from range(100000)", "-f", "csv", *data), ("status", *data), ("--version",)):
+        with open("/dev/full", "w") as full:
+            result = subprocess.run([NEWSWH, *args], stdout=full, stderr=subprocess.PIPE, text=True, timeout=120)
+        assert result.returncode == 1, (args, result.stderr)
+        assert result.stderr == "newswh: could not write the output (No space left on device); it is incomplete\n", result.stderr
+    closed = subprocess.run([NEWSWH, "status", "--data", str(example_data)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            text=True, timeout=120, preexec_fn=lambda: os.close(1))
+    assert closed.returncode == 0 and closed.stderr == "", closed.stderr
 
 
 def test_a_dashboard_on_a_taken_port_is_refused_before_it_gives_its_address(example_data):

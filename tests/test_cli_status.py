@@ -7,7 +7,7 @@ import shutil
 import subprocess
 
 from newswh.dictionary import EXAMPLE_CORPUS
-from tests.helpers import NEWSWH, newswh
+from tests.helpers import NEWSWH, newswh, query
 
 
 def test_status_shows_runs_counts_newest_article_and_waiting_files(example_data, tmp_path):
@@ -81,3 +81,15 @@ def test_status_into_a_pipe_keeps_whole_columns_and_bracketed_paths(example_data
     assert header.split() == ["run", "started", "(UTC)", "wall", "secs", "seen", "new", "changed", "articles", "rejected", "sums"]
     assert "…" not in result.stdout
     assert f"waiting in {source}: 11 new, 0 changed" in result.stdout
+
+
+def test_status_on_a_narrow_terminal_shows_each_run_whole(example_data):
+    """At 80 columns (COLUMNS, as a terminal sets it) the runs table was cut to fit, and
+    `20,0…` read as a number; COLUMNS=0 printed nothing at all, and exited 0."""
+    [(seen, articles)] = query(example_data, "select files_seen, articles_written from ingest_runs order by run_id desc limit 1")
+    for columns in ("40", "0"):
+        result = newswh("status", "--data", str(example_data), "--runs", "1", env={"COLUMNS": columns})
+        assert result.returncode == 0, result.stderr
+        assert "last runs" in result.stdout and "…" not in result.stdout, result.stdout
+        assert f"{seen:,}" in result.stdout and f"{articles:,}" in result.stdout
+    assert f"seen: {seen:,}" in newswh("status", "--data", str(example_data), env={"COLUMNS": "40"}).stdout
