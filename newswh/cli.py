@@ -518,7 +518,9 @@ def dashboard(
 
 @app.command()
 def serve(
-    source: Annotated[Path, typer.Argument(help="Folder of raw files to watch.")] = DEFAULT_SOURCE,
+    source: Annotated[
+        str, typer.Argument(help="Folder of raw files to watch, or a URL: s3://bucket/prefix.")
+    ] = str(DEFAULT_SOURCE),
     data: Annotated[Path, typer.Option(help="Data folder: warehouse.duckdb and lake/ live here.")] = DEFAULT_DATA,
     cron: Annotated[Optional[str], typer.Option(help="Cron schedule, e.g. \"*/5 * * * *\".")] = None,
     interval: Annotated[Optional[float], typer.Option(callback=_interval_seconds, help="Seconds between runs.")] = None,
@@ -528,16 +530,21 @@ def serve(
     """Serve the ingest as a scheduled Prefect deployment (needs PREFECT_API_URL); Ctrl-C stops it."""
 
     from newswh.paths_check import api_problem, dask_address_problem, data_problem, source_problem
+    from newswh.remote import is_url
     from newswh.serving import ServeError, serve_ingest
 
-    _refuse("serve", source_problem(source) or data_problem(data) or (dask and dask_address_problem(dask)), code=2)
+    source = source.removeprefix("file://")  # fsspec's name for a local folder
+    # A URL was taken for a path: "source folder s3:/bucket/x does not exist".
+    where = source if is_url(source) else Path(source)
+    local_problem = None if isinstance(where, str) else source_problem(where)
+    _refuse("serve", local_problem or data_problem(data) or (dask and dask_address_problem(dask)), code=2)
     if os.environ.get("PREFECT_API_URL"):
         _refuse("serve", api_problem(os.environ["PREFECT_API_URL"], temporary_ok=False))
     from newswh.arrow_memory import arrow_allocates_with_malloc
 
     arrow_allocates_with_malloc()  # in the runs it starts too: newswh.arrow_memory says why
     try:
-        serve_ingest(source, data, cron, interval, name, dask)
+        serve_ingest(where, data, cron, interval, name, dask)
     except ServeError as error:
         typer.echo(f"newswh serve: {error}", err=True)
         raise typer.Exit(2) from None

@@ -19,10 +19,12 @@ class ServeError(RuntimeError):
     """The deployment cannot be served; the message says what to do."""
 
 
-def deployment_parameters(source: Path, data: Path, dask: str | None = None) -> dict[str, object]:
-    """Absolute paths: the runner starts flow runs from its own working directory. `dask`:
-    the scheduler every scheduled run parses on (None: processes on this machine)."""
-    parameters: dict[str, object] = {"source": str(source.resolve()), "data": str(data.resolve()), "busy_retries": BUSY_RETRIES}
+def deployment_parameters(source: Path | str, data: Path, dask: str | None = None) -> dict[str, object]:
+    """Absolute paths: the runner starts flow runs from its own working directory. `source`
+    is a local folder, or a URL (str) read as `newswh ingest` reads it. `dask`: the
+    scheduler every scheduled run parses on (None: processes on this machine)."""
+    where = source if isinstance(source, str) else str(source.resolve())
+    parameters: dict[str, object] = {"source": where, "data": str(data.resolve()), "busy_retries": BUSY_RETRIES}
     if dask:
         parameters["dask"] = dask
     return parameters
@@ -51,7 +53,7 @@ def _is_cancelled_task_callback(record: logging.LogRecord) -> bool:
 
 
 def serve_ingest(
-    source: Path, data: Path, cron: str | None, interval: float | None, name: str = DEPLOYMENT_NAME, dask: str | None = None
+    source: Path | str, data: Path, cron: str | None, interval: float | None, name: str = DEPLOYMENT_NAME, dask: str | None = None
 ) -> None:
     """Serve the ingest on a schedule until interrupted; at most one run at a time.
 
@@ -76,15 +78,16 @@ def serve_ingest(
             "schedules need a Prefect server: start one with `prefect server start`, then "
             "`export PREFECT_API_URL=http://127.0.0.1:4200/api` and run newswh serve again"
         )
-    if not source.is_dir():
+    if isinstance(source, Path) and not source.is_dir():
         raise ServeError(f"source folder {source} does not exist or is not a folder")
     logging.getLogger("asyncio").addFilter(lambda record: not _is_cancelled_task_callback(record))
+    parameters = deployment_parameters(source, data, dask)
     ingest.serve(
         name=name,
         cron=cron,
         interval=interval,
-        parameters=deployment_parameters(source, data, dask),
+        parameters=parameters,
         global_limit=ConcurrencyLimitConfig(limit=1, collision_strategy=ConcurrencyLimitStrategy.CANCEL_NEW),
-        description=f"Ingest new raw files from {source.resolve()} into {data.resolve()}.",
+        description=f"Ingest new raw files from {parameters['source']} into {parameters['data']}.",
         tags=["newswh"],
     )

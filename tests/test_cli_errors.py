@@ -115,6 +115,9 @@ def test_wrong_folders_are_refused_before_anything_starts(tmp_path, a_file):
     cases[("ingest", str(too_long))] = f"newswh ingest: source folder {too_long} cannot be used: File name too long"
     for command in (["ingest", str(SEED.parent)], ["status"], ["sql", "select 1"], ["verify"], ["rebuild"]):
         cases[(*command, "--data", str(too_long))] = f"newswh {command[0]}: data folder {too_long} cannot be used: File name too long"
+    # A URL was taken for a folder: "source folder s3:/bucket/raw does not exist". It is served
+    # as ingest reads it; this one stops at the server serving needs.
+    cases[("serve", "s3://bucket/raw", "--interval", "60")] = "newswh serve: schedules need a Prefect server"
     folder_for_file = tmp_path / "odd" / "warehouse.duckdb"  # DuckDB's "Is a directory" was a traceback
     folder_for_file.mkdir(parents=True)
     for command in (["ingest", str(SEED.parent)], ["rebuild"], ["verify"], ["sql", "select 1"], ["status"]):
@@ -130,6 +133,14 @@ def test_a_file_url_source_is_the_local_folder(prefect_harness, tmp_path):
     result = newswh("ingest", f"file://{SEED.parent}", "--data", str(tmp_path / "data"), "-q", env=harness_api_env())
     assert result.returncode == 0, result.stderr
     assert query(tmp_path / "data", "select source, files_seen from ingest_runs") == [(str(SEED.parent), 1)]
+
+
+def test_a_served_url_is_the_runs_source_as_given():
+    from newswh.serving import deployment_parameters
+
+    served = deployment_parameters("s3://bucket/raw", Path("data"))
+    assert served["source"] == "s3://bucket/raw" and served["data"] == str(Path("data").resolve())
+    assert deployment_parameters(Path("seeds"), Path("data"))["source"] == str(Path("seeds").resolve())
 
 
 def test_a_storage_url_names_its_objects_as_it_was_given():
