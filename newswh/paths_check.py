@@ -75,6 +75,8 @@ def api_problem(url: str, timeout: float = 3.0, temporary_ok: bool = True) -> st
     import urllib.error
     import urllib.request
 
+    if not url.lower().startswith(("http://", "https://")):  # "start it" was no advice for a typo
+        return f"PREFECT_API_URL={url!r} is not a Prefect server's address: set it to one, e.g. http://127.0.0.1:4200/api"
     try:
         with urllib.request.urlopen(f"{url.rstrip('/')}/health", timeout=timeout) as response:
             answer = response.read(4096).strip()

@@ -206,6 +206,8 @@ def test_an_unreachable_prefect_server_is_named_with_the_ways_out(tmp_path):
     serve = _one_line(newswh("serve", str(SEED.parent), "--data", str(tmp_path / "data"), "--interval", "60", env=env), 1)
     assert serve.startswith(f"newswh serve: no Prefect server answers at PREFECT_API_URL={UNREACHABLE}")
     assert serve.endswith("start it (`prefect server start`)")
+    typo = _one_line(newswh("serve", str(SEED.parent), "--interval", "60", env={"PREFECT_API_URL": "127.0.0.1:4200/api"}), 1)
+    assert typo == "newswh serve: PREFECT_API_URL='127.0.0.1:4200/api' is not a Prefect server's address: set it to one, e.g. http://127.0.0.1:4200/api"
 
     # Another web server on that port (a dashboard, say) answered, and the run failed in Prefect's client.
     import http.server
