@@ -287,7 +287,7 @@ def ingest(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the final line.")] = False,
 ) -> None:
     """Parse new and changed raw files into the DuckDB warehouse and the Parquet lake."""
-    from newswh.paths_check import dask_address_problem, data_problem, source_problem
+    from newswh.paths_check import dask_address_problem, data_problem, prefect_home_problem, source_problem
     from newswh.remote import StorageError, is_url, parse_storage_options
 
     try:
@@ -300,6 +300,7 @@ def ingest(
         _refuse("ingest", data_problem(Path(staging), what="staging folder"))
     if dask is not None:
         _refuse("ingest", dask_address_problem(dask))
+    _refuse("ingest", prefect_home_problem())
     from newswh.settings import DataPaths
 
     paths = DataPaths(data)
@@ -529,7 +530,7 @@ def serve(
 ) -> None:
     """Serve the ingest as a scheduled Prefect deployment (needs PREFECT_API_URL); Ctrl-C stops it."""
 
-    from newswh.paths_check import api_problem, dask_address_problem, data_problem, source_problem
+    from newswh.paths_check import api_problem, dask_address_problem, data_problem, prefect_home_problem, source_problem
     from newswh.remote import is_url
     from newswh.serving import ServeError, serve_ingest
 
@@ -538,6 +539,7 @@ def serve(
     where = source if is_url(source) else Path(source)
     local_problem = None if isinstance(where, str) else source_problem(where)
     _refuse("serve", local_problem or data_problem(data) or (dask and dask_address_problem(dask)), code=2)
+    _refuse("serve", prefect_home_problem())
     if os.environ.get("PREFECT_API_URL"):
         _refuse("serve", api_problem(os.environ["PREFECT_API_URL"], temporary_ok=False))
     from newswh.arrow_memory import arrow_allocates_with_malloc

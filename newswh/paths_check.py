@@ -67,6 +67,26 @@ def _data_problem(data: Path, must_exist: bool, what: str) -> str | None:
     return None
 
 
+def prefect_home_problem() -> str | None:
+    """Why Prefect cannot keep its files (PREFECT_HOME, by default ~/.prefect), or None. A
+    service account's HOME=/nonexistent, or a file there, failed the temporary server with
+    a line from deep inside Prefect that named neither."""
+    given = os.environ.get("PREFECT_HOME")
+    home = Path(given or Path("~") / ".prefect").expanduser()
+    from_where = "PREFECT_HOME" if given else "your home folder (HOME)"
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+        writable = os.access(home, os.W_OK | os.X_OK)
+    except (OSError, RuntimeError) as error:  # RuntimeError: "Could not determine home directory"
+        return (
+            f"Prefect's folder {home} (from {from_where}) cannot be created ({getattr(error, 'strerror', None) or error}): "
+            "set PREFECT_HOME to a folder newswh may write"
+        )
+    if not writable:
+        return f"Prefect's folder {home} (from {from_where}) is not writable: set PREFECT_HOME to a folder newswh may write"
+    return None
+
+
 def api_problem(url: str, timeout: float = 3.0, temporary_ok: bool = True) -> str | None:
     """Why the Prefect server at `url` (PREFECT_API_URL) cannot be used, or None.
 

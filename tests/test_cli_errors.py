@@ -126,6 +126,14 @@ def test_wrong_folders_are_refused_before_anything_starts(tmp_path, a_file):
         line = _one_line(newswh(*args, env=_without_api()), 2 if args[0] == "serve" else 1)
         assert line.startswith(start), (args, line)
     assert not (a_file.parent / "data").exists()
+    # A service account's HOME=/nonexistent: a line from deep inside Prefect that named neither.
+    for command in (["ingest", str(SEED.parent), "--data", str(tmp_path / "data")], ["serve", str(SEED.parent), "--interval", "60"]):
+        environment = {key: value for key, value in _without_api().items() if key != "PREFECT_HOME"} | {"HOME": str(a_file)}
+        line = _one_line(subprocess.run([NEWSWH, *command], capture_output=True, text=True, env=environment, timeout=120), 1)
+        assert line == (
+            f"newswh {command[0]}: Prefect's folder {a_file / '.prefect'} (from your home folder (HOME)) cannot be created "
+            "(Not a directory): set PREFECT_HOME to a folder newswh may write"
+        ), line
 
 
 def test_a_file_url_source_is_the_local_folder(prefect_harness, tmp_path):
