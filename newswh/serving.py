@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 from pathlib import Path
 
 DEPLOYMENT_NAME = "newswh"
@@ -52,6 +53,44 @@ def _is_cancelled_task_callback(record: logging.LogRecord) -> bool:
     return record.exc_info is not None and isinstance(record.exc_info[1], asyncio.CancelledError)
 
 
+def crash_runs_left_running(name: str, data: Path) -> list[str]:
+    """Mark Crashed the runs of the deployment `ingest/<name>` on `data` that the server
+    has as running while no process holds the data folder's lock: runs whose process was
+    killed (kill -9, the OOM killer, a reboot). Such a run held the deployment's one slot,
+    so every run after it was cancelled, with nothing said, until its lease ran out, and it
+    stayed Running in the UI. Returns their names."""
+    from prefect import get_client
+    from prefect.client.schemas.filters import (
+        DeploymentFilter, DeploymentFilterId, FlowRunFilter, FlowRunFilterState, FlowRunFilterStateType,
+    )
+    from prefect.client.schemas.objects import StateType
+    from prefect.exceptions import ObjectNotFound
+    from prefect.states import Crashed
+
+    from newswh.locking import held_by_another
+    from newswh.settings import DataPaths
+
+    if held_by_another(DataPaths(data).lock) is not None:
+        return []  # an ingest writes there now: its run is alive
+    crashed = []
+    with get_client(sync_client=True) as client:
+        try:
+            deployment = client.read_deployment_by_name(f"ingest/{name}")
+        except ObjectNotFound:
+            return []
+        running = FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.RUNNING, StateType.CANCELLING]))
+        for run in client.read_flow_runs(
+            deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[deployment.id])),
+            flow_run_filter=FlowRunFilter(state=running),
+        ):
+            if Path(str(run.parameters.get("data", ""))).resolve() != data.resolve():
+                continue
+            message = "its process is gone (killed, or its machine restarted), found by `newswh serve` as it started"
+            client.set_flow_run_state(run.id, Crashed(message=message), force=True)
+            crashed.append(run.name)
+    return crashed
+
+
 def serve_ingest(
     source: Path | str, data: Path, cron: str | None, interval: float | None, name: str = DEPLOYMENT_NAME, dask: str | None = None
 ) -> None:
@@ -80,6 +119,12 @@ def serve_ingest(
         )
     if isinstance(source, Path) and not source.is_dir():
         raise ServeError(f"source folder {source} does not exist or is not a folder")
+    for run in crash_runs_left_running(name, data):
+        print(
+            f"newswh serve: flow run {run!r} was left running by a process that is gone: marked Crashed, "
+            "so the schedule goes on (the warehouse is as its last committed run left it)",
+            file=sys.stderr,
+        )
     logging.getLogger("asyncio").addFilter(lambda record: not _is_cancelled_task_callback(record))
     parameters = deployment_parameters(source, data, dask)
     ingest.serve(

@@ -220,3 +220,42 @@ def test_a_run_due_while_one_runs_is_cancelled_not_started_late(server, tmp_path
     finally:
         if held is not None:
             held.release()
+
+
+def test_a_run_whose_serve_was_killed_does_not_stop_the_schedule(server, tmp_path):
+    """`newswh serve` killed mid-run (kill -9, the OOM killer, a reboot) left its run Running
+    on the server, holding the deployment's one slot: every run after it was cancelled, with
+    nothing said, for as long as the slot's lease lasted (five minutes), and the dead run
+    stayed Running in the UI. The next serve marks it Crashed, says so, and goes on."""
+    from newswh.locking import WriterLock
+
+    source, data = tmp_path / "raw", tmp_path / "data"
+    shutil.copytree(EXAMPLE_CORPUS, source)
+    first_log, second_log = tmp_path / "serve-1.log", tmp_path / "serve-2.log"
+    logs = [server.log, first_log, second_log]
+    serve = [NEWSWH, "serve", str(source), "--data", str(data), "--interval", "2", "--name", "killed"]
+    held = WriterLock.acquire(DataPaths(data).lock)  # the first run waits for it: killed mid-run
+    try:
+        with _process(serve, server.client_env, first_log) as child:
+            deployment = _wait_for("the deployment", lambda: _deployment(server.api, "killed"), 120, logs)
+
+            def runs(*states: str) -> list[dict[str, object]]:
+                wanted = {"deployment_id": {"any_": [deployment["id"]]}, "state": {"type": {"any_": list(states)}}}
+                return _post(server.api, "/flow_runs/filter", {"flow_runs": wanted})
+
+            [first] = _wait_for("the first run to start (and wait for the lock)", lambda: runs("RUNNING"), 120, logs)
+            os.killpg(child.pid, signal.SIGKILL)
+            child.wait(timeout=30)
+    finally:
+        held.release()
+    assert [run["id"] for run in runs("RUNNING")] == [first["id"]]  # as the server still has it
+
+    with _process(serve, server.client_env, second_log):
+        loaded = _wait_for(
+            "a run to load the files after the killed one",
+            lambda: [run for run in runs("COMPLETED") if "7 articles written" in (run["state"]["message"] or "")], 120, logs,
+        )
+    assert _articles(data) == 7 and loaded
+    [crashed] = [run for run in runs("CRASHED") if run["id"] == first["id"]]
+    assert "its process is gone" in crashed["state"]["message"]
+    assert f"newswh serve: flow run {first['name']!r} was left running by a process that is gone" in second_log.read_text()
