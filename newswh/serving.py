@@ -53,6 +53,38 @@ def _is_cancelled_task_callback(record: logging.LogRecord) -> bool:
     return record.exc_info is not None and isinstance(record.exc_info[1], asyncio.CancelledError)
 
 
+SERVED_RECENTLY_SECONDS = 30
+"""A deployment polled this recently is being served (a serve polls every 10 s)."""
+
+
+def served_elsewhere(name: str, parameters: dict[str, object]) -> str | None:
+    """Why this serve must not take the deployment `ingest/<name>` over, or None: another
+    serve polls it now, for another source or data folder. A second `newswh serve` with the
+    default --name re-pointed the first one's deployment at its own folders, and the first
+    serve's runs then loaded the second one's files, with nothing said to either."""
+    from datetime import datetime, timezone
+
+    from prefect import get_client
+    from prefect.exceptions import ObjectNotFound
+
+    with get_client(sync_client=True) as client:
+        try:
+            deployment = client.read_deployment_by_name(f"ingest/{name}")
+        except ObjectNotFound:
+            return None
+    theirs = deployment.parameters
+    if (theirs.get("source"), theirs.get("data")) == (parameters["source"], parameters["data"]) or deployment.last_polled is None:
+        return None
+    seconds = (datetime.now(timezone.utc) - deployment.last_polled).total_seconds()
+    if seconds > SERVED_RECENTLY_SECONDS:
+        return None  # its serve stopped: this one takes the deployment over
+    return (
+        f"the deployment ingest/{name} is served by another `newswh serve` now, for {theirs.get('source')} into "
+        f"{theirs.get('data')} (it polled {seconds:.0f} s ago): give this one its own --name, or stop that one first "
+        f"(and wait {SERVED_RECENTLY_SECONDS} s)"
+    )
+
+
 def crash_runs_left_running(name: str, data: Path) -> list[str]:
     """Mark Crashed the runs of the deployment `ingest/<name>` on `data` that the server
     has as running while no process holds the data folder's lock: runs whose process was
@@ -119,6 +151,10 @@ def serve_ingest(
         )
     if isinstance(source, Path) and not source.is_dir():
         raise ServeError(f"source folder {source} does not exist or is not a folder")
+    parameters = deployment_parameters(source, data, dask)
+    taken = served_elsewhere(name, parameters)
+    if taken is not None:
+        raise ServeError(taken)
     for run in crash_runs_left_running(name, data):
         print(
             f"newswh serve: flow run {run!r} was left running by a process that is gone: marked Crashed, "
@@ -126,7 +162,6 @@ def serve_ingest(
             file=sys.stderr,
         )
     logging.getLogger("asyncio").addFilter(lambda record: not _is_cancelled_task_callback(record))
-    parameters = deployment_parameters(source, data, dask)
     ingest.serve(
         name=name,
         cron=cron,

@@ -244,6 +244,17 @@ def test_a_run_whose_serve_was_killed_does_not_stop_the_schedule(server, tmp_pat
                 return _post(server.api, "/flow_runs/filter", {"flow_runs": wanted})
 
             [first] = _wait_for("the first run to start (and wait for the lock)", lambda: runs("RUNNING"), 120, logs)
+            # A second serve of that name, for another folder, re-pointed this one's deployment at its own.
+            other = tmp_path / "other-data"
+            refused = subprocess.run([*serve[:3], "--data", str(other), *serve[5:]], env=server.client_env, capture_output=True, text=True, timeout=120)
+            assert refused.returncode == 2, refused.stdout + refused.stderr
+            said = refused.stderr.strip()
+            assert said.startswith(
+                f"newswh serve: the deployment ingest/killed is served by another `newswh serve` now, for {source.resolve()} "
+                f"into {data.resolve()} (it polled "
+            ), said
+            assert said.endswith(" s ago): give this one its own --name, or stop that one first (and wait 30 s)"), said
+            assert _deployment(server.api, "killed")["parameters"]["data"] == str(data.resolve()) and not other.exists()
             os.killpg(child.pid, signal.SIGKILL)
             child.wait(timeout=30)
     finally:
