@@ -877,14 +877,11 @@ def _console(stderr: bool = False, wide_unless_terminal: bool = False) -> Any:
 def _print_counts(summary, quiet: bool = False) -> None:  # type: ignore[no-untyped-def]
     from rich.table import Table
 
-    from newswh.ingest import conservation_line, kept_line
+    from newswh.ingest import conservation_line
 
     console = _console()
     final = f"{conservation_line(summary.counts)}; {summary.source} -> {summary.data} in {summary.seconds['total']:.2f} s"
-    if quiet:
-        # The stage lines, the load's warning among them, are not shown: say it here.
-        if warning := kept_line(summary.counts):
-            _console(stderr=True).print(f"newswh ingest: {warning}", highlight=False, soft_wrap=True)
+    if quiet:  # the stages' warnings were said as they came (newswh.display)
         console.print(final, highlight=False, soft_wrap=True)
         return
     table = Table(title=f"ingest run {summary.run_id}")

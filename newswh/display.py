@@ -40,6 +40,16 @@ class _PlainStages(logging.Handler):
             self.console.print(record.getMessage(), highlight=False, markup=False)
 
 
+class _QuietStages(_PlainStages):
+    """--quiet: the stages' warnings only, as the command's own lines. A run reading another
+    source than the last (an unmounted disk, a typo) counts every other file missing, and
+    under --quiet a scheduled run said only its final line."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if getattr(record, "stage", None) and record.levelno >= logging.WARNING:
+            self.console.print(f"newswh ingest: {record.getMessage()}", highlight=False, markup=False, soft_wrap=True)
+
+
 class _LiveStages(_PlainStages):
     """Files parsed of total with rate and ETA while parsing; each finished stage above it."""
 
@@ -88,11 +98,8 @@ def ingest_display(verbosity: Verbosity, console: Console | None = None) -> Iter
     console = console or Console(stderr=True)
     if verbosity is not Verbosity.verbose:
         _quiet_prefect_console()
-    if verbosity is Verbosity.quiet:
-        yield
-        return
     live = console.is_terminal
-    handler = _LiveStages(console) if live else _PlainStages(console)
+    handler = _QuietStages(console) if verbosity is Verbosity.quiet else _LiveStages(console) if live else _PlainStages(console)
     logger = logging.getLogger(FLOW_LOGGER)
     logger.addHandler(handler)
     try:

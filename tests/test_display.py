@@ -98,6 +98,13 @@ def test_without_a_terminal_each_stage_is_one_plain_line(corpus, tmp_path):
     quiet = newswh("ingest", str(corpus), "--data", str(tmp_path / "data"), "--quiet", env=harness_api_env())
     assert quiet.returncode == 0 and quiet.stderr == ""
     assert quiet.stdout.count("\n") == 1 and "every file accounted for" in quiet.stdout
+    # A warning still is said: another source than the last run's (an unmounted disk, a typo)
+    # counts every other file missing, and a scheduled `-q` run said only its final line.
+    other = tmp_path / "other"
+    other.mkdir()
+    moved = newswh("ingest", str(other), "--data", str(tmp_path / "data"), "--quiet", env=harness_api_env())
+    assert moved.returncode == 0 and moved.stderr.startswith(f"newswh ingest: plan: the last run read {corpus}, this one reads {other}"), moved.stderr
+    assert moved.stderr.count("\n") == 1 and moved.stdout.count("\n") == 1
 
     verbose = newswh("ingest", str(corpus), "--data", str(tmp_path / "data"), "--verbose", env=harness_api_env())
     assert verbose.returncode == 0 and PREFECT_CHATTER.search(verbose.stdout + verbose.stderr)
