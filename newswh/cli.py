@@ -295,6 +295,11 @@ def ingest(
     except StorageError as error:
         _refuse("ingest", str(error))
     source = source.removeprefix("file://")  # fsspec's name for a local folder: "file:/…" was no folder
+    # Options that would do nothing were ignored without a word: say which, before anything starts.
+    if quiet and verbose:
+        _refuse("ingest", "--quiet and --verbose ask for opposite things: give one", code=2)
+    if options and not is_url(source) and not (staging and is_url(staging)):
+        _refuse("ingest", "--storage-options are for a URL source or --staging, and neither is a URL here: drop them", code=2)
     _refuse("ingest", (None if is_url(source) else source_problem(Path(source))) or data_problem(data))
     if staging and not is_url(staging):  # a folder every worker mounts
         _refuse("ingest", data_problem(Path(staging), what="staging folder"))

@@ -73,6 +73,11 @@ def test_usage_errors_are_one_line(tmp_path):
     assert "NEWSWH_DUCKDB_MEMORY_LIMIT" not in unset.stderr  # empty: unset, the default
     named = newswh("serve", str(SEED.parent), "--data", str(tmp_path / "data"), "--interval", "5", "--name", "a/b")
     assert _one_line(named, 2) == "newswh serve: --name 'a/b' cannot be a deployment's name: give one without / or %"
+    for args, said in (
+        (("-q", "-v"), "--quiet and --verbose ask for opposite things: give one"),
+        (("--storage-options", '{"anon": true}'), "--storage-options are for a URL source or --staging, and neither is a URL here"),
+    ):  # ignored without a word
+        assert _one_line(newswh("ingest", str(SEED.parent), "--data", str(tmp_path / "data"), *args), 2).startswith(f"newswh ingest: {said}")
     assert list(tmp_path.iterdir()) == []
     version = newswh("--version")
     assert version.returncode == 0 and version.stdout.startswith("newswh ") and version.stdout.strip()[7:][0].isdigit()
