@@ -85,12 +85,12 @@ def served_elsewhere(name: str, parameters: dict[str, object]) -> str | None:
     )
 
 
-def crash_runs_left_running(name: str, data: Path) -> list[str]:
-    """Mark Crashed the runs of the deployment `ingest/<name>` on `data` that the server
-    has as running while no process holds the data folder's lock: runs whose process was
-    killed (kill -9, the OOM killer, a reboot). Such a run held the deployment's one slot,
-    so every run after it was cancelled, with nothing said, until its lease ran out, and it
-    stayed Running in the UI. Returns their names."""
+def crash_runs_left_running(name: str) -> list[str]:
+    """Mark Crashed the runs of the deployment `ingest/<name>` that the server has as
+    running while no process holds their data folder's lock (a folder of this machine):
+    runs whose process was killed (kill -9, the OOM killer, a reboot). Such a run held the
+    deployment's one slot, so every run after it was cancelled, with nothing said, until
+    its lease ran out, and it stayed Running in the UI. Returns their names."""
     from prefect import get_client
     from prefect.client.schemas.filters import (
         DeploymentFilter, DeploymentFilterId, FlowRunFilter, FlowRunFilterState, FlowRunFilterStateType,
@@ -102,8 +102,6 @@ def crash_runs_left_running(name: str, data: Path) -> list[str]:
     from newswh.locking import held_by_another
     from newswh.settings import DataPaths
 
-    if held_by_another(DataPaths(data).lock) is not None:
-        return []  # an ingest writes there now: its run is alive
     crashed = []
     with get_client(sync_client=True) as client:
         try:
@@ -115,8 +113,9 @@ def crash_runs_left_running(name: str, data: Path) -> list[str]:
             deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[deployment.id])),
             flow_run_filter=FlowRunFilter(state=running),
         ):
-            if Path(str(run.parameters.get("data", ""))).resolve() != data.resolve():
-                continue
+            data = Path(str(run.parameters["data"])) if run.parameters.get("data") else None
+            if data is None or not data.is_dir() or held_by_another(DataPaths(data).lock) is not None:
+                continue  # an ingest writes there now (its run is alive), or it is not this machine's to tell
             message = "its process is gone (killed, or its machine restarted), found by `newswh serve` as it started"
             client.set_flow_run_state(run.id, Crashed(message=message), force=True)
             crashed.append(run.name)
@@ -155,7 +154,7 @@ def serve_ingest(
     taken = served_elsewhere(name, parameters)
     if taken is not None:
         raise ServeError(taken)
-    for run in crash_runs_left_running(name, data):
+    for run in crash_runs_left_running(name):
         print(
             f"newswh serve: flow run {run!r} was left running by a process that is gone: marked Crashed, "
             "so the schedule goes on (the warehouse is as its last committed run left it)",
