@@ -131,10 +131,13 @@ def example_data(prefect_harness, tmp_path_factory):
 # ------------------------------------------------- tests that must run alone under pytest-xdist
 
 
-LONGEST_FILES = ("test_scale_out.py", "test_serve.py", "test_archive.py", "test_compiled_parser.py", "test_kept_captures.py")
-"""The slow files that take longest (90-130 s each on 2 cores), handed out first among the
-slow ones: by name, test_serve and test_scale_out came last, and the workers ended a
-minute apart (CI took 9 min 40 s of its 10)."""
+LONGEST_FILES = (
+    "test_scale_out.py", "test_archive.py", "test_compiled_parser.py", "test_kept_captures.py", "test_serve.py",
+    "test_runs_apart.py",
+)
+"""The slow files that take longest (185 s down to 85 s each on 2 cores), handed out first
+among the slow ones: by name, test_serve and test_scale_out came last, and the workers
+ended a minute apart (CI took 9 min 40 s of its 10)."""
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -156,7 +159,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.hookimpl(hookwrapper=True, tryfirst=True)  # outside pytest-timeout's clock: waiting is not running
 def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
-    """Under pytest-xdist (`-n 3`, pyproject's addopts), a test marked `isolated` runs while
+    """Under pytest-xdist (`-n 4`, pyproject's addopts), a test marked `isolated` runs while
     no other worker runs a test; the others run side by side. Its set-up is inside, so a
     module fixture it is first to use (a reference run it measures) runs alone too."""
     with _turn(item, exclusive=item.get_closest_marker("isolated") is not None):
