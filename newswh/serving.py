@@ -10,6 +10,7 @@ import asyncio
 import logging
 import sys
 from pathlib import Path
+from typing import Any
 
 DEPLOYMENT_NAME = "newswh"
 BUSY_RETRIES = 4
@@ -57,21 +58,13 @@ SERVED_RECENTLY_SECONDS = 30
 """A deployment polled this recently is being served (a serve polls every 10 s)."""
 
 
-def served_elsewhere(name: str, parameters: dict[str, object]) -> str | None:
-    """Why this serve must not take the deployment `ingest/<name>` over, or None: another
-    serve polls it now, for another source or data folder. A second `newswh serve` with the
-    default --name re-pointed the first one's deployment at its own folders, and the first
-    serve's runs then loaded the second one's files, with nothing said to either."""
+def served_elsewhere(deployment: Any, parameters: dict[str, object]) -> str | None:
+    """Why this serve must not take the deployment over, or None: another serve polls it
+    now, for another source or data folder. A second `newswh serve` with the default --name
+    re-pointed the first one's deployment at its own folders, and the first serve's runs
+    then loaded the second one's files, with nothing said to either."""
     from datetime import datetime, timezone
 
-    from prefect import get_client
-    from prefect.exceptions import ObjectNotFound
-
-    with get_client(sync_client=True) as client:
-        try:
-            deployment = client.read_deployment_by_name(f"ingest/{name}")
-        except ObjectNotFound:
-            return None
     theirs = deployment.parameters
     if (theirs.get("source"), theirs.get("data")) == (parameters["source"], parameters["data"]) or deployment.last_polled is None:
         return None
@@ -79,47 +72,63 @@ def served_elsewhere(name: str, parameters: dict[str, object]) -> str | None:
     if seconds > SERVED_RECENTLY_SECONDS:
         return None  # its serve stopped: this one takes the deployment over
     return (
-        f"the deployment ingest/{name} is served by another `newswh serve` now, for {theirs.get('source')} into "
+        f"the deployment ingest/{deployment.name} is served by another `newswh serve` now, for {theirs.get('source')} into "
         f"{theirs.get('data')} (it polled {seconds:.0f} s ago): give this one its own --name, or stop that one first "
         f"(and wait {SERVED_RECENTLY_SECONDS} s)"
     )
 
 
-def crash_runs_left_running(name: str) -> list[str]:
-    """Mark Crashed the runs of the deployment `ingest/<name>` that the server has as
-    running while no process holds their data folder's lock (a folder of this machine):
-    runs whose process was killed (kill -9, the OOM killer, a reboot). Such a run held the
-    deployment's one slot, so every run after it was cancelled, with nothing said, until
-    its lease ran out, and it stayed Running in the UI. Returns their names."""
-    from prefect import get_client
+def crash_runs_left_running(client: Any, deployment: Any) -> list[str]:
+    """Mark Crashed the deployment's runs that the server has as running while no process
+    holds their data folder's lock (a folder of this machine): runs whose process was
+    killed (kill -9, the OOM killer, a reboot). Such a run held the deployment's one slot,
+    so every run after it was cancelled, with nothing said, until its lease ran out, and it
+    stayed Running in the UI. Returns their names."""
     from prefect.client.schemas.filters import (
         DeploymentFilter, DeploymentFilterId, FlowRunFilter, FlowRunFilterState, FlowRunFilterStateType,
     )
     from prefect.client.schemas.objects import StateType
-    from prefect.exceptions import ObjectNotFound
     from prefect.states import Crashed
 
     from newswh.locking import held_by_another
     from newswh.settings import DataPaths
 
     crashed = []
+    running = FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.RUNNING, StateType.CANCELLING]))
+    for run in client.read_flow_runs(
+        deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[deployment.id])),
+        flow_run_filter=FlowRunFilter(state=running),
+    ):
+        data = Path(str(run.parameters["data"])) if run.parameters.get("data") else None
+        if data is None or not data.is_dir() or held_by_another(DataPaths(data).lock) is not None:
+            continue  # an ingest writes there now (its run is alive), or it is not this machine's to tell
+        message = "its process is gone (killed, or its machine restarted), found by `newswh serve` as it started"
+        client.set_flow_run_state(run.id, Crashed(message=message), force=True)
+        crashed.append(run.name)
+    return crashed
+
+
+def _take_over(name: str, parameters: dict[str, object]) -> None:
+    """Before serving `ingest/<name>` again: refuse if another serve serves it for other
+    folders (`served_elsewhere`), and crash the runs a killed serve left running
+    (`crash_runs_left_running`), saying which."""
+    from prefect import get_client
+    from prefect.exceptions import ObjectNotFound
+
     with get_client(sync_client=True) as client:
         try:
             deployment = client.read_deployment_by_name(f"ingest/{name}")
         except ObjectNotFound:
-            return []
-        running = FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.RUNNING, StateType.CANCELLING]))
-        for run in client.read_flow_runs(
-            deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[deployment.id])),
-            flow_run_filter=FlowRunFilter(state=running),
-        ):
-            data = Path(str(run.parameters["data"])) if run.parameters.get("data") else None
-            if data is None or not data.is_dir() or held_by_another(DataPaths(data).lock) is not None:
-                continue  # an ingest writes there now (its run is alive), or it is not this machine's to tell
-            message = "its process is gone (killed, or its machine restarted), found by `newswh serve` as it started"
-            client.set_flow_run_state(run.id, Crashed(message=message), force=True)
-            crashed.append(run.name)
-    return crashed
+            return  # served for the first time
+        taken = served_elsewhere(deployment, parameters)
+        if taken is not None:
+            raise ServeError(taken)
+        for run in crash_runs_left_running(client, deployment):
+            print(
+                f"newswh serve: flow run {run!r} was left running by a process that is gone: marked Crashed, "
+                "so the schedule goes on (the warehouse is as its last committed run left it)",
+                file=sys.stderr,
+            )
 
 
 def serve_ingest(
@@ -151,15 +160,7 @@ def serve_ingest(
     if isinstance(source, Path) and not source.is_dir():
         raise ServeError(f"source folder {source} does not exist or is not a folder")
     parameters = deployment_parameters(source, data, dask)
-    taken = served_elsewhere(name, parameters)
-    if taken is not None:
-        raise ServeError(taken)
-    for run in crash_runs_left_running(name):
-        print(
-            f"newswh serve: flow run {run!r} was left running by a process that is gone: marked Crashed, "
-            "so the schedule goes on (the warehouse is as its last committed run left it)",
-            file=sys.stderr,
-        )
+    _take_over(name, parameters)
     logging.getLogger("asyncio").addFilter(lambda record: not _is_cancelled_task_callback(record))
     ingest.serve(
         name=name,
