@@ -35,7 +35,11 @@ def endpoint():
 
 @pytest.fixture(scope="module")
 def cluster(endpoint):
-    """Two worker processes, started after the AWS variables point at moto: they inherit them."""
+    """Two worker processes, started after the AWS variables point at moto: they inherit them.
+
+    The tests that use it come last in this file: a module's fixture lives from its first
+    test to the file's end, and an idle LocalCluster of two workers takes a third of a core
+    (their heartbeats), which over the whole file was 90 CPU-seconds of the suite's."""
     from distributed import LocalCluster
 
     with LocalCluster(
@@ -68,54 +72,6 @@ def _same_rows(local_data, local_folder, s3_data, url=BUCKET):
     for table in local:
         assert local[table] == remote[table], table
     assert local["articles"] and local["rejects"] and local["related_items"]
-
-
-def test_s3_on_dask_gives_the_rows_of_a_local_run_through_increments(endpoint, cluster, source, tmp_path):
-    """Cold run, a few objects changed, one deleted: after each, the same rows as locally."""
-    source = Path(shutil.copytree(source, tmp_path / "raw"))  # this test changes its files
-    url = "s3://crawl/increments"
-    upload(source, url)
-    local_data, s3_data = tmp_path / "local", tmp_path / "s3"
-
-    def both(expect_read):
-        here = run_ingest(source, local_data)  # the reference: one batch, parsed in this process
-        there = run_ingest(url, s3_data, batch_files=60, dask=cluster)
-        assert there.counts == here.counts
-        assert there.counts["files_seen"] - there.counts["files_unchanged"] == expect_read
-        _same_rows(local_data, source, s3_data, url)
-        return there
-
-    first = both(expect_read=400)
-    assert first.source == url
-
-    unchanged = both(expect_read=0)  # nothing listed as changed is read
-    assert unchanged.counts["files_unchanged"] == 400
-
-    files = sorted(source.rglob("*.txt"))
-    replacement = tmp_path / "other"
-    write_corpus(replacement, 3, noise=0.0, seed=99)
-    for target, new in zip(files[:3], sorted(replacement.rglob("*.txt"))):
-        target.write_bytes(new.read_bytes())
-    upload(source, url, files[:3])
-    changed = both(expect_read=3)
-    # other stories over archived ones: those keep their captures, as locally (a reject before is an article now)
-    assert changed.counts["articles_written"] + changed.counts["captures_kept"] == 3
-
-    gone = files[10]
-    gone.unlink()
-    s3().rm(f"{url.removeprefix('s3://')}/{gone.relative_to(source).as_posix()}")
-    deleted = both(expect_read=0)
-    assert deleted.counts["files_missing"] == 1
-
-
-def test_staging_in_the_bucket_is_used_then_removed(endpoint, cluster, source, reference, tmp_path):
-    upload(source, BUCKET)
-    data = tmp_path / "data"
-    summary = run_ingest(BUCKET, data, batch_files=100, dask=cluster, staging="s3://crawl/staging")
-    assert summary.counts["files_seen"] == 400
-    _same_rows(reference, source, data)
-    assert not s3().exists("crawl/staging") or not s3().find("crawl/staging")
-    assert not DataPaths(data).staging.exists()
 
 
 def test_staging_in_a_shared_folder_is_used_then_emptied(source, reference, tmp_path):
@@ -237,15 +193,6 @@ def test_a_refused_scheduler_port_fails_after_the_grace_not_the_connect_timeout(
         ensure_listening(f"127.0.0.1:{port}", grace_seconds=0)  # no scheme: Dask's default, tcp
 
 
-def test_a_scheduler_that_answers_and_other_protocols_pass_the_check(cluster):
-    from newswh.cluster import ensure_listening
-
-    started = time.monotonic()
-    ensure_listening(cluster, grace_seconds=0, answer_seconds=5)
-    assert time.monotonic() - started < 5
-    ensure_listening(f"tls://127.0.0.1:{free_port()}", grace_seconds=0)  # left to Dask, which knows TLS
-
-
 def test_a_port_that_accepts_but_never_answers_fails_the_check():
     """Dask's client waits for the scheduler's handshake with no time limit."""
     import socket
@@ -271,3 +218,61 @@ def test_wrong_credentials_are_one_line(tmp_path):
     last = done.stderr.strip().splitlines()[-1]
     assert last.startswith("newswh ingest: source s3://crawl/raw cannot be"), done.stderr
     assert not DataPaths(tmp_path / "data").warehouse.exists()
+
+
+
+def test_s3_on_dask_gives_the_rows_of_a_local_run_through_increments(endpoint, cluster, source, tmp_path):
+    """Cold run, a few objects changed, one deleted: after each, the same rows as locally."""
+    source = Path(shutil.copytree(source, tmp_path / "raw"))  # this test changes its files
+    url = "s3://crawl/increments"
+    upload(source, url)
+    local_data, s3_data = tmp_path / "local", tmp_path / "s3"
+
+    def both(expect_read):
+        here = run_ingest(source, local_data)  # the reference: one batch, parsed in this process
+        there = run_ingest(url, s3_data, batch_files=60, dask=cluster)
+        assert there.counts == here.counts
+        assert there.counts["files_seen"] - there.counts["files_unchanged"] == expect_read
+        _same_rows(local_data, source, s3_data, url)
+        return there
+
+    first = both(expect_read=400)
+    assert first.source == url
+
+    unchanged = both(expect_read=0)  # nothing listed as changed is read
+    assert unchanged.counts["files_unchanged"] == 400
+
+    files = sorted(source.rglob("*.txt"))
+    replacement = tmp_path / "other"
+    write_corpus(replacement, 3, noise=0.0, seed=99)
+    for target, new in zip(files[:3], sorted(replacement.rglob("*.txt"))):
+        target.write_bytes(new.read_bytes())
+    upload(source, url, files[:3])
+    changed = both(expect_read=3)
+    # other stories over archived ones: those keep their captures, as locally (a reject before is an article now)
+    assert changed.counts["articles_written"] + changed.counts["captures_kept"] == 3
+
+    gone = files[10]
+    gone.unlink()
+    s3().rm(f"{url.removeprefix('s3://')}/{gone.relative_to(source).as_posix()}")
+    deleted = both(expect_read=0)
+    assert deleted.counts["files_missing"] == 1
+
+
+def test_staging_in_the_bucket_is_used_then_removed(endpoint, cluster, source, reference, tmp_path):
+    upload(source, BUCKET)
+    data = tmp_path / "data"
+    summary = run_ingest(BUCKET, data, batch_files=100, dask=cluster, staging="s3://crawl/staging")
+    assert summary.counts["files_seen"] == 400
+    _same_rows(reference, source, data)
+    assert not s3().exists("crawl/staging") or not s3().find("crawl/staging")
+    assert not DataPaths(data).staging.exists()
+
+
+def test_a_scheduler_that_answers_and_other_protocols_pass_the_check(cluster):
+    from newswh.cluster import ensure_listening
+
+    started = time.monotonic()
+    ensure_listening(cluster, grace_seconds=0, answer_seconds=5)
+    assert time.monotonic() - started < 5
+    ensure_listening(f"tls://127.0.0.1:{free_port()}", grace_seconds=0)  # left to Dask, which knows TLS
