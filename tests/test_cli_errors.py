@@ -263,68 +263,91 @@ PARSED = "parse: "
 """How the ingest's line that ends its parse stage (and begins its load) starts."""
 
 
+def _interrupted(corpus: Path, data: Path, case: str, env: dict[str, str]) -> Interrupted:
+    """An ingest given a Ctrl-C where `case` says: "mid-parse"; "twice", a second one 0.3 s
+    into its shutdown; "mid-load", 0.05 s into its load, where the Ctrl-C lands in a DuckDB
+    query (which raised "Query interrupted" in its place: newswh.interrupts); or
+    "terminated-mid-load", a SIGTERM there, to its own process only, as `kill` does."""
+    run = subprocess.Popen(
+        [NEWSWH, "ingest", str(corpus), "--data", str(data), "--batch-files", "150"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True,
+    )
+    deadline = time.monotonic() + 180
+    seen = ""
+    if case.endswith("mid-load"):
+        assert run.stderr is not None
+        for line in run.stderr:  # plain lines, one per stage: stderr is not a terminal
+            seen += line
+            if line.startswith(PARSED):
+                time.sleep(0.05)
+                break
+    else:
+        while not any(DataPaths(data).staging.glob("run-*/stage_files/*.parquet")):  # mid-parse
+            assert run.poll() is None and time.monotonic() < deadline, run.communicate()
+            time.sleep(0.02)
+    if case.startswith("terminated"):
+        os.kill(run.pid, signal.SIGTERM)  # what `kill` sends: newswh's own process, not its workers
+    else:
+        os.killpg(run.pid, signal.SIGINT)  # what a terminal sends the whole job on Ctrl-C
+    if case == "twice":
+        time.sleep(0.3)
+        os.killpg(run.pid, signal.SIGINT)
+    out, err = run.communicate(timeout=30)  # a hang-detector; it takes about 1.5 s here
+    interrupted = Interrupted(data, run.returncode, out, seen + err)
+    assert (PARSED in interrupted.errors) == case.endswith("mid-load"), (case, interrupted.errors)
+    return interrupted
+
+
 @pytest.fixture(scope="module")
-def interrupted_runs(corpus, tmp_path_factory) -> dict[str, Interrupted]:
-    """Ingests with a temporary server given a Ctrl-C: one mid-parse; one given a second
-    Ctrl-C 0.3 s into its shutdown; one 0.05 s into its load, where the Ctrl-C lands in a
-    DuckDB query (which raised "Query interrupted" in its place: newswh.interrupts); and one
-    given a SIGTERM there, to its own process only, as `kill` does. Made by the isolated
-    test below: a busy second worker moved where the second Ctrl-C lands. The runs that
-    follow are not timed, and run beside other tests."""
-    runs = {}
-    for case in ("mid-parse", "twice", "mid-load", "terminated-mid-load"):
-        data = tmp_path_factory.mktemp(f"interrupted-{case}") / "data"
-        run = subprocess.Popen(
-            [NEWSWH, "ingest", str(corpus), "--data", str(data), "--batch-files", "150"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_without_api(), start_new_session=True,
+def interrupted_runs(corpus, tmp_path_factory, prefect_harness) -> dict[str, Interrupted]:
+    """Ingests given a Ctrl-C mid-parse, with a temporary server, which must stop with them;
+    and mid-load, given a Ctrl-C or a SIGTERM, on the session's server: there it is DuckDB's
+    query the signal lands in, and a temporary server would only add its seconds of CPU."""
+    return {
+        case: _interrupted(corpus, tmp_path_factory.mktemp(f"interrupted-{case}") / "data", case, env)
+        for case, env in (
+            ("mid-parse", _without_api()), ("mid-load", {**os.environ, **harness_api_env()}),
+            ("terminated-mid-load", {**os.environ, **harness_api_env()}),
         )
-        deadline = time.monotonic() + 180
-        seen = ""
-        if case.endswith("mid-load"):
-            assert run.stderr is not None
-            for line in run.stderr:  # plain lines, one per stage: stderr is not a terminal
-                seen += line
-                if line.startswith(PARSED):
-                    time.sleep(0.05)
-                    break
-        else:
-            while not any(DataPaths(data).staging.glob("run-*/stage_files/*.parquet")):  # mid-parse
-                assert run.poll() is None and time.monotonic() < deadline, run.communicate()
-                time.sleep(0.02)
-        if case.startswith("terminated"):
-            os.kill(run.pid, signal.SIGTERM)  # what `kill` sends: newswh's own process, not its workers
-        else:
-            os.killpg(run.pid, signal.SIGINT)  # what a terminal sends the whole job on Ctrl-C
-        if case == "twice":
-            time.sleep(0.3)
-            os.killpg(run.pid, signal.SIGINT)
-        out, err = run.communicate(timeout=30)  # a hang-detector; it takes about 1.5 s here
-        runs[case] = Interrupted(data, run.returncode, out, seen + err)
-    assert PARSED in runs["mid-load"].errors and PARSED not in runs["mid-parse"].errors
-    assert PARSED in runs["terminated-mid-load"].errors
-    return runs
+    }
+
+
+@pytest.fixture(scope="module")
+def interrupted_twice(corpus, tmp_path_factory) -> Interrupted:
+    """An ingest with a temporary server given a second Ctrl-C 0.3 s into its shutdown. Made
+    by the isolated test below: a busy second worker moved where the second Ctrl-C lands."""
+    return _interrupted(corpus, tmp_path_factory.mktemp("interrupted-twice") / "data", "twice", _without_api())
+
+
+def _stopped_in_one_line(case: str, run: Interrupted) -> None:
+    word, code = ("terminated", 143) if case.startswith("terminated") else ("interrupted", 130)
+    assert run.returncode == code, (case, run.errors)
+    assert "Traceback" not in run.output + run.errors, (case, run.errors)
+    assert run.errors.strip().splitlines()[-1] == f"newswh ingest: {word}; the warehouse is as it was before this run"
+    assert not DataPaths(run.data).warehouse.exists()
 
 
 @pytest.mark.slow
 @pytest.mark.isolated  # its second Ctrl-C lands 0.3 s into the shutdown: a busy second worker moved that
+def test_a_second_ctrl_c_in_the_shutdown_stops_the_ingest_in_one_line(interrupted_twice):
+    _stopped_in_one_line("twice", interrupted_twice)
+
+
+@pytest.mark.slow
 def test_ctrl_c_stops_the_ingest_in_one_line_and_leaves_no_warehouse(interrupted_runs):
     """A SIGTERM stops it the same way, as 'terminated' with 143. In its load it failed the
     run ("Flow run encountered an exception: RuntimeError: Query interrupted", exit 1):
     Prefect's SIGTERM handler, which DuckDB swallowed, was in place of ours."""
     for case, run in interrupted_runs.items():
-        word, code = ("terminated", 143) if case.startswith("terminated") else ("interrupted", 130)
-        assert run.returncode == code, (case, run.errors)
-        assert "Traceback" not in run.output + run.errors, (case, run.errors)
-        assert run.errors.strip().splitlines()[-1] == f"newswh ingest: {word}; the warehouse is as it was before this run"
-        assert not DataPaths(run.data).warehouse.exists()
+        _stopped_in_one_line(case, run)
 
 
 @pytest.mark.slow
 @pytest.mark.usefixtures("prefect_harness")
-def test_the_next_run_after_a_ctrl_c_recovers(corpus, interrupted_runs):
+def test_the_next_run_after_a_ctrl_c_recovers(corpus, interrupted_runs, interrupted_twice):
     """On the session's server: what must recover is the data folder, and a temporary server
     would cost this test seconds of CPU a run (each run's temporary server is its own)."""
-    for case, run in interrupted_runs.items():
+    for case, run in {**interrupted_runs, "twice": interrupted_twice}.items():
         again = newswh("ingest", str(corpus), "--data", str(run.data), env=harness_api_env())
         assert again.returncode == 0, (case, again.stderr)
         assert newswh("verify", "--data", str(run.data)).returncode == 0
