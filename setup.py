@@ -26,14 +26,22 @@ COMPILED_MODULES = ["newswh/records.py", "newswh/decode.py", "newswh/trailer.py"
 but for its hottest loop, which Cython compiles from newswh/_standard_list.pyx."""
 
 
+METADATA_ONLY = {"egg_info", "dist_info", "sdist"}
+"""The commands that finalize build_ext without building an extension."""
+
+
 class OptionalBuildExt(build_ext):
     """Compiles the parser if it can, and installs the pure modules if it cannot.
 
     mypyc runs here, when extensions are built, not as setup.py is read: setup.py is read
-    for every step of an install (the metadata first), and mypyc takes seconds each time."""
+    for every step of an install, and mypyc takes seconds each time. The metadata steps
+    (egg_info, dist_info, sdist) finalize this command too, to list its sources, so it
+    compiles nothing for them: the metadata step of `pip install .` ran mypyc for nothing."""
 
     def finalize_options(self) -> None:
-        compiled = [] if self.editable_mode else compiled_parser()  # editable: the source files run
+        # An editable install runs the source files.
+        building = not self.editable_mode and not set(self.distribution.commands) <= METADATA_ONLY
+        compiled = compiled_parser() if building and compiler_works() else []
         if compiled:
             self.distribution.ext_modules = compiled
         super().finalize_options()
@@ -56,6 +64,28 @@ class OptionalBuildExt(build_ext):
         if self.extensions:
             print(f"newswh: the parser stays pure Python (compiling it failed: {error})", file=sys.stderr)
         self.extensions = []
+
+
+def compiler_works() -> bool:
+    """Whether this machine's C compiler builds against Python's headers: asked first, since
+    mypyc type-checks the parser for seconds before the compiler is first called."""
+    import sysconfig
+    import tempfile
+    from distutils.ccompiler import new_compiler  # setuptools' own, as its build_ext uses
+    from distutils.sysconfig import customize_compiler
+
+    compiler = new_compiler()
+    customize_compiler(compiler)
+    with tempfile.TemporaryDirectory() as folder:
+        probe = os.path.join(folder, "probe.c")
+        with open(probe, "w") as source:
+            source.write("#include <Python.h>\nint main(void) { return 0; }\n")
+        try:
+            compiler.compile([probe], output_dir=folder, include_dirs=[sysconfig.get_paths()["include"]])
+        except Exception as error:  # noqa: BLE001 - no compiler, no headers: say so, stay pure
+            print(f"newswh: the parser stays pure Python (compiling it failed: {error})", file=sys.stderr)
+            return False
+    return True
 
 
 def compiled_parser() -> list[Extension]:
