@@ -21,6 +21,7 @@ import duckdb
 
 from newswh.server import free_port, stop_process
 from newswh.settings import DataPaths
+from tests.conftest import environment
 
 AWS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
 BIN = Path(sys.executable).parent
@@ -52,18 +53,12 @@ def moto_s3() -> Iterator[str]:
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     endpoint = f"http://127.0.0.1:{port}"
-    saved = {name: os.environ.get(name) for name in (*AWS, "AWS_ENDPOINT_URL")}
-    os.environ.update(AWS, AWS_ENDPOINT_URL=endpoint)
     try:
-        wait_until(lambda: _answers(f"{endpoint}/moto-api/"), what="moto's S3 server")
-        yield endpoint
+        with environment({**AWS, "AWS_ENDPOINT_URL": endpoint}):
+            wait_until(lambda: _answers(f"{endpoint}/moto-api/"), what="moto's S3 server")
+            yield endpoint
     finally:
         server.stop()
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 @contextmanager
