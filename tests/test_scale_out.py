@@ -38,8 +38,8 @@ def cluster(endpoint):
     """Two worker processes, started after the AWS variables point at moto: they inherit them.
 
     The tests that use it come last in this file: a module's fixture lives from its first
-    test to the file's end, and an idle LocalCluster of two workers takes a third of a core
-    (their heartbeats), which over the whole file was 90 CPU-seconds of the suite's."""
+    test to the file's end, and an idle LocalCluster takes a third of a core (a tenth each
+    for its scheduler and two workers), which over the whole file was 90 CPU-s of the suite's."""
     from distributed import LocalCluster
 
     with LocalCluster(
