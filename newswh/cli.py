@@ -76,7 +76,8 @@ def main() -> None:
     notice_stop_signals()
     _watch_output()
     for size in ("COLUMNS", "LINES"):  # COLUMNS=0 made every command print nothing, and exit 0
-        if not os.environ.get(size, "1").strip().isdigit() or int(os.environ.get(size, "1")) == 0:
+        value = os.environ.get(size, "1").strip()
+        if not value.isdigit() or int(value) == 0:
             del os.environ[size]
     try:
         from typer._click import exceptions  # typer vendors click from 0.2x on
