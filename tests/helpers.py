@@ -12,6 +12,7 @@ from pathlib import Path
 
 import duckdb
 
+from newswh.cli import one_shot_flow_settings
 from newswh.ingest import RunSummary, ingest
 from newswh.settings import DataPaths
 from newswh.warehouse import DIGEST_MACRO
@@ -26,7 +27,10 @@ NEWSWH = str(Path(sys.executable).with_name("newswh"))
 
 
 def run_ingest(source: Path, data: Path, **options: object) -> RunSummary:
-    state = ingest(source=str(source), data=str(data), return_state=True, **options)
+    """The ingest flow run in this process, with the settings `newswh ingest` runs it with:
+    without heartbeats, whose thread took up to a second to stop at the end of each run."""
+    with one_shot_flow_settings():
+        state = ingest(source=str(source), data=str(data), return_state=True, **options)
     assert state.is_completed(), state.message
     return state.result()
 

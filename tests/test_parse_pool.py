@@ -5,12 +5,13 @@ import subprocess
 import sys
 
 import duckdb
-import pytest
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from newswh.ingest import cpu_now, ingest
 from newswh.parse_pool import ParsePool, parse_batch_here
+from newswh.server import drain_prefect_workers, starting_server
 from newswh.sources import read_source
 from tests.helpers import IMPORTED
 
@@ -33,16 +34,22 @@ def test_a_batch_parsed_on_a_worker_is_the_batch_parsed_here_without_prefect(cor
         assert rows[0] == rows[1]
 
 
-@pytest.mark.usefixtures("prefect_harness")
 def test_each_batch_is_a_completed_prefect_task_run(corpus, tmp_path):
+    """On a server of its own, which records task runs: the suite's shared server does not
+    (tests/conftest.py, SHARED_SERVER_SERVICES_OFF). Prefect's events go through one sender
+    per process, made for the server of its first flow run: it is stopped before and after,
+    so that this run's events reach this server and the next test's reach theirs."""
     source = tmp_path / "source"
     shutil.copytree(corpus, source, ignore=shutil.ignore_patterns("truth.jsonl"))
-    state = ingest(source=str(source), data=str(tmp_path / "data"), workers=2, batch_files=100, return_state=True)
-    assert state.is_completed(), state.message
-    with get_client(sync_client=True) as client:
-        runs = client.read_task_runs(
-            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[state.state_details.flow_run_id]))
-        )
+    drain_prefect_workers(timeout=5)
+    with starting_server(home=tmp_path / "prefect") as server, temporary_settings(updates={PREFECT_API_URL: server.ready()}):
+        state = ingest(source=str(source), data=str(tmp_path / "data"), workers=2, batch_files=100, return_state=True)
+        assert state.is_completed(), state.message
+        with get_client(sync_client=True) as client:
+            runs = client.read_task_runs(
+                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[state.state_details.flow_run_id]))
+            )
+        drain_prefect_workers(timeout=5)
     parse_runs = {run.name: run.state.type.value for run in runs if run.name.startswith("parse-batch-")}
     assert parse_runs == {f"parse-batch-{number}": "COMPLETED" for number in range(4)}
     assert state.result().parse_tasks == 4
