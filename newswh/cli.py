@@ -565,13 +565,15 @@ def status(
     runs: Annotated[int, typer.Option(min=0, help="How many recent runs to list.")] = 5,
 ) -> None:
     """Recent runs, row counts, the newest article, and files waiting to be ingested."""
+    with _open_read_only("status", data) as con:  # a wrong folder is refused before the rest loads
+        from newswh.status import warehouse_status
+
+        report = warehouse_status(con, source, runs)
     from rich import box
     from rich.table import Table
 
-    from newswh.status import RUN_COLUMNS, warehouse_status
+    from newswh.status import RUN_COLUMNS
 
-    with _open_read_only("status", data) as con:
-        report = warehouse_status(con, source, runs)
     console = _console(wide_unless_terminal=True)
     recent = Table(
         title="last runs", title_justify="left", box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False, collapse_padding=True
@@ -624,6 +626,9 @@ def verify(
     repair: Annotated[bool, typer.Option("--repair", help="Rewrite every lake file whose rows differ from the warehouse.")] = False,
 ) -> None:
     """Check that warehouse and lake agree and the data checks pass; exit 1 with the problems if not."""
+    from newswh.paths_check import data_problem
+
+    _refuse("verify", data_problem(data, must_exist=True) if repair else _not_a_folder(data))  # before DuckDB loads
     import duckdb
 
     from newswh.failures import storage_failure
@@ -633,9 +638,6 @@ def verify(
     from newswh.settings import DataPaths
     from newswh.warehouse import WarehouseBusy, WarehouseDamaged
 
-    from newswh.paths_check import data_problem
-
-    _refuse("verify", data_problem(data, must_exist=True) if repair else _not_a_folder(data))
     paths = DataPaths(data)
     try:
         if repair and paths.warehouse.exists():
@@ -670,6 +672,9 @@ def rebuild(
     data: Annotated[Path, typer.Option(help="Data folder holding lake/; warehouse.duckdb is recreated.")] = DEFAULT_DATA,
 ) -> None:
     """Recreate warehouse.duckdb from the Parquet lake alone (after losing or damaging it)."""
+    from newswh.paths_check import data_problem
+
+    _refuse("rebuild", data_problem(data))  # before DuckDB loads
     import duckdb
 
     from newswh.failures import storage_failure
@@ -679,9 +684,6 @@ def rebuild(
     from newswh.settings import DataPaths
     from newswh.warehouse import UnusableDataFolder, WarehouseBusy, WarehouseChanged
 
-    from newswh.paths_check import data_problem
-
-    _refuse("rebuild", data_problem(data))
     paths = DataPaths(data)
     try:
         rebuilt = rebuild_warehouse(paths)
