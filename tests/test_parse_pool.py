@@ -3,6 +3,7 @@
 import shutil
 import subprocess
 import sys
+import time
 
 import duckdb
 from prefect.client.orchestration import get_client
@@ -41,18 +42,26 @@ def test_each_batch_is_a_completed_prefect_task_run(corpus, tmp_path):
     so that this run's events reach this server and the next test's reach theirs."""
     source = tmp_path / "source"
     shutil.copytree(corpus, source, ignore=shutil.ignore_patterns("truth.jsonl"))
+    expected = {f"parse-batch-{number}": "COMPLETED" for number in range(4)}
     drain_prefect_workers(timeout=5)
     with starting_server(home=tmp_path / "prefect") as server, temporary_settings(updates={PREFECT_API_URL: server.ready()}):
-        state = ingest(source=str(source), data=str(tmp_path / "data"), workers=2, batch_files=100, return_state=True)
-        assert state.is_completed(), state.message
-        with get_client(sync_client=True) as client:
-            runs = client.read_task_runs(
-                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[state.state_details.flow_run_id]))
-            )
-        drain_prefect_workers(timeout=5)
-    parse_runs = {run.name: run.state.type.value for run in runs if run.name.startswith("parse-batch-")}
-    assert parse_runs == {f"parse-batch-{number}": "COMPLETED" for number in range(4)}
+        try:
+            state = ingest(source=str(source), data=str(tmp_path / "data"), workers=2, batch_files=100, return_state=True)
+            assert state.is_completed(), state.message
+            drain_prefect_workers(timeout=5)  # the task runs' events sent; the server records them as they come
+            deadline = time.monotonic() + 30
+            while (parse_runs := _parse_task_runs(state.state_details.flow_run_id)) != expected and time.monotonic() < deadline:
+                time.sleep(0.2)
+        finally:
+            drain_prefect_workers(timeout=5)
+    assert parse_runs == expected
     assert state.result().parse_tasks == 4
+
+
+def _parse_task_runs(flow_run_id: object) -> dict[str, str]:
+    with get_client(sync_client=True) as client:
+        runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
+    return {run.name: run.state.type.value for run in runs if run.name.startswith("parse-batch-")}
 
 
 def test_a_stage_counts_the_cpu_of_the_workers_it_reaped():
