@@ -566,14 +566,12 @@ def status(
 ) -> None:
     """Recent runs, row counts, the newest article, and files waiting to be ingested."""
     with _open_read_only("status", data) as con:  # a wrong folder is refused before the rest loads
-        from newswh.status import warehouse_status
+        from rich import box
+        from rich.table import Table
+
+        from newswh.status import RUN_COLUMNS, warehouse_status
 
         report = warehouse_status(con, source, runs)
-    from rich import box
-    from rich.table import Table
-
-    from newswh.status import RUN_COLUMNS
-
     console = _console(wide_unless_terminal=True)
     recent = Table(
         title="last runs", title_justify="left", box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False, collapse_padding=True

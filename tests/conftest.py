@@ -100,10 +100,10 @@ SHARED_SERVER_SERVICES_OFF = {
 no test reads from it; tests/test_serve.py starts a full server), evaluates no automation,
 records no task run from the flows' events, and sends no telemetry. Each costs the server CPU
 for every event of the suite's 300 flow runs, and while idle. Measured back to back on a
-one-file run, the first two and telemetry cost it 0.07 CPU-s (0.41 against 0.34), the task
-runs 0.14 more (0.31 against 0.17), and idle it took 0.26 CPU-s in 5 s instead of 0.41. The
-one test that reads task runs starts a server of its own (tests/test_parse_pool.py). The
-flows send their events and logs as ever."""
+one-file run: the first two and telemetry cost the server 0.41 CPU-s against 0.34 without
+them, and idle 0.41 CPU-s in 5 s against 0.26; on a quieter day, the task runs 0.31 against
+0.17. The one test that reads task runs starts a server of its own (tests/test_parse_pool.py).
+The flows send their events and logs as ever."""
 
 
 @contextmanager
