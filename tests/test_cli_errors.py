@@ -145,11 +145,12 @@ def test_wrong_folders_are_refused_before_anything_starts(tmp_path, a_file):
 LOADED_AT_EXIT = """
 import atexit, sys
 atexit.register(lambda: print(sorted(name for name in ("duckdb", "pyarrow", "prefect") if name in sys.modules)))
-from newswh.cli import main
+from newswh.command import main
 sys.argv = ["newswh", *sys.argv[1:]]
 main()
 """
-"""`newswh` with its arguments, saying at exit which of the heavy libraries it had loaded."""
+"""`newswh` with its arguments, as its console script runs it, saying at exit which of the
+heavy libraries it had loaded."""
 
 
 def test_commands_on_a_wrong_data_folder_refuse_before_loading_duckdb(a_file):
