@@ -92,11 +92,21 @@ def api_problem(url: str, timeout: float = 3.0, temporary_ok: bool = True) -> st
 
     `temporary_ok`: the command can run with a temporary server instead (an ingest can,
     `newswh serve` cannot: its schedule lives in the server)."""
+    if not url.lower().startswith(("http://", "https://")):  # "start it" was no advice for a typo
+        return f"PREFECT_API_URL={url!r} is not a Prefect server's address: set it to one, e.g. http://127.0.0.1:4200/api"
+    reason = server_silence(url, timeout)
+    if reason is None:
+        return None
+    other_way = ", or unset PREFECT_API_URL to run with a temporary one" if temporary_ok else ""
+    return f"no Prefect server answers at PREFECT_API_URL={url} ({reason}): start it (`prefect server start`){other_way}"
+
+
+def server_silence(url: str, timeout: float = 3.0) -> str | None:
+    """Why the Prefect server at `url` gives no healthy answer ("Connection refused",
+    "HTTP 503", ...), or None when it does."""
     import urllib.error
     import urllib.request
 
-    if not url.lower().startswith(("http://", "https://")):  # "start it" was no advice for a typo
-        return f"PREFECT_API_URL={url!r} is not a Prefect server's address: set it to one, e.g. http://127.0.0.1:4200/api"
     try:
         with urllib.request.urlopen(f"{url.rstrip('/')}/health", timeout=timeout) as response:
             answer = response.read(4096).strip()
@@ -104,13 +114,11 @@ def api_problem(url: str, timeout: float = 3.0, temporary_ok: bool = True) -> st
                 return None
             # Another web server on that port (a dashboard, say): Prefect's client failed the
             # run on its answer, with a 90-line traceback.
-            reason = f"HTTP {response.status}, {answer[:20]!r} where a Prefect server answers JSON: not a Prefect server"
+            return f"HTTP {response.status}, {answer[:20]!r} where a Prefect server answers JSON: not a Prefect server"
     except urllib.error.HTTPError as error:
-        reason = f"HTTP {error.code}"
+        return f"HTTP {error.code}"
     except (OSError, ValueError) as error:
-        reason = str(getattr(error, "reason", error))
-    other_way = ", or unset PREFECT_API_URL to run with a temporary one" if temporary_ok else ""
-    return f"no Prefect server answers at PREFECT_API_URL={url} ({reason}): start it (`prefect server start`){other_way}"
+        return str(getattr(error, "reason", error))
 
 
 def _is_json(text: bytes) -> bool:

@@ -9,8 +9,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 DEPLOYMENT_NAME = "newswh"
 BUSY_RETRIES = 4
@@ -52,6 +56,101 @@ def _is_cancelled_task_callback(record: logging.LogRecord) -> bool:
     a run holds its connection to the runner printed a 40-line traceback ending in
     CancelledError. A cancelled task is how a stop looks, not a failure."""
     return record.exc_info is not None and isinstance(record.exc_info[1], asyncio.CancelledError)
+
+
+SERVER_POLL_SECONDS = 5.0
+"""How often a serve asks its Prefect server whether it is there (`ServerWatch`)."""
+MISSED_BEFORE_AWAY = 2
+"""Health checks missed in a row before a serve says its server is away: one slow answer
+from a busy server is not an outage."""
+
+
+class ServerWatch:
+    """What `newswh serve` says about its Prefect server, from one health check after
+    another. While the server is away no scheduled run starts, and the runner itself only
+    printed Prefect's tracebacks of failed connections, then nothing for as long as the
+    server stayed away: a schedule could stop for hours with no line of its own saying so."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.missed = 0
+        self.first_missed: datetime | None = None
+        self.away_since: datetime | None = None
+
+    def observe(self, silence: str | None, now: datetime) -> str | None:
+        """The line to print after a health check (`silence`: why the server gave no healthy
+        answer, None if it did), or None when nothing changed."""
+        if silence is None:
+            self.missed, self.first_missed = 0, None
+            if self.away_since is None:
+                return None
+            away = (now - self.away_since).total_seconds()
+            self.away_since = None
+            return f"newswh serve: the Prefect server at {self.url} answers again, after {away:.0f} s away: the schedule goes on"
+        self.missed += 1
+        self.first_missed = self.first_missed or now
+        if self.away_since is not None or self.missed < MISSED_BEFORE_AWAY:
+            return None
+        self.away_since = self.first_missed
+        return (
+            f"newswh serve: the Prefect server at {self.url} stopped answering at {self.away_since:%H:%M:%S} ({silence}): "
+            "no scheduled run starts until it is back; this serve waits for it (Ctrl-C stops it)"
+        )
+
+
+@contextmanager
+def watching_server(
+    url: str, out: TextIO | None = None, every: float = SERVER_POLL_SECONDS,
+    silence: Callable[[str, float], str | None] | None = None,
+) -> Iterator[None]:
+    """Check the server every `every` seconds on a thread of its own while the block runs,
+    printing what `ServerWatch` says to `out` (standard error)."""
+    if silence is None:
+        from newswh.paths_check import server_silence as silence
+    watch = ServerWatch(url)
+    stop = threading.Event()
+
+    def poll() -> None:
+        while not stop.wait(every):
+            said = watch.observe(silence(url, every), datetime.now())
+            if said is not None:
+                print(said, file=out or sys.stderr, flush=True)
+
+    thread = threading.Thread(target=poll, name="newswh-server-watch", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+
+
+def _no_traceback_for_lost_server(record: logging.LogRecord) -> bool:
+    """Prefect's runner logs each connection it loses to a stopped server with the
+    exception's traceback (30 lines each, several a minute); the message line is kept, and
+    `watching_server` says what it means."""
+    if record.exc_info is not None and _server_unreachable(record.exc_info[1]):
+        record.exc_info, record.exc_text = None, None
+    return True
+
+
+def _server_unreachable(error: BaseException | None) -> bool:
+    """Whether an exception (or one it was raised from) is a lost or refused connection, or
+    Prefect's polling giving up after them ("Service exceeded error threshold."). The
+    classes are Prefect's clients' (httpx's, websockets'), told by name: they are Prefect's
+    dependencies, not ours."""
+    seen = 0
+    while error is not None and seen < 10:
+        if isinstance(error, ConnectionError) or any(
+            (kind.__module__.split(".")[0], kind.__name__) in _LOST_CONNECTION for kind in type(error).__mro__
+        ):
+            return True
+        if isinstance(error, RuntimeError) and str(error) == "Service exceeded error threshold.":
+            return True
+        error, seen = error.__cause__ or error.__context__, seen + 1
+    return False
+
+
+_LOST_CONNECTION = frozenset({("httpx", "TransportError"), ("websockets", "ConnectionClosed")})
 
 
 SERVED_RECENTLY_SECONDS = 30
@@ -162,12 +261,16 @@ def serve_ingest(
     parameters = deployment_parameters(source, data, dask)
     _take_over(name, parameters)
     logging.getLogger("asyncio").addFilter(lambda record: not _is_cancelled_task_callback(record))
-    ingest.serve(
-        name=name,
-        cron=cron,
-        interval=interval,
-        parameters=parameters,
-        global_limit=ConcurrencyLimitConfig(limit=1, collision_strategy=ConcurrencyLimitStrategy.CANCEL_NEW),
-        description=f"Ingest new raw files from {parameters['source']} into {parameters['data']}.",
-        tags=["newswh"],
-    )
+    for logger in (logging.getLogger(), logging.getLogger("prefect._internal")):  # Prefect's console handlers
+        for handler in logger.handlers:
+            handler.addFilter(_no_traceback_for_lost_server)
+    with watching_server(get_current_settings().api.url):
+        ingest.serve(
+            name=name,
+            cron=cron,
+            interval=interval,
+            parameters=parameters,
+            global_limit=ConcurrencyLimitConfig(limit=1, collision_strategy=ConcurrencyLimitStrategy.CANCEL_NEW),
+            description=f"Ingest new raw files from {parameters['source']} into {parameters['data']}.",
+            tags=["newswh"],
+        )
