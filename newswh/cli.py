@@ -680,16 +680,22 @@ def rebuild(
     from newswh.integrity import rebuild as rebuild_warehouse
     from newswh.locking import IngestAlreadyRunning
     from newswh.settings import DataPaths
-    from newswh.warehouse import UnusableDataFolder, WarehouseBusy, WarehouseChanged
+    from newswh.warehouse import UnusableDataFolder, WarehouseBusy, WarehouseChanged, file_state
 
     paths = DataPaths(data)
+    before = file_state(paths.warehouse)
     try:
         rebuilt = rebuild_warehouse(paths)
     except (RebuildError, NoWarehouseYet, IngestAlreadyRunning, UnusableDataFolder, WarehouseBusy, WarehouseChanged) as error:
         typer.echo(f"newswh rebuild: {error}", err=True)
         raise typer.Exit(1) from None
-    except (OSError, duckdb.Error) as error:  # the new warehouse's writes: a full disk, a read-only folder
-        _refuse("rebuild", f"{storage_failure(paths, error)}; the warehouse was not changed")
+    except KeyboardInterrupt:
+        _rebuild_stopped(paths.warehouse, before)
+    except Exception as error:
+        if stop_requested():  # DuckDB's "Query interrupted" (newswh.interrupts)
+            _rebuild_stopped(paths.warehouse, before)
+        if isinstance(error, (OSError, duckdb.Error)):  # the new warehouse's writes: a full disk, a read-only folder
+            _refuse("rebuild", f"{storage_failure(paths, error)}; the warehouse was not changed")
         raise
     counts = ", ".join(f"{table} {count:,}" for table, count in rebuilt.rows.items())
     kept = rebuilt.kept_as
@@ -698,6 +704,23 @@ def rebuild(
     if rebuilt.wal_kept_as is not None:
         note += f"; the write-ahead log beside the old file is kept as {rebuilt.wal_kept_as.name}"
     typer.echo(f"rebuilt {paths.warehouse} from {paths.lake}: {counts}{note}")
+
+
+def _rebuild_stopped(warehouse: Path, before: object) -> None:
+    """End a rebuild that a Ctrl-C or SIGTERM stopped with one line that says what it left:
+    it renames the rebuilt warehouse into place as its last step, or leaves it unchanged."""
+    from newswh.warehouse import file_state
+
+    ignore_stop_signals()  # a further Ctrl-C has nothing left to stop
+    after = file_state(warehouse)
+    if after != before:
+        outcome = f"the rebuild had finished: {warehouse} is the rebuilt warehouse"
+    elif after is None:
+        outcome = "no warehouse was written; run `newswh rebuild` again"
+    else:
+        outcome = "the warehouse was not changed; run `newswh rebuild` again"
+    typer.echo(f"{stopped('newswh rebuild')}; {outcome}", err=True)
+    raise SystemExit(stop_code()) from None  # not typer.Exit: main() would say "interrupted" again
 
 
 def _refuse(command: str, problem: str | None, code: int = 1) -> None:

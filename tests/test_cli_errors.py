@@ -4,6 +4,7 @@ traceback (issue 14): usage errors, wrong folders, an unreachable Prefect server
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -395,55 +396,95 @@ def test_files_named_like_standard_modules_where_newswh_runs_change_nothing(tmp_
     assert "on 2 processes" in result.stderr or "parsed batch 2/2" in result.stderr, result.stderr
 
 
-CTRL_C_AFTER_COMMIT = '''\
-"""Test hook: Ctrl-C lands just after the ingest has committed and published the lake."""
+CTRL_C_HOOK = '''\
+"""Test hook: a Ctrl-C lands just before or just after one function of newswh runs, as
+NEWSWH_TEST_CTRL_C says: "module:attribute:before" or "module:Class.method:after"."""
 import importlib.machinery
 import os
 import signal
 import sys
 
 
-class _AfterPublish:
+class _CtrlC:
+    def __init__(self, module, attribute, when):
+        self.module, self.attribute, self.when = module, attribute, when
+
     def find_spec(self, name, path=None, target=None):
-        if name != "newswh.lake":
+        if name != self.module:
             return None
         spec = importlib.machinery.PathFinder.find_spec(name, path)
         load = spec.loader.exec_module
 
         def exec_module(module):
             load(module)
-            publish = module.LakeChanges.publish
+            *parents, attribute = self.attribute.split(".")
+            owner = module
+            for parent in parents:
+                owner = getattr(owner, parent)
+            original = getattr(owner, attribute)
 
-            def publish_then_ctrl_c(self):
-                report = publish(self)
-                os.kill(os.getpid(), signal.SIGINT)
-                return report
+            def with_ctrl_c(*args, **kwargs):
+                if self.when == "before":
+                    os.kill(os.getpid(), signal.SIGINT)
+                result = original(*args, **kwargs)
+                if self.when == "after":
+                    os.kill(os.getpid(), signal.SIGINT)
+                return result
 
-            module.LakeChanges.publish = publish_then_ctrl_c
+            setattr(owner, attribute, with_ctrl_c)
 
         spec.loader.exec_module = exec_module
         return spec
 
 
-sys.meta_path.insert(0, _AfterPublish())
+if os.environ.get("NEWSWH_TEST_CTRL_C"):
+    sys.meta_path.insert(0, _CtrlC(*os.environ["NEWSWH_TEST_CTRL_C"].split(":")))
 '''
+
+
+def _ctrl_c_at(tmp_path: Path, where: str) -> dict[str, str]:
+    """The environment of a command whose Ctrl-C lands at `where` (CTRL_C_HOOK)."""
+    hooks = tmp_path / "hooks"
+    hooks.mkdir()
+    (hooks / "sitecustomize.py").write_text(CTRL_C_HOOK)
+    return {"PYTHONPATH": os.pathsep.join(filter(None, [str(hooks), os.environ.get("PYTHONPATH")])), "NEWSWH_TEST_CTRL_C": where}
 
 
 @pytest.mark.usefixtures("prefect_harness")
 def test_ctrl_c_after_a_first_run_committed_says_it_committed(tmp_path):
     """With no warehouse before the run there was no state to compare with, so a Ctrl-C
     after a first run's commit said "the warehouse is as it was before this run"."""
-    hooks = tmp_path / "hooks"
-    hooks.mkdir()
-    (hooks / "sitecustomize.py").write_text(CTRL_C_AFTER_COMMIT)
-    path = os.pathsep.join(filter(None, [str(hooks), os.environ.get("PYTHONPATH")]))
     data = tmp_path / "data"
-    result = newswh("ingest", str(SEED.parent), "--data", str(data), "-q", env={"PYTHONPATH": path, **harness_api_env()})
+    env = _ctrl_c_at(tmp_path, "newswh.lake:LakeChanges.publish:after") | harness_api_env()
+    result = newswh("ingest", str(SEED.parent), "--data", str(data), "-q", env=env)
     assert result.returncode == 130, result.stderr
     assert "Traceback" not in result.stdout + result.stderr, result.stderr
     assert result.stderr.strip().splitlines()[-1] == (
         "newswh ingest: interrupted; the run had committed: the next run brings the lake up to date"
     )
+    assert newswh("verify", "--data", str(data)).returncode == 0
+
+
+@pytest.mark.parametrize(
+    ("where", "outcome"),
+    [
+        ("newswh.integrity:failed_checks:before", "the warehouse was not changed; run `newswh rebuild` again"),
+        ("newswh.integrity:commit:after", "the rebuild had finished: {warehouse} is the rebuilt warehouse"),
+    ],
+    ids=["before-its-commit", "after-its-commit"],
+)
+def test_ctrl_c_in_a_rebuild_says_what_it_left(example_data, tmp_path, where, outcome):
+    """A stopped rebuild said only "newswh: interrupted", where a user needs to know whether
+    the warehouse is still the one it had (a rebuild renames the new one in as its last step)."""
+    data = tmp_path / "data"
+    shutil.copytree(example_data, data)
+    warehouse = DataPaths(data).warehouse
+    before = warehouse.read_bytes()
+    said = _one_line(newswh("rebuild", "--data", str(data), env=_ctrl_c_at(tmp_path, where)), 130)
+    assert said == f"newswh rebuild: interrupted; {outcome.format(warehouse=warehouse)}"
+    unchanged = "not changed" in said
+    assert (warehouse.read_bytes() == before) == unchanged
+    assert len(list(data.glob("warehouse.duckdb.replaced-*"))) == (0 if unchanged else 1)  # the old one, kept
     assert newswh("verify", "--data", str(data)).returncode == 0
 
 
