@@ -672,7 +672,7 @@ def rebuild(
     """Recreate warehouse.duckdb from the Parquet lake alone (after losing or damaging it)."""
     from newswh.paths_check import data_problem
 
-    _refuse("rebuild", data_problem(data))  # before DuckDB loads
+    _refuse("rebuild", _not_a_folder(data, holding="lake/") or data_problem(data))  # before DuckDB loads
     import duckdb
 
     from newswh.failures import storage_failure
@@ -856,12 +856,12 @@ def _port_taken(port: int) -> str | None:
     return None
 
 
-def _not_a_folder(data: Path) -> str | None:
+def _not_a_folder(data: Path, holding: str = "warehouse.duckdb") -> str | None:
     try:
         is_file = data.is_file()
     except OSError as error:  # a name too long for the file system, say: a traceback
         return f"data folder {data} cannot be used: {error.strerror or error}"
-    return f"data folder {data} is a file: give the folder that holds warehouse.duckdb" if is_file else None
+    return f"data folder {data} is a file: give the folder that holds {holding}" if is_file else None
 
 
 def _status_cell(value: object) -> str:

@@ -92,7 +92,8 @@ def test_wrong_folders_are_refused_before_anything_starts(tmp_path, a_file):
         ("ingest", str(SEED.parent), "--data", str(a_file)): f"newswh ingest: data folder {a_file} is a file",
         ("ingest", str(SEED.parent), "--data", str(a_file / "data")): f"newswh ingest: data folder {a_file / 'data'} cannot be created: {a_file} is a file",
         ("ingest", str(SEED.parent), "--staging", str(a_file)): f"newswh ingest: staging folder {a_file} is a file",
-        ("rebuild", "--data", str(a_file)): f"newswh rebuild: data folder {a_file} is a file",
+        # Not "give a folder (it is created if missing)", which a rebuild does not do.
+        ("rebuild", "--data", str(a_file)): f"newswh rebuild: data folder {a_file} is a file: give the folder that holds lake/",
         ("verify", "--data", str(a_file)): f"newswh verify: data folder {a_file} is a file",
         ("sql", "select 1", "--data", str(a_file)): f"newswh sql: data folder {a_file} is a file",
         ("status", "--data", str(a_file)): f"newswh status: data folder {a_file} is a file",
