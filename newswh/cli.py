@@ -434,7 +434,7 @@ def sql(
     import duckdb
 
     from newswh.failures import first_line
-    from newswh.query import FORMATS, write_problem, write_result
+    from newswh.query import FORMATS, answers_problem, write_problem, write_result
 
     if format not in FORMATS:
         typer.echo(f"newswh sql: unknown format {format!r}: use one of {', '.join(FORMATS)}", err=True)
@@ -447,7 +447,7 @@ def sql(
     exit_if_stopping_hangs("newswh")  # a query over range(10**12) may not stop
     try:
         _refuse_empty(con, query)
-        _refuse("sql", write_problem(con, query, data, over_lake=False), code=2)
+        _refuse("sql", write_problem(con, query, data, over_lake=False) or answers_problem(con, query, format), code=2)
         write_result(con, query, format, sys.stdout, max_rows=max_rows, width=width)
     except duckdb.Error as error:
         typer.echo(f"newswh sql: {first_line(error)}", err=True)
@@ -471,7 +471,7 @@ def _query_lake(data: Path, query: str, format: str, max_rows: int, width: int) 
     import duckdb
 
     from newswh.lake_views import LakeChangedDuringRead, LakeIncomplete, NoLake, find_lake, read_consistently, read_failure
-    from newswh.query import write_problem, write_result
+    from newswh.query import answers_problem, write_problem, write_result
     from newswh.settings import DataPaths
 
     _refuse("sql", _not_a_folder(data))
@@ -483,7 +483,7 @@ def _query_lake(data: Path, query: str, format: str, max_rows: int, width: int) 
 
     def read(con: Any) -> str:
         _refuse_empty(con, query)
-        _refuse("sql", write_problem(con, query, kept, over_lake=True), code=2)
+        _refuse("sql", write_problem(con, query, kept, over_lake=True) or answers_problem(con, query, format), code=2)
         held = io.StringIO()
         with redirect_stdout(held):  # a table is printed by DuckDB, to sys.stdout
             write_result(con, query, format, held, max_rows=max_rows, width=width)

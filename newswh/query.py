@@ -68,20 +68,45 @@ def _written_path(statement: str, export: bool) -> str | None:
     return None if export or after_to else ""
 
 
+ANSWERS = frozenset({
+    duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN, duckdb.StatementType.PRAGMA, duckdb.StatementType.CALL,
+})
+"""Statements run for their rows (the others, `set` or `create temp view`, for what they do)."""
+
+
+def answers_problem(con: duckdb.DuckDBPyConnection, query: str, fmt: str) -> str | None:
+    """Why `query` cannot be written as `fmt`, or None: CSV and JSON hold one result, and
+    of several statements that return rows only the last one's was written, with nothing
+    said about the others."""
+    if fmt == "table":
+        return None
+    answers = [number for number, statement in enumerate(con.extract_statements(query), 1) if statement.type in ANSWERS]
+    if len(answers) < 2:
+        return None
+    listed = ", ".join(map(str, answers[:-1])) + f" and {answers[-1]}"
+    return f"statements {listed} each return rows, and --format {fmt} writes one result: give one query (or use --format table)"
+
+
 def write_result(
     con: duckdb.DuckDBPyConnection, query: str, fmt: str, out: TextIO, max_rows: int = 100, width: int = 120
 ) -> None:
     """Run `query` and write its result to `out` in `fmt` (one of FORMATS).
 
     Tables are for people, so they show at most `max_rows` rows and say how many there
-    were; CSV and JSON are for programs and carry every row.
+    were, and show each statement's rows in turn (DuckDB's Python API ran them all but
+    returned only the last one's); CSV and JSON are for programs and carry every row of
+    the last statement (`answers_problem` refuses more than one that returns rows).
     """
+    statements = con.extract_statements(query)
     if fmt == "table":
-        relation = con.sql(query)
-        if relation is not None:
-            relation.show(max_width=width, max_rows=max_rows)
+        for number, statement in enumerate(statements, 1):
+            relation = con.sql(statement.query)  # run now, whatever its type
+            if relation is not None and (statement.type in ANSWERS or number == len(statements)):
+                relation.show(max_width=width, max_rows=max_rows)  # to sys.stdout, ending in a blank line
         return
-    result = con.execute(query)
+    for statement in statements[:-1]:
+        con.execute(statement.query)
+    result = con.execute(statements[-1].query)
     if result.description is None:
         return
     names = [column[0] for column in result.description]

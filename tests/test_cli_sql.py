@@ -136,3 +136,27 @@ def test_a_query_never_writes_into_the_data_folder(example_data, tmp_path):
     copied = newswh("sql", f"copy (select * from media_mix) to '{elsewhere}'", "--data", str(data), "--lake")
     assert copied.returncode == 0, copied.stderr
     assert duckdb.sql(f"select count(*) from '{elsewhere}'").fetchall()[0][0] > 0
+
+
+def test_several_statements_show_each_result_and_csv_or_json_refuse_two_results(example_data):
+    """DuckDB's Python API runs every statement but returns the last one's result: `newswh
+    sql "select …; select …"` showed the second table only, and wrote the second CSV only,
+    with nothing said of the first."""
+    data = str(example_data)
+    both = newswh("sql", "select 'first' as a; set threads = 1; select 'second' as b", "--data", data)
+    assert both.returncode == 0, both.stderr
+    assert both.stdout.index("first") < both.stdout.index("second") and "Success" not in both.stdout  # `set` runs, unshown
+    over_lake = newswh("sql", "select 'first' as a; select 'second' as b", "--data", data, "--lake")
+    assert over_lake.returncode == 0 and "first" in over_lake.stdout and "second" in over_lake.stdout, over_lake.stderr
+
+    # A statement run for what it does, then the one query whose rows are written.
+    prepared = newswh("sql", "create temp view v as select 42 as x; select x from v", "--data", data, "-f", "csv")
+    assert (prepared.returncode, prepared.stdout) == (0, "x\n42\n"), prepared.stderr
+    for fmt in ("csv", "json"):
+        for lake in ([], ["--lake"]):
+            two = newswh("sql", "select 1 as a; pragma version; select 2 as b", "--data", data, "-f", fmt, *lake)
+            assert (two.returncode, two.stdout) == (2, ""), (two.stdout, two.stderr)
+            assert two.stderr.strip() == (
+                f"newswh sql: statements 1, 2 and 3 each return rows, and --format {fmt} writes one result: "
+                "give one query (or use --format table)"
+            )
