@@ -102,3 +102,12 @@ def test_lost_connections_are_logged_without_their_traceback_other_errors_with_i
     assert _no_traceback_for_lost_server(bug) and bug.exc_info is not None
     other_runtime = _record(RuntimeError("something else"))
     assert _no_traceback_for_lost_server(other_runtime) and other_runtime.exc_info is not None
+
+
+def test_records_without_an_exception_tuple_pass_untouched():
+    """exc_info=True (a record made by hand, not by Logger.exception) and None: the filter
+    raised on the first, and the logging call with it, which stopped Prefect's runner starting."""
+    for exc_info in (True, None, False):
+        record = logging.LogRecord("prefect.runner", logging.ERROR, __file__, 1, "starting", None, None)
+        record.exc_info = exc_info
+        assert _no_traceback_for_lost_server(record) is True and record.exc_info is exc_info
