@@ -467,26 +467,30 @@ def test_ctrl_c_after_a_first_run_committed_says_it_committed(tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("where", "outcome"),
+    ("where", "lost", "outcome"),
     [
-        ("newswh.integrity:failed_checks:before", "the warehouse was not changed; run `newswh rebuild` again"),
-        ("newswh.integrity:commit:after", "the rebuild had finished: {warehouse} is the rebuilt warehouse"),
+        ("newswh.integrity:failed_checks:before", False, "the warehouse was not changed; run `newswh rebuild` again"),
+        ("newswh.integrity:commit:after", False, "the rebuild had finished: {warehouse} is the rebuilt warehouse"),
+        ("newswh.integrity:failed_checks:before", True, "no warehouse was written; run `newswh rebuild` again"),
     ],
-    ids=["before-its-commit", "after-its-commit"],
+    ids=["before-its-commit", "after-its-commit", "no-warehouse-before"],
 )
-def test_ctrl_c_in_a_rebuild_says_what_it_left(example_data, tmp_path, where, outcome):
+def test_ctrl_c_in_a_rebuild_says_what_it_left(example_data, tmp_path, where, lost, outcome):
     """A stopped rebuild said only "newswh: interrupted", where a user needs to know whether
     the warehouse is still the one it had (a rebuild renames the new one in as its last step)."""
     data = tmp_path / "data"
     shutil.copytree(example_data, data)
     warehouse = DataPaths(data).warehouse
-    before = warehouse.read_bytes()
+    if lost:
+        warehouse.unlink()
+    before = None if lost else warehouse.read_bytes()
     said = _one_line(newswh("rebuild", "--data", str(data), env=_ctrl_c_at(tmp_path, where)), 130)
     assert said == f"newswh rebuild: interrupted; {outcome.format(warehouse=warehouse)}"
-    unchanged = "not changed" in said
-    assert (warehouse.read_bytes() == before) == unchanged
-    assert len(list(data.glob("warehouse.duckdb.replaced-*"))) == (0 if unchanged else 1)  # the old one, kept
-    assert newswh("verify", "--data", str(data)).returncode == 0
+    finished = "had finished" in said
+    now = warehouse.read_bytes() if warehouse.exists() else None
+    assert (now is not None and now != before) if finished else now == before  # unchanged, or still missing
+    assert len(list(data.glob("warehouse.duckdb.replaced-*"))) == (1 if finished else 0)  # the old one, kept
+    assert newswh("rebuild" if lost else "verify", "--data", str(data)).returncode == 0
 
 
 @pytest.mark.parametrize(
