@@ -15,7 +15,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any, NoReturn, Optional
 
 import typer
 from typer.core import TyperCommand
@@ -363,8 +363,7 @@ def ingest(
             outcome = "the run had committed: the next run brings the lake up to date"
         else:
             outcome = WAREHOUSE_UNCHANGED
-        typer.echo(f"{stopped('newswh ingest')}; {outcome}", err=True)
-        raise SystemExit(stop_code()) from None  # not typer.Exit: main() would say "interrupted" again
+        _exit_stopped("ingest", outcome)
     if not state.is_completed():
         typer.echo(f"newswh ingest: {state.message}", err=True)
         raise typer.Exit(1)
@@ -706,7 +705,7 @@ def rebuild(
     typer.echo(f"rebuilt {paths.warehouse} from {paths.lake}: {counts}{note}")
 
 
-def _rebuild_stopped(warehouse: Path, before: object) -> None:
+def _rebuild_stopped(warehouse: Path, before: object) -> NoReturn:
     """End a rebuild that a Ctrl-C or SIGTERM stopped with one line that says what it left:
     it renames the rebuilt warehouse into place as its last step, or leaves it unchanged."""
     from newswh.warehouse import file_state
@@ -719,7 +718,13 @@ def _rebuild_stopped(warehouse: Path, before: object) -> None:
         outcome = "no warehouse was written; run `newswh rebuild` again"
     else:
         outcome = "the warehouse was not changed; run `newswh rebuild` again"
-    typer.echo(f"{stopped('newswh rebuild')}; {outcome}", err=True)
+    _exit_stopped("rebuild", outcome)
+
+
+def _exit_stopped(command: str, outcome: str) -> NoReturn:
+    """End a command a Ctrl-C or SIGTERM stopped with its one line: how it stopped, and what
+    it left (`outcome`)."""
+    typer.echo(f"{stopped(f'newswh {command}')}; {outcome}", err=True)
     raise SystemExit(stop_code()) from None  # not typer.Exit: main() would say "interrupted" again
 
 
