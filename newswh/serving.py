@@ -55,7 +55,15 @@ def _is_cancelled_task_callback(record: logging.LogRecord) -> bool:
     first whether it was cancelled (3.12 asks), so a Ctrl-C that stops `newswh serve` while
     a run holds its connection to the runner printed a 40-line traceback ending in
     CancelledError. A cancelled task is how a stop looks, not a failure."""
-    return isinstance(record.exc_info, tuple) and isinstance(record.exc_info[1], asyncio.CancelledError)
+    return isinstance(_logged_error(record), asyncio.CancelledError)
+
+
+def _logged_error(record: logging.LogRecord) -> BaseException | None:
+    """The exception a log record carries, if any. A filter that raises fails the logging
+    call, and with it what logged (Prefect's runner then failed to start), and some records
+    carry exc_info=False (Prefect's events client's "Unable to connect", outside debug mode)
+    or True, not the exception's tuple."""
+    return record.exc_info[1] if isinstance(record.exc_info, tuple) else None
 
 
 SERVER_POLL_SECONDS = 5.0
@@ -128,10 +136,7 @@ def _no_traceback_for_lost_server(record: logging.LogRecord) -> bool:
     """Prefect's runner logs each connection it loses to a stopped server with the
     exception's traceback (30 lines each, several a minute); the message line is kept, and
     `watching_server` says what it means."""
-    # A filter that raises fails the logging call, and with it what logged: Prefect's runner
-    # then failed to start. Some records carry exc_info=False (Prefect's events client's
-    # "Unable to connect", outside debug mode) or True, not the exception's tuple.
-    if isinstance(record.exc_info, tuple) and _server_unreachable(record.exc_info[1]):
+    if _server_unreachable(_logged_error(record)):
         record.exc_info, record.exc_text = None, None
     return True
 

@@ -83,17 +83,26 @@ class Server:
     log: Path
 
 
+def server_env(home: Path) -> dict[str, str]:
+    """The environment of a `prefect server start` of its own: none of this process's Prefect settings."""
+    return {key: value for key, value in os.environ.items() if not key.startswith("PREFECT_")} | {
+        "PREFECT_HOME": str(home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    }
+
+
+def server_start(port: int) -> list[str]:
+    return [PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(port)]
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory) -> Iterator[Server]:
     """A real `prefect server start` with its own PREFECT_HOME, as the README tells a user."""
     folder = tmp_path_factory.mktemp("prefect-server")
     port = free_port()
     api = f"http://127.0.0.1:{port}/api"
-    env = {
-        key: value for key, value in os.environ.items() if not key.startswith("PREFECT_")
-    } | {"PREFECT_HOME": str(folder / "home"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+    env = server_env(folder / "home")
     log = folder / "server.log"
-    with _process([PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(port)], env, log):
+    with _process(server_start(port), env, log):
         _wait_for("the Prefect server", lambda: _healthy(api), 180, [log])
         yield Server(api, env | {"PREFECT_API_URL": api}, log)
 
@@ -270,4 +279,3 @@ def test_a_run_whose_serve_was_killed_does_not_stop_the_schedule(server, tmp_pat
     [crashed] = [run for run in runs("CRASHED") if run["id"] == first["id"]]
     assert "its process is gone" in crashed["state"]["message"]
     assert f"newswh serve: flow run {first['name']!r} was left running by a process that is gone" in second_log.read_text()
-

@@ -13,7 +13,7 @@ import pytest
 
 from newswh.server import free_port
 from tests.helpers import NEWSWH
-from tests.test_serve import PREFECT, _deployment, _healthy, _process, _wait_for
+from tests.test_serve import _deployment, _healthy, _process, _wait_for, server_env, server_start
 
 pytestmark = pytest.mark.slow
 
@@ -28,10 +28,8 @@ def test_a_serve_says_when_its_server_stops_answering_and_when_it_answers_again(
     source.mkdir()
     port = free_port()
     api = f"http://127.0.0.1:{port}/api"
-    env = {key: value for key, value in os.environ.items() if not key.startswith("PREFECT_")} | {
-        "PREFECT_HOME": str(tmp_path / "home"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-    }
-    start = [PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(port)]
+    env = server_env(tmp_path / "home")
+    start = server_start(port)
     first_log, second_log, serve_log = tmp_path / "server-1.log", tmp_path / "server-2.log", tmp_path / "serve.log"
     logs = [first_log, second_log, serve_log]
     serve = [NEWSWH, "serve", str(source), "--data", str(data), "--interval", "3600", "--name", "away"]
