@@ -460,11 +460,17 @@ def _refuse_empty(con: Any, query: str) -> None:
         _refuse("sql", "the query is empty: give a statement, e.g. \"select * from outlets\"", code=2)
 
 
+RESULT_IN_MEMORY_CHARACTERS = 4 * 1024 * 1024
+"""Of a `sql --lake` result held until the lake is known unchanged, what stays in memory
+(up to 4 bytes a character, as io.StringIO holds them); the rest waits in a temporary
+file: a CSV of every article can be larger than the machine's memory."""
+
+
 def _query_lake(data: Path, query: str, format: str, max_rows: int, width: int) -> None:
     """`newswh sql --lake`: the result is written once the lake did not change while the
-    query ran (an ingest publishing could have mixed two runs into it), so it is held in
-    memory until then."""
-    import io
+    query ran (an ingest publishing could have mixed two runs into it), so it is held until
+    then: in memory up to RESULT_IN_MEMORY_CHARACTERS, beyond that in a temporary file."""
+    import tempfile
     from contextlib import redirect_stdout
 
     import duckdb
@@ -480,21 +486,30 @@ def _query_lake(data: Path, query: str, format: str, max_rows: int, width: int) 
         _refuse("sql", str(error))
     kept = lake.parent if DataPaths(lake.parent).warehouse.exists() else lake  # --data may name the lake
 
-    def read(con: Any) -> str:
+    held = tempfile.SpooledTemporaryFile(RESULT_IN_MEMORY_CHARACTERS, mode="w+", encoding="utf-8", newline="")
+
+    def read(con: Any) -> None:
         _refuse_empty(con, query)
         _refuse("sql", write_problem(con, query, kept, over_lake=True) or answers_problem(con, query, format), code=2)
-        held = io.StringIO()
-        with redirect_stdout(held):  # a table is printed by DuckDB, to sys.stdout
-            write_result(con, query, format, held, max_rows=max_rows, width=width)
-        return held.getvalue()
+        held.seek(0)
+        held.truncate()  # a read of a lake that changed meanwhile
+        try:
+            with redirect_stdout(held):  # a table is printed by DuckDB, to sys.stdout
+                write_result(con, query, format, held, max_rows=max_rows, width=width)
+        except OSError as error:  # DuckDB's own are duckdb.Error: this is the temporary file's disk, full
+            _refuse("sql", f"could not hold the result until the whole lake was read, in {tempfile.gettempdir()}: "
+                    f"{error.strerror or error}; free space there, or set TMPDIR to a folder with room")
 
     exit_if_stopping_hangs("newswh")
-    try:
-        sys.stdout.write(read_consistently(lake, read))
-    except (LakeChangedDuringRead, LakeIncomplete) as error:
-        _refuse("sql", str(error))
-    except duckdb.Error as error:
-        _refuse("sql", read_failure(error))
+    with held:
+        try:
+            read_consistently(lake, read)
+        except (LakeChangedDuringRead, LakeIncomplete) as error:
+            _refuse("sql", str(error))
+        except duckdb.Error as error:
+            _refuse("sql", read_failure(error))
+        held.seek(0)
+        shutil.copyfileobj(held, sys.stdout)
 
 
 @app.command()

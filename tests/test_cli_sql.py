@@ -6,14 +6,16 @@ import csv
 import io
 import json
 import os
+import resource
 import shutil
+import subprocess
 
 import duckdb
 import pytest
 
 from newswh.locking import writer_lock
 from newswh.settings import DataPaths
-from tests.helpers import newswh
+from tests.helpers import NEWSWH, newswh
 
 
 def test_table_csv_and_json(example_data):
@@ -160,3 +162,75 @@ def test_several_statements_show_each_result_and_csv_or_json_refuse_two_results(
                 f"newswh sql: statements 1, 2 and 3 each return rows, and --format {fmt} writes one result: "
                 "give one query (or use --format table)"
             )
+
+
+def test_a_large_result_over_the_lake_is_held_on_disk_not_in_memory(example_data, tmp_path):
+    """`sql --lake` holds its result until it knows the lake did not change meanwhile: in a
+    string, it held a 200 MB CSV three times over (600 MB resident, where the same query
+    over the warehouse streams in 170 MB), so exporting every article could run out of memory."""
+    from newswh.tree_rss import PeakTreeRss
+
+    def peak_of(query: str, out) -> tuple[int, int]:
+        process = subprocess.Popen(
+            [NEWSWH, "sql", query, "--data", str(example_data), "--lake", "-f", "csv"],
+            stdout=out, stderr=subprocess.PIPE, text=True,
+        )
+        with PeakTreeRss(process.pid) as peak:
+            _, stderr = process.communicate(timeout=120)
+        assert process.returncode == 0, stderr
+        return peak.peak
+
+    with open(tmp_path / "small.csv", "w") as out:
+        at_rest = peak_of("select 1 as x", out)
+    with open(tmp_path / "large.csv", "w") as out:
+        large = peak_of("select repeat('x', 2000) as t from range(100000)", out)
+    assert (tmp_path / "large.csv").stat().st_size == len("t\n") + 100_000 * 2001
+    assert large - at_rest < 150_000_000, f"{at_rest / 1e6:,.0f} MB for one row, {large / 1e6:,.0f} MB for 200 MB"
+
+
+def test_a_lake_result_that_cannot_be_held_is_one_line(example_data):
+    """The result waits in a temporary file: a full disk there is said, with what to do."""
+    def small_files() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (1_000_000, resource.RLIM_INFINITY))  # writes past 1 MB: EFBIG
+
+    refused = subprocess.run(
+        [NEWSWH, "sql", "select repeat('x', 2000) as t from range(20000)", "--data", str(example_data), "--lake", "-f", "csv"],
+        capture_output=True, text=True, timeout=120, preexec_fn=small_files,
+    )
+    assert (refused.returncode, refused.stdout) == (1, ""), refused.stderr
+    assert refused.stderr.startswith("newswh sql: could not hold the result until the whole lake was read, in ")
+    assert "File too large; free space there, or set TMPDIR to a folder with room" in refused.stderr
+    assert len(refused.stderr.splitlines()) == 1, refused.stderr
+
+
+def test_a_lake_read_again_writes_its_result_once(example_data, tmp_path, monkeypatch):
+    """An ingest that publishes while `sql --lake` reads makes it read again: the first
+    read's rows must not be written too."""
+    from typer.testing import CliRunner
+
+    import newswh.lake_views
+    from newswh.cli import app
+    from newswh.lake import _write_sync_mark
+
+    shutil.copytree(example_data, tmp_path / "data", copy_function=shutil.copy2)
+    lake = DataPaths(tmp_path / "data").lake
+    opened = newswh.lake_views._open_files
+    opens = []
+
+    def published_meanwhile(files, filters):
+        opens.append(files)
+        con = opened(files, filters)
+        if len(opens) == 1:  # this read's answer is longer than the next one's
+            con.execute("set variable answer = 'from before the publish'")
+            part = files["articles"][0]
+            stamp = part.stat().st_mtime_ns + 10**9
+            os.utime(part, ns=(stamp, stamp))
+            _write_sync_mark(lake, 2, {part})
+        return con
+
+    monkeypatch.setattr(newswh.lake_views, "_open_files", published_meanwhile)
+    query = "select count(*) as n, coalesce(getvariable('answer'), 'after') as answer from articles"
+    for fmt, expected in (("csv", "n,answer\n7,after\n"), ("json", '[\n {"n": 7, "answer": "after"}\n]\n')):
+        opens.clear()
+        result = CliRunner().invoke(app, ["sql", query, "--data", str(tmp_path / "data"), "--lake", "-f", fmt])
+        assert (result.exit_code, result.stdout, len(opens)) == (0, expected, 2), result.output
