@@ -28,10 +28,15 @@ _CONTROL_BYTES = bytes([*range(0x09), 0x0B, *range(0x0E, 0x20), 0x7F])
 _SAMPLE_BYTES = 8192
 _MAX_CONTROL_SHARE = 0.05
 _MAX_REPLACED_SHARE = 0.005
+_UTF16_NUL_SHARE = 0.3
+_UTF16_ONE_SIDE_SHARE = 0.95
 _ARABIC_SCRIPT_SHARE = 0.3
 _ARABIC_WORDS_SHARE = 0.6
 _PUNCTUATION_BYTES = frozenset(b"\x80\x85\x91\x92\x93\x94\x96\x97")
 """windows-1252's and windows-1256's shared € … ‘ ’ “ ” – —."""
+_SHARED_LETTER_BYTES = frozenset(b"\xd7\xe0\xe2\xe7\xe8\xe9\xea\xeb\xee\xef\xf4\xf7\xf9\xfb\xfc")
+"""windows-1252's and windows-1256's shared × à â ç è é ê ë î ï ô ÷ ù û ü."""
+_CP1252_UNDEFINED = b"\x81\x8d\x8f\x90\x9d"
 _ARABIC_WORD = re.compile(r"[\u0600-\u06ff]{2,}")
 _HIGH_BYTES = bytes(range(0x80, 0x100))
 _SPACE_AND_CONTROL_BYTES = bytes(range(0x21))
@@ -54,7 +59,8 @@ def decode_bytes(data: bytes) -> Decoded | Undecodable:
 
     The text comes back with LF line ends and no NUL bytes; the encoding names what
     the bytes really were (`utf-8`, `utf-8-sig`, `utf-16`, `cp1252`, `cp1256`, or
-    `utf-8-repaired` when a few stray bytes had to be replaced).
+    `utf-8-repaired` and `cp1252-repaired` when a few stray bytes had to be read another
+    way or replaced).
     """
     if not data or data.isspace():
         return Undecodable("empty", "the file has no text (0 bytes or only white space)")
@@ -62,6 +68,11 @@ def decode_bytes(data: bytes) -> Decoded | Undecodable:
         return _finish(_decode_utf8(data[3:]), "utf-8-sig")
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         return _decode_utf16(data)
+    without_mark = _utf16_without_mark(data)
+    if without_mark is not None:
+        decoded = _decode_utf16(data, without_mark)
+        if isinstance(decoded, Decoded):
+            return decoded
     if data.startswith(b"\x00") or data.endswith(b"\x00"):
         # A page the crawl wrote into a file of NUL bytes, before or after it: the text is
         # whole. (NULs inside the text are dropped, as everywhere.)
@@ -73,20 +84,38 @@ def decode_bytes(data: bytes) -> Decoded | Undecodable:
         return Undecodable("binary", f"starts like a {kind}, not a text page")
     sample = data[:_SAMPLE_BYTES]
     controls = len(sample) - len(sample.translate(None, _CONTROL_BYTES))
-    if controls > _MAX_CONTROL_SHARE * len(sample):
+    # NUL bytes inside the text (a hole the crawl left) are dropped with the rest of the
+    # file's: they are no sign of binary data, where the other control bytes are.
+    nuls = sample.count(0)
+    if controls - nuls > _MAX_CONTROL_SHARE * (len(sample) - nuls):
         return Undecodable("binary", f"{controls} of its first {len(sample)} bytes are control characters")
     return _finish(_decode_utf8(data), "utf-8")
 
 
-def _decode_utf16(data: bytes) -> Decoded | Undecodable:
+def _decode_utf16(data: bytes, codec: str = "utf-16") -> Decoded | Undecodable:
     try:
-        return _finish_text(data.decode("utf-16"), "utf-16")
+        return _finish_text(data.decode(codec), "utf-16")
     except UnicodeDecodeError as error:
         if error.start >= len(data) - 3:
             # The crawl cut the last character (a byte of its two, or half a surrogate
             # pair): drop the fragment, as for UTF-8.
-            return _finish_text(data[: error.start].decode("utf-16", errors="replace"), "utf-16")
+            return _finish_text(data[: error.start].decode(codec, errors="replace"), "utf-16")
         return Undecodable("undecodable", "starts with a UTF-16 byte-order mark but is not valid UTF-16")
+
+
+def _utf16_without_mark(data: bytes) -> str | None:
+    """`utf-16-le` or `utf-16-be` for UTF-16 text saved without its byte-order mark, else
+    None. Latin text in UTF-16 has a NUL in every other byte, all on one side of each pair;
+    a run of NULs the crawl left (or padding) has as many on either side."""
+    nuls = data.count(0, 0, _SAMPLE_BYTES)
+    if nuls < _UTF16_NUL_SHARE * min(len(data), _SAMPLE_BYTES):
+        return None
+    at_odd_offsets = data[1:_SAMPLE_BYTES:2].count(0)
+    if at_odd_offsets >= _UTF16_ONE_SIDE_SHARE * nuls:
+        return "utf-16-le"
+    if nuls - at_odd_offsets >= _UTF16_ONE_SIDE_SHARE * nuls:
+        return "utf-16-be"
+    return None
 
 
 def _decode_utf8(data: bytes) -> Decoded | Undecodable:
@@ -130,7 +159,11 @@ def _decode_legacy(data: bytes) -> Decoded | Undecodable:
         try:
             return Decoded(data.decode("cp1252"), "cp1252")
         except UnicodeDecodeError:
-            pass
+            # A byte windows-1252 leaves undefined (0x81, 0x8D, 0x8F, 0x90, 0x9D): a few are
+            # damage in a windows-1252 page, which is kept with them replaced.
+            undefined = len(data) - len(data.translate(None, _CP1252_UNDEFINED))
+            if undefined <= max(2, _MAX_REPLACED_SHARE * len(data)):
+                return Decoded(data.decode("cp1252", errors="replace"), "cp1252-repaired")
     arabic = sum(1 for char in arabic_text if "\u0600" <= char <= "\u06ff")
     if arabic >= high_bytes * 0.6:
         return Decoded(arabic_text, "cp1256")
@@ -143,10 +176,12 @@ def _decode_legacy(data: bytes) -> Decoded | Undecodable:
 def _stray_punctuation(error: UnicodeError) -> tuple[str, int]:
     """A stray byte in UTF-8 text that windows-1252 and windows-1256 both read as the same
     quote, dash, ellipsis or euro sign (a quote pasted from a word processor) is that
-    character; any other is U+FFFD, as errors="replace" makes it."""
+    character, and so is one that both read as the same letter (`é`, `ü`) where it cannot
+    be what is left of a UTF-8 character (a byte from 0xC0 up starts one, never ends one);
+    any other is U+FFFD, as errors="replace" makes it."""
     assert isinstance(error, UnicodeDecodeError)
     stray = error.object[error.start : error.end]
-    if len(stray) == 1 and stray[0] in _PUNCTUATION_BYTES:
+    if len(stray) == 1 and (stray[0] in _PUNCTUATION_BYTES or stray[0] in _SHARED_LETTER_BYTES):
         return stray.decode("cp1252"), error.end
     return "\ufffd", error.end
 

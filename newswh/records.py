@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from typing import Any, Literal
 
-PARSER_VERSION = "1.2.1"
+PARSER_VERSION = "1.3.0"
 """Bump when the parser's output for some input changes, so ingests know to re-parse.
 1.1.0: Category lines, datelines, two-paragraph captions, early pic names, cut trailers,
 attribution typos; new article fields language, site and dateline.
@@ -25,7 +25,12 @@ is read in linear time (it took minutes near the size cap).
 1.2.1: a `Category:` line of its own is chrome whatever it names (`Category: U.S.` stayed in
 the body); a UTF-8 page whose related list (or a paragraph) is in windows-1252 keeps its
 UTF-8 characters, where it was read as windows-1252 throughout when its stray quotes
-outnumbered them."""
+outnumbered them.
+1.3.0: a crawl's damage that rejected readable pages. NUL bytes inside a page are dropped
+(it was rejected as binary); a UTF-16 page without its byte-order mark is UTF-16 (binary);
+a windows-1252 page with a few bytes that code page leaves undefined is `cp1252-repaired`
+(undecodable); a stray letter in UTF-8 text that windows-1252 and windows-1256 read alike
+(`é`) is that letter, where it was U+FFFD."""
 
 SITE = "en.alalam.ir"
 """The one site whose pages become articles; pages of its sister sites are rejected."""

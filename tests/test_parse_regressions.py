@@ -278,8 +278,8 @@ def test_stray_windows_quotes_in_utf8_are_quotes():
     page = SEED_TEXT.replace("A Russian deputy", "A \x93Russian\x94 deputy").encode("utf-8").replace(b"\xc2\x93", b"\x93").replace(b"\xc2\x94", b"\x94")
     article = parse_page(page, "t.txt").article
     assert article.source_encoding == "utf-8-repaired" and article.lead.startswith("A “Russian” deputy")
-    other = parse_page(SEED_TEXT.encode().replace(b"A Russian", b"A Ru\xe9sian"), "t.txt").article
-    assert other.lead.startswith("A Ru\ufffdsian")  # a letter: no guess at which code page
+    other = parse_page(SEED_TEXT.encode().replace(b"A Russian", b"A Ru\xe1sian"), "t.txt").article
+    assert other.lead.startswith("A Ru\ufffdsian")  # windows-1252's á, windows-1256's ل: no guess at which
 
 
 @pytest.mark.parametrize(("encoding", "cut"), [("utf-16", 1), ("utf-16-le", 1), ("utf-16-be", 1), ("utf-16", 2)])
@@ -365,5 +365,58 @@ def test_a_utf8_page_with_a_windows_1252_related_list_keeps_its_utf8():
     assert result.article.source_encoding == "utf-8-repaired"
     assert result.article.lead.startswith("A Russian’s deputy")
     assert result.related_items == parse_page((head + trailer).encode(), "t.txt").related_items
-    accented = parse_page(head.encode() + trailer.replace("Putin", "Poutiné").encode("cp1252"), "t.txt").article
-    assert accented.source_encoding == "cp1252"  # a stray letter: which code page is a guess, as before
+    accented = parse_page(head.encode() + trailer.replace("Putin", "Poutiné").encode("cp1252"), "t.txt")
+    assert accented.article.source_encoding == "utf-8-repaired"  # é in both code pages (parser 1.3.0)
+    assert accented.article.lead.startswith("A Russian’s deputy") and "Poutiné" in accented.related_items[0].title
+    guessed = parse_page(head.encode() + trailer.replace("Putin", "Putín").encode("cp1252"), "t.txt").article
+    assert guessed.source_encoding == "cp1252"  # í is windows-1256's ي: which code page is a guess, as before
+
+
+# Parser 1.3.0: a second adversarial pass over FORMAT.md's "Damage to expect from a crawl".
+
+
+def test_nul_bytes_inside_a_page_are_dropped_not_taken_for_binary():
+    """FORMAT.md lists NUL bytes among the damage: 300 of them inside a page (a hole the
+    crawl left) rejected the readable article as binary."""
+    cut = SEED.read_bytes().index(b"Oleg Syromolotov said")
+    result = parse_page(SEED.read_bytes()[:cut] + b"\x00" * 300 + SEED.read_bytes()[cut:], "t.txt")
+    whole = parse_page(SEED.read_bytes(), "t.txt")
+    assert result.article is not None, result.reject
+    assert (result.article.body, result.related_items) == (whole.article.body, whole.related_items)
+    binary = b"text " * 100 + b"\x00\x01\x02\x03" * 100  # NULs beside other control bytes: binary still
+    assert parse_page(binary, "t.txt").reject.reason == "binary"
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+@pytest.mark.parametrize("cut", [0, 1])
+def test_a_utf16_page_without_its_byte_order_mark_is_utf16(encoding, cut):
+    """Without a byte-order mark, every other byte of a UTF-16 page is NUL: it was rejected
+    as binary. A run of NULs has as many on either side of each pair, and is no UTF-16."""
+    data = SEED_TEXT.encode(encoding)
+    result = parse_page(data[: len(data) - cut], "t.txt")
+    whole = parse_page(SEED.read_bytes(), "t.txt")
+    assert result.article is not None and result.article.source_encoding == "utf-16", result.reject
+    assert (result.article.body, result.related_items) == (whole.article.body, whole.related_items)
+    padded = parse_page(SEED.read_bytes() + b"\x00" * 8192, "t.txt").article
+    assert padded.source_encoding == "utf-8" and padded.body == whole.article.body
+
+
+def test_a_windows_1252_page_with_a_byte_it_leaves_undefined_is_kept():
+    """windows-1252 leaves 0x81, 0x8D, 0x8F, 0x90 and 0x9D undefined: one of them in a
+    windows-1252 page rejected it as undecodable. A few are damage, replaced; many are
+    not windows-1252."""
+    page = SEED_TEXT.replace("A Russian deputy", "A Peña “quote” deputy").encode("cp1252")
+    cut = page.index(b"Oleg Syromolotov said")
+    article = parse_page(page[:cut] + b"\x9d" + page[cut:], "t.txt").article
+    assert article is not None and article.source_encoding == "cp1252-repaired"
+    assert article.lead.startswith("A Peña “quote” deputy") and "\ufffdOleg Syromolotov said" in article.body
+    many = page[:cut] + b"\x9d " * 60 + page[cut:]
+    assert parse_page(many, "t.txt").reject.reason == "undecodable"
+
+
+def test_a_windows_letter_in_utf8_text_is_that_letter_where_both_code_pages_agree():
+    """A name typed in windows-1252 into a UTF-8 page (`Olég`) became `Ol\ufffdg`, though
+    windows-1252 and windows-1256 both read that byte as `é`."""
+    head, trailer = SEED_HEAD.replace("Oleg", "Olég"), SEED_TEXT[SEED_TEXT.index("string("):]
+    article = parse_page(head.encode("cp1252") + trailer.encode(), "t.txt").article
+    assert article.source_encoding == "utf-8-repaired" and article.caption.startswith("Olég Syromolotov")
