@@ -333,16 +333,15 @@ cdef tuple _times(str path):
     month = <int>_number(text, slash - 5, 2)
     day = <int>_number(text, slash - 2, 2)
     ticks = _number(text, slash + 8, 18)
-    folder_date = None
-    folder_day = 0
-    if 1 <= month <= 12 and 1 <= day <= _days_in_month(year, month):
-        folder_date = date_new(year, month, day)
-        folder_day = _ordinal(year, month, day)
+    if not (1 <= month <= 12 and 1 <= day <= _days_in_month(year, month)):
+        return (None, None)  # a folder no calendar has (02/30): no date for the ticks to agree with
+    folder_date = date_new(year, month, day)
+    folder_day = _ordinal(year, month, day)
     microseconds = ticks // 10
     day_number = microseconds // _day_microseconds + _epoch_ordinal
     if day_number < _first_plausible_day or day_number > _last_plausible_day:
         return (folder_date, None)
-    if folder_date is not None and (day_number - folder_day > tolerance or folder_day - day_number > tolerance):
+    if day_number - folder_day > tolerance or folder_day - day_number > tolerance:
         return (folder_date, None)
     _from_ordinal(day_number, &year, &month, &day)
     time_of_day = microseconds % _day_microseconds

@@ -34,15 +34,19 @@ DATELINE = re.compile(r"^al[- ]?alam\s*[-–—]\s*[^\W\d_][^\W_]*(?:[ ,.'’-]+
 """The desk and country line, `Alalam - Syria`: short and unpunctuated like a caption, but not one."""
 REPORTED = ("reported", "reports", "repoted", "reportd", "reproted", "reporterd")
 """The closing verb of an attribution, with the typos seen on real pages."""
-ATTRIBUTION = re.compile(
+_CREDIT = (
     r"[;,][\"”]?\s+(?:the\s+)?"
     r"((?:(?:al|el)-)?(?:[A-Z0-9][\w.&'’-]*)(?:\s+(?:of|al|el|de|and|[A-Z0-9][\w.&'’-]*)){0,5})"
     r"(?:\s+news\s+agency)?"
     rf"\s+(?:has\s+)?(?:{'|'.join(REPORTED)})"
-    r"(?:\s+on\s+(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday))?\.?[\"”]?$"
+)
+ATTRIBUTION = re.compile(
+    _CREDIT + r"(?:\s+(?:on\s+)?(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday))?\.?[\"”]?$"
 )
 """`…; Press TV reported.`, and the forms around it: `…," IRNA reported on Sunday.`, `…,
-al-Alam reports.`, `…, the Sana news agency reported.`"""
+al-Alam reports.`, `…, the Sana news agency reported.`, `…; Reuters reported Friday.`"""
+ATTRIBUTION_INSIDE = re.compile(_CREDIT + r",\s")
+"""FORMAT.md's outlet credited mid-paragraph: `…, al-Alam reports, adding that …`."""
 _JSON_START = re.compile(r'[\[{]\s*(?:["{\[\]}]|-?\d|true\b|false\b|null\b)')
 """How a JSON document begins; a headline may begin with `[` too: `[VIDEO] …`."""
 _CAPTION_MAX_CHARS = 160
@@ -253,7 +257,7 @@ def is_caption(line: str) -> bool:
 
 
 def find_attribution(last_paragraph: str) -> str | None:
-    match = ATTRIBUTION.search(last_paragraph)
+    match = ATTRIBUTION.search(last_paragraph) or ATTRIBUTION_INSIDE.search(last_paragraph)
     return match.group(1) if match else None
 
 

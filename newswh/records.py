@@ -30,7 +30,9 @@ outnumbered them.
 (it was rejected as binary); a UTF-16 page without its byte-order mark is UTF-16 (binary);
 a windows-1252 page with a few bytes that code page leaves undefined is `cp1252-repaired`
 (undecodable); a stray letter in UTF-8 text that windows-1252 and windows-1256 read alike
-(`é`) is that letter, where it was U+FFFD."""
+(`é`) is that letter, where it was U+FFFD. Also: an outlet credited mid-paragraph (`…,
+al-Alam reports, adding …`) or `reported Friday` is the attribution; a picture's ticks in a
+folder no calendar has (`2015/02/30`) are not trusted."""
 
 SITE = "en.alalam.ir"
 """The one site whose pages become articles; pages of its sister sites are rejected."""

@@ -350,7 +350,8 @@ def pic_times(pic_path: str) -> tuple[date | None, datetime | None]:
     The ticks count 100 ns since 0001-01-01; we keep whole microseconds (truncating),
     which is what Parquet and DuckDB timestamps hold. The time is trusted only when it
     lands in a plausible year and, where the path has a date folder, within two days
-    of it; otherwise it stays null rather than a guess. Early names (`alalam-<ticks>.jpg`)
+    of it (a folder's impossible date, 2015/02/30, agrees with none); otherwise it stays
+    null rather than a guess. Early names (`alalam-<ticks>.jpg`)
     are trusted only on their folder's very date (FORMAT.md: a decoded date that
     disagrees with the folder is not trusted).
     """
@@ -366,7 +367,7 @@ def pic_times(pic_path: str) -> tuple[date | None, datetime | None]:
         found = _PIC_TICKS.search(pic_path, pic_path.rfind("/") + 1)
         ticks = found[1] if found else None
     folder_date = _folder_date(year, month, day) if year else None
-    if not ticks:
+    if not ticks or (year and folder_date is None):  # a folder no calendar has (02/30): no date to agree with
         return folder_date, None
     # Checked on day numbers first: most items pass, and building a datetime to compare
     # dates cost more than the rest of this function.

@@ -121,7 +121,7 @@ def test_attribution_typo_before_sign_off_and_category():
     [
         ("It was signed on Monday; FNA repoted.", "FNA"),
         ("It was signed on Monday, Press TV reportd.", "Press TV"),
-        ("It was signed on Monday, al-Alam reports, and more will follow.", None),
+        ("It was signed on Monday, al-Alam reports, and more will follow.", "al-Alam"),  # mid-paragraph (1.3.0)
         ("It was signed on Monday.", None),
     ],
 )
@@ -420,3 +420,30 @@ def test_a_windows_letter_in_utf8_text_is_that_letter_where_both_code_pages_agre
     head, trailer = SEED_HEAD.replace("Oleg", "Olég"), SEED_TEXT[SEED_TEXT.index("string("):]
     article = parse_page(head.encode("cp1252") + trailer.encode(), "t.txt").article
     assert article.source_encoding == "utf-8-repaired" and article.caption.startswith("Olég Syromolotov")
+
+
+@pytest.mark.parametrize(
+    ("last", "outlet"),
+    [
+        ("September 30, al-Alam reports, adding that more strikes are due.", "al-Alam"),
+        ("September 30; Reuters reported Friday.", "Reuters"),
+        ("September 30, the ministry reports, adding that more strikes are due.", None),
+    ],
+)
+def test_an_outlet_credited_mid_paragraph_is_the_attribution(last, outlet):
+    """FORMAT.md: outlets credited mid-paragraph ("…, al-Alam reports"); only a credit that
+    ended the paragraph was found."""
+    assert parse_page(SEED_TEXT.replace(SEED_LAST, last).encode(), "t.txt").article.attribution == outlet
+
+
+@pytest.mark.parametrize("folder", ["/2015/02/30/", "/2015/13/08/"])
+def test_ticks_in_a_folder_no_calendar_has_are_not_trusted(folder):
+    """FORMAT.md: a decoded time whose date disagrees with the folder is not trusted; a
+    folder with an impossible date was never compared, and its ticks were kept."""
+    item = '{"id":"1","sort":"1","contenttypeid":"21","pic":"%s","title":"T"}'
+    good = "/2015/11/08/alalam_635825855555584105_25f_4x3.jpg"
+    for pic in (good.replace("/2015/11/08/", folder), good.replace("/2015/11/08/", folder).replace("_25f_4x3", "")):
+        result = parse_page((SEED_HEAD + 'string(9) "[' + item % pic + ' ]"').encode(), "t.txt")
+        assert (result.related_items[0].pic_date, result.related_items[0].pic_uploaded_at) == (None, None)
+    result = parse_page((SEED_HEAD + 'string(9) "[' + item % good + ' ]"').encode(), "t.txt")
+    assert result.related_items[0].pic_uploaded_at == datetime(2015, 11, 8, 13, 19, 15, 558410)
