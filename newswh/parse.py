@@ -136,6 +136,8 @@ def _parse(data: bytes, source_path: str, content_hash: str, max_bytes: int) -> 
 
     paragraphs = lines[cursor:]
     had_category = drop_category(paragraphs)
+    while had_category and drop_category(paragraphs):  # `Category: Iran`, then `Category: Middle East`
+        pass
     sign_off = None
     if paragraphs and SIGN_OFF.match(paragraphs[-1]):
         sign_off = paragraphs.pop()

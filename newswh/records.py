@@ -32,7 +32,8 @@ a windows-1252 page with a few bytes that code page leaves undefined is `cp1252-
 (undecodable); a stray letter in UTF-8 text that windows-1252 and windows-1256 read alike
 (`é`) is that letter, where it was U+FFFD. Also: an outlet credited mid-paragraph (`…,
 al-Alam reports, adding …`) or `reported Friday` is the attribution; a picture's ticks in a
-folder no calendar has (`2015/02/30`) are not trusted."""
+folder no calendar has (`2015/02/30`) are not trusted; of two `Category:` lines, the first is
+chrome too (it was the body's last paragraph)."""
 
 SITE = "en.alalam.ir"
 """The one site whose pages become articles; pages of its sister sites are rejected."""

@@ -447,3 +447,11 @@ def test_ticks_in_a_folder_no_calendar_has_are_not_trusted(folder):
         assert (result.related_items[0].pic_date, result.related_items[0].pic_uploaded_at) == (None, None)
     result = parse_page((SEED_HEAD + 'string(9) "[' + item % good + ' ]"').encode(), "t.txt")
     assert result.related_items[0].pic_uploaded_at == datetime(2015, 11, 8, 13, 19, 15, 558410)
+
+
+def test_every_category_line_is_chrome():
+    """FORMAT.md: a `Category:` line is page chrome. Of two, the first stayed in the body as
+    its last paragraph, and the attribution before it was lost."""
+    page = SEED_TEXT.replace(SEED_LAST, SEED_LAST + "\nNTJ/BA\nCategory: Iran\nCategory: Middle East")
+    article = parse_page(page.encode(), "t.txt").article
+    assert article.body.endswith(SEED_LAST) and (article.attribution, article.sign_off) == ("Press TV", "NTJ/BA")
