@@ -119,18 +119,22 @@ def _parse(data: bytes, source_path: str, content_hash: str, max_bytes: int) -> 
         return reject("no_title", f"the first line is {len(title)} characters long: a paragraph, not a headline")
 
     cursor = 1
-    date_line = DATE_LINE.match(lines[1]) if len(lines) > 1 else None
-    if date_line is None and len(lines) > 2 and len(lines[1]) <= _TITLE_MAX_CHARS:
-        date_line = DATE_LINE.match(lines[2])
+    # The headline again (FORMAT.md: once or twice; a crawl can repeat it more). The date
+    # line is looked for first: comparing it with the headline, as text, is the slower test.
+    while cursor < len(lines) and not DATE_LINE.match(lines[cursor]) and _same_text(lines[cursor], title):
+        cursor += 1
+    date_line = DATE_LINE.match(lines[cursor]) if len(lines) > cursor else None
+    if date_line is None and len(lines) > cursor + 1 and len(lines[cursor]) <= _TITLE_MAX_CHARS:
+        date_line = DATE_LINE.match(lines[cursor + 1])
         if date_line is not None:
-            cursor = 2  # the headline again, the date line right under it: even when the copy differs ("+ VIDEO")
-    if date_line is None and len(lines) > 1 and _same_text(lines[1], title):
-        cursor = 2
+            cursor += 1  # the headline again, the date line right under it: even when the copy differs ("+ VIDEO")
     has_date_line = date_line is not None
     published_at = None
     if date_line is not None:
         published_at = _timestamp(date_line)
         cursor += 1
+        while cursor < len(lines) and DATE_LINE.match(lines[cursor]):
+            cursor += 1  # the date line again: no paragraph of the story
     if not has_date_line and trailer_start == -1:
         return reject("not_article", "no date line under the headline and no related-stories trailer")
 

@@ -33,7 +33,8 @@ a windows-1252 page with a few bytes that code page leaves undefined is `cp1252-
 (`é`) is that letter, where it was U+FFFD. Also: an outlet credited mid-paragraph (`…,
 al-Alam reports, adding …`) or `reported Friday` is the attribution; a picture's ticks in a
 folder no calendar has (`2015/02/30`) are not trusted; of two `Category:` lines, the first is
-chrome too (it was the body's last paragraph)."""
+chrome too (it was the body's last paragraph); a date line repeated is not the lead, and a
+third headline copy does not leave the article undated."""
 
 SITE = "en.alalam.ir"
 """The one site whose pages become articles; pages of its sister sites are rejected."""

@@ -455,3 +455,18 @@ def test_every_category_line_is_chrome():
     page = SEED_TEXT.replace(SEED_LAST, SEED_LAST + "\nNTJ/BA\nCategory: Iran\nCategory: Middle East")
     article = parse_page(page.encode(), "t.txt").article
     assert article.body.endswith(SEED_LAST) and (article.attribution, article.sign_off) == ("Press TV", "NTJ/BA")
+
+
+@pytest.mark.parametrize("repeat", ["date line", "headline"])
+def test_a_repeated_date_line_or_headline_is_not_the_story(repeat):
+    """A date line repeated became the lead; a third headline copy made the date line the
+    caption and left the article undated."""
+    if repeat == "date line":
+        page = SEED_TEXT.replace(SEED_DATE_LINE + "\n", SEED_DATE_LINE + "\n" + SEED_DATE_LINE + "\n", 1)
+    else:
+        page = SEED_TEXT.replace(SEED_TITLE + "\n", SEED_TITLE + "\n" + SEED_TITLE + "\n", 1)
+    assert page != SEED_TEXT
+    article, whole = parse_page(page.encode(), "t.txt").article, parse_page(SEED.read_bytes(), "t.txt").article
+    assert (article.title, article.published_at, article.lead, article.caption, article.body) == (
+        whole.title, whole.published_at, whole.lead, whole.caption, whole.body
+    )
