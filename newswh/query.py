@@ -30,11 +30,26 @@ def write_problem(con: duckdb.DuckDBPyConnection, query: str, kept: Path, over_l
     A read-only connection still writes files: `copy … to` and `export database` wrote over
     a lake's partitions, the only copy of articles whose raw files are gone, from a command
     that only reads. Over the lake (an in-memory database), `attach` opened the warehouse
-    itself for writing. Files written anywhere else are what `copy … to` is for."""
+    itself for writing; over the warehouse, `attach` created a database inside the lake. A
+    setting that names where DuckDB writes (`home_directory`, which `~` in a `copy` target
+    follows; `profiling_output`; `enable_logging`'s file) could point into the folder too.
+    Files written anywhere else are what `copy … to` is for."""
     kept = kept.resolve()
     for statement in con.extract_statements(query):
+        named = _names_where_duckdb_writes(statement)
+        if named is not None:
+            return f"`{named}` sets where DuckDB writes files, and newswh sql never writes into {kept}: run this with DuckDB itself"
         if over_lake and statement.type == duckdb.StatementType.ATTACH:
             return "`attach` is not run over the lake (it could write the database it attaches): open that database with DuckDB itself"
+        if statement.type == duckdb.StatementType.ATTACH:
+            target = _written_path(statement.query, export=True)  # the first quoted string: the database's file
+            if target is None:
+                return "cannot tell which file this `attach` opens: give it as a quoted path, e.g. attach 'other.duckdb'"
+            if target and Path(os.path.expanduser(target)).resolve().is_relative_to(kept):
+                return (
+                    f"this query would attach {target}, inside {kept}, which holds the warehouse or its lake (`attach` "
+                    "creates and writes a database): attach a copy kept elsewhere"
+                )
         if statement.type in (duckdb.StatementType.COPY, duckdb.StatementType.EXPORT):
             target = _written_path(statement.query, export=statement.type == duckdb.StatementType.EXPORT)
             if target is None:
@@ -44,14 +59,42 @@ def write_problem(con: duckdb.DuckDBPyConnection, query: str, kept: Path, over_l
     return None
 
 
+WHERE_DUCKDB_WRITES = frozenset({
+    "home_directory", "temp_directory", "secret_directory", "extension_directory", "extension_directories",
+    "extension_repository_directory", "log_query_path", "profiling_output", "profile_output", "enable_profiling",
+    "enable_profile", "enable_logging", "logging_sink",
+})
+"""DuckDB's settings and functions that name a folder or file it then writes (or turn such
+writing on), however they are reached: `set`, `pragma`, `call` or a table function."""
+
+
+def _names_where_duckdb_writes(statement: duckdb.Statement) -> str | None:
+    """The WHERE_DUCKDB_WRITES name a `set`, `reset` or `pragma` changes, or that is called
+    as a function (`call enable_logging(…)`, `from enable_logging(…)`); a column of that
+    name is no setting."""
+    setting = statement.type in (duckdb.StatementType.SET, duckdb.StatementType.PRAGMA)
+    tokens = list(_tokens(statement.query))
+    for number, (text, kind) in enumerate(tokens):
+        name = text.strip('"').lower()
+        if kind in (duckdb.token_type.identifier, duckdb.token_type.keyword) and name in WHERE_DUCKDB_WRITES:
+            if setting or (number + 1 < len(tokens) and tokens[number + 1][0].startswith("(")):
+                return name
+    return None
+
+
+def _tokens(statement: str) -> Iterator[tuple[str, duckdb.token_type]]:
+    """Each token's text (without the white space after it) and kind."""
+    tokens = duckdb.tokenize(statement)
+    for number, (start, kind) in enumerate(tokens):
+        end = tokens[number + 1][0] if number + 1 < len(tokens) else len(statement)
+        yield statement[start:end].strip().rstrip(";").strip(), kind
+
+
 def _written_path(statement: str, export: bool) -> str | None:
     """The local path a `copy … to` or `export database` statement writes: "" where it
     writes nothing local (`copy … from`, a URL), None where that cannot be told."""
-    tokens = duckdb.tokenize(statement)
     depth, after_to = 0, False
-    for number, (start, kind) in enumerate(tokens):
-        end = tokens[number + 1][0] if number + 1 < len(tokens) else len(statement)
-        text = statement[start:end].strip().rstrip(";").strip()
+    for text, kind in _tokens(statement):
         if kind == duckdb.token_type.operator:
             depth += text.count("(") - text.count(")")
         elif depth:

@@ -234,3 +234,50 @@ def test_a_lake_read_again_writes_its_result_once(example_data, tmp_path, monkey
         opens.clear()
         result = CliRunner().invoke(app, ["sql", query, "--data", str(tmp_path / "data"), "--lake", "-f", fmt])
         assert (result.exit_code, result.stdout, len(opens)) == (0, expected, 2), result.output
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "set home_directory='{articles}'; copy (select 1) to '~/part-0.parquet' (format parquet)",
+        "SET \"Home_Directory\" = '{articles}'",
+        "reset temp_directory",
+        "pragma enable_profiling='json'; set profiling_output='{data}/lake/_warehouse/synced.json'; select 1",
+        "call enable_logging(storage='file', storage_config={{'path': '{articles}'}}); select 1",
+        "select * from enable_logging (storage='file')",
+        "set log_query_path='{data}/lake/q.log'",
+        "set secret_directory='{data}/lake'",
+        "attach '{data}/lake/x.duckdb' as w (read_only false)",
+        "attach if not exists '{data}/new.duckdb'",
+    ],
+)
+def test_no_setting_or_attach_writes_into_the_data_folder(example_data, query):
+    """Only `copy`/`export` targets were checked: `set home_directory` pointed a `copy` to
+    '~/…' at the lake's articles (replacing them with an empty file), `attach` created a
+    database inside the lake, and the profiler's or the logger's file could overwrite
+    `synced.json`. Checked on the query's text, before anything runs."""
+    from newswh.query import write_problem
+
+    text = query.format(data=example_data, articles=example_data / "lake" / "articles")
+    con = duckdb.connect()
+    for over_lake in (False, True):
+        problem = write_problem(con, text, example_data, over_lake=over_lake)
+        assert problem is not None and (f"never writes into {example_data}" in problem or "attach" in problem), problem
+    for harmless in ("select 1 as home_directory, 2 as enable_logging", "set threads = 1", "select current_setting('home_directory')"):
+        assert write_problem(con, harmless, example_data, over_lake=False) is None
+
+
+def test_a_setting_that_would_write_into_the_lake_is_refused_on_the_command_line(example_data, tmp_path):
+    data = tmp_path / "data"
+    shutil.copytree(example_data, data)
+    lake_files = sorted((path, path.stat().st_mtime_ns) for path in (data / "lake").rglob("*") if path.is_file())
+    part = next((data / "lake" / "articles").rglob("*.parquet"))
+    for lake in ([], ["--lake"]):
+        refused = newswh(
+            "sql", f"set home_directory='{part.parent}'; copy (select 1 as x) to '~/{part.name}' (format parquet)", "--data", str(data), *lake
+        )
+        assert (refused.returncode, refused.stdout) == (2, ""), refused.stderr
+        assert refused.stderr == f"newswh sql: `home_directory` sets where DuckDB writes files, and newswh sql never writes into {data}: run this with DuckDB itself\n"
+    attached = newswh("sql", f"attach '{data}/lake/x.duckdb' as w (read_only false)", "--data", str(data))
+    assert attached.returncode == 2 and "this query would attach " in attached.stderr, attached.stderr
+    assert sorted((path, path.stat().st_mtime_ns) for path in (data / "lake").rglob("*") if path.is_file()) == lake_files
