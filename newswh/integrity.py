@@ -33,6 +33,7 @@ from newswh.lake import (
     in_lake_layout,
     partition_folder,
     prepare_lake,
+    published_but_changed,
     published_but_missing,
     published_run,
     recorded_digests,
@@ -377,9 +378,17 @@ def _warehouse_ahead(paths: DataPaths) -> str | None:
 
 def _missing_files(lake: Path) -> str:
     """Why a lake's tables may not fit together: the lake files its last sync published that
-    are gone now (a person deleted one, say), said as a clause; "" if none is."""
+    are gone now (a person deleted one, say), or files it did not write there (a copy of
+    one), said as a clause; "" if none is."""
     missing = published_but_missing(lake)
-    return f", as {missing} is missing, though the last lake sync wrote it: put it back from a backup" if missing else ""
+    if missing:
+        return f", as {missing} is missing, though the last lake sync wrote it: put it back from a backup"
+    changed = published_but_changed(lake)
+    if changed.strays:
+        return f", as {changed.strays} is there, though the last lake sync did not write it (a copy?): move it out of the lake"
+    if changed.resized:
+        return f", as {changed.resized} is not the size the last lake sync wrote (damaged or replaced): put it back from a backup"
+    return ""
 
 
 _MANIFEST = next(dataset for dataset in DATASETS if dataset.table_name == "source_files")

@@ -1143,10 +1143,40 @@ def published_but_missing(root: Path) -> str:
     """The lake files the last publish recorded that are gone now (a person deleted one),
     named as `first (and N more)`; "" if none is."""
     published = published_listing(root) or {}
-    missing = [root / folder / name for folder, files in published.items() for name in files if not (root / folder / name).exists()]
-    if not missing:
-        return ""
-    return f"{missing[0]}{f' (and {len(missing) - 1:,} more)' if len(missing) > 1 else ''}"
+    return first_and_more([root / folder / name for folder, files in published.items() for name in files if not (root / folder / name).exists()])
+
+
+@dataclass(frozen=True)
+class Unpublished:
+    """Lake files that are not as the last publish recorded them, each named as `first (and
+    N more)`, "" where there is none. Every one is read as data."""
+
+    strays: str
+    """Files it did not write: a copy (`part-0 (copy).parquet`, whose rows count twice) or
+    a file another tool put there."""
+    resized: str
+    """Files it wrote, of another size now: damaged, or replaced by other rows."""
+
+
+def published_but_changed(root: Path) -> Unpublished:
+    """The lake files that are not as its last publish recorded them. mtimes are not
+    compared: a lake copied without them (`cp -r`) is the lake."""
+    published = published_listing(root) or {}
+    strays, resized = [], []
+    for dataset in DATASETS:
+        recorded = published.get(dataset.folder)
+        if recorded is None:  # a dataset newer than the record is not the record's to judge
+            continue
+        for name, (size, _) in parquet_listing(root, dataset).items():
+            if name not in recorded:
+                strays.append(root / dataset.folder / name)
+            elif recorded[name][0] != size:
+                resized.append(root / dataset.folder / name)
+    return Unpublished(first_and_more(strays), first_and_more(resized))
+
+
+def first_and_more(paths: list[Path]) -> str:
+    return f"{paths[0]}{f' (and {len(paths) - 1:,} more)' if len(paths) > 1 else ''}" if paths else ""
 
 
 def parquet_listing(root: Path, dataset: Dataset) -> dict[str, list[int]]:

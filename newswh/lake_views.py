@@ -34,6 +34,7 @@ from newswh.lake import (
     Dataset,
     duckdb_path,
     parquet_listing,
+    published_but_changed,
     published_but_missing,
     published_listing,
 )
@@ -113,8 +114,9 @@ def lake_state(lake: Path) -> str:
 
 def snapshot(lake: Path, wait_seconds: float = PUBLISH_WAIT_SECONDS) -> LakeSnapshot:
     """The lake's files, once any publish under way has finished (or `wait_seconds` passed).
-    Raises LakeIncomplete when files its last publish wrote are gone: read without them,
-    `count(*) from articles` said 0, and a dashboard showed an empty corpus, without a word."""
+    Raises LakeIncomplete when files its last publish wrote are gone (read without them,
+    `count(*) from articles` said 0, and a dashboard showed an empty corpus, without a word),
+    or when files it did not write are there (a copy of a part counted its rows twice)."""
     deadline = time.monotonic() + wait_seconds
     while True:
         current = _snapshot(lake)
@@ -126,6 +128,17 @@ def snapshot(lake: Path, wait_seconds: float = PUBLISH_WAIT_SECONDS) -> LakeSnap
                 raise LakeIncomplete(
                     f"{missing} is missing from the lake, though its last publish wrote it, so a result would "
                     f"leave out its rows: {REPAIR_ADVICE}"
+                )
+            changed = published_but_changed(lake)
+            if changed.strays:
+                raise LakeIncomplete(
+                    f"{changed.strays} is in the lake, but its last publish did not write it (a copy, or a file another "
+                    "tool put there), so a result would count its rows with the others: move it out of the lake"
+                )
+            if changed.resized:
+                raise LakeIncomplete(
+                    f"{changed.resized} is damaged or was replaced: it is not the size the lake's last publish wrote, so "
+                    f"a result would hold other rows than the lake's: {REPAIR_ADVICE}"
                 )
             return current
         time.sleep(0.05)

@@ -592,3 +592,17 @@ def test_verify_repair_on_a_full_disk_is_one_line(small_disk):
     _fill(small_disk)
     line = _one_line_error(newswh("verify", "--repair", "--data", str(data)), "verify")
     assert "the disk holding" in line and "is full" in line, line
+
+
+def test_a_copied_lake_file_is_named_by_rebuild(archived):
+    """A copy of a part beside it made the lake's tables not fit together, and the line named
+    only the checks that failed, not the file to move out."""
+    _, data, _ = archived
+    paths = DataPaths(data)
+    part = max((paths.lake / "articles").rglob("*.parquet"), key=lambda path: path.stat().st_size)
+    copy = part.with_name("part-0 (copy).parquet")
+    shutil.copy2(part, copy)
+    paths.warehouse.unlink()
+    line = _one_line_error(newswh("rebuild", "--data", str(data)), "rebuild")
+    assert f"{copy} is there, though the last lake sync did not write it (a copy?): move it out of the lake" in line, line
+    assert not paths.warehouse.exists()

@@ -191,7 +191,7 @@ def test_a_lake_missing_or_damaging_a_file_says_so_and_what_to_do(example_data, 
         victim.unlink()
     else:
         victim.write_bytes(victim.read_bytes()[:1000])
-    said = "is missing from the lake, though its last publish wrote it" if damage == "deleted" else "a lake file is damaged"
+    said = "is missing from the lake, though its last publish wrote it" if damage == "deleted" else "is damaged or was replaced"
     app = dashboard(data)
     assert not app.exception, app.exception
     assert len(app.error) == 1 and said in app.error[0].value and "`newswh verify --repair`" in app.error[0].value

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import os
 import shutil
 import threading
@@ -157,3 +158,29 @@ def test_a_read_during_which_the_lake_changed_is_read_again(example_data, tmp_pa
     with pytest.raises(LakeChangedDuringRead, match="changed during each of"):
         read_consistently(lake, lambda con: read(con, publishes=READ_ATTEMPTS))
     assert len(reads) == READ_ATTEMPTS
+
+
+@pytest.mark.parametrize("change", ["copied", "replaced", "copied without mtimes"])
+def test_a_lake_file_the_last_publish_did_not_write_is_named_not_read(example_data, tmp_path, change):
+    """A copy of a part beside it (`part-0 (copy).parquet`) counted its rows twice, and a
+    part replaced by other rows was read as the lake, with exit 0 and no word: the reader
+    waited for a publish to finish, then read whatever was there. A lake copied without its
+    mtimes (`cp -r`) is the lake all the same."""
+    from newswh.lake_views import LakeIncomplete
+
+    lake = tmp_path / "lake"
+    shutil.copytree(DataPaths(example_data).lake, lake, copy_function=shutil.copy2)
+    part = next((lake / "articles").rglob("part-0.parquet"))
+    if change == "copied":
+        shutil.copy2(part, part.with_name("part-0 (copy).parquet"))
+        said = f"{part.with_name('part-0 (copy).parquet')} is in the lake, but its last publish did not write it"
+    elif change == "replaced":
+        duckdb.sql(f"copy (select * from '{part}' limit 0) to '{part}' (format parquet)")
+        said = f"{part} is damaged or was replaced: it is not the size the lake's last publish wrote"
+    else:
+        for path in lake.rglob("*"):
+            os.utime(path, ns=(10**18, 10**18))
+        assert part in snapshot(lake, wait_seconds=0.1).files["articles"]
+        return
+    with pytest.raises(LakeIncomplete, match=re.escape(said)):
+        snapshot(lake, wait_seconds=0.1)
