@@ -877,6 +877,11 @@ def _port_taken(port: int) -> str | None:
 
 
 def _not_a_folder(data: Path, holding: str = "warehouse.duckdb") -> str | None:
+    from newswh.paths_check import name_problem
+
+    named = name_problem(data, "data folder")
+    if named is not None:
+        return named
     try:
         is_file = data.is_file()
     except OSError as error:  # a name too long for the file system, say: a traceback

@@ -10,8 +10,23 @@ from pathlib import Path
 from newswh.settings import DataPaths, not_a_file
 
 
+def name_problem(path: Path, what: str) -> str | None:
+    """Why `path` cannot be named to DuckDB and Prefect, or None: a name that is not UTF-8
+    (a folder made under another locale, `caf\\xe9`) failed each with a traceback, DuckDB's
+    "std::bad_cast" or httpx's UnicodeEncodeError."""
+    try:
+        os.path.abspath(path).encode("utf-8")
+    except UnicodeEncodeError:
+        shown = os.fsencode(path).decode("utf-8", "backslashreplace")
+        return f"{what} {shown}: its name, or a folder's above it, is not UTF-8, which DuckDB and Prefect need: rename it"
+    return None
+
+
 def source_problem(source: Path) -> str | None:
     """Why `source` cannot be ingested from, or None."""
+    named = name_problem(source, "source folder")
+    if named is not None:
+        return named
     try:
         return _source_problem(source)
     except OSError as error:  # a name too long for the file system, say: a traceback
@@ -36,6 +51,9 @@ def data_problem(data: Path, must_exist: bool = False, what: str = "data folder"
     `must_exist`: for commands that only read (a data folder that is not there yet is then
     not an error to create, but a sign of a mistyped path).
     """
+    named = name_problem(data, what)
+    if named is not None:
+        return named
     try:
         return _data_problem(data, must_exist, what)
     except OSError as error:  # a name too long for the file system, say: a traceback

@@ -591,3 +591,23 @@ def test_ctrl_c_while_the_command_is_imported_is_one_line(tmp_path, module, line
     source.mkdir()
     result = newswh("ingest", str(source), "--data", str(tmp_path / "data"), env={"PYTHONPATH": path, "NEWSWH_TEST_CTRL_C": module})
     assert _one_line(result, 130) == line
+
+
+def test_a_folder_whose_name_is_not_utf8_is_one_line(example_data, tmp_path):
+    """A folder named under another locale (`caf\\xe9`) gave DuckDB's "std::bad_cast" or
+    httpx's UnicodeEncodeError as a traceback, after the ingest had made the data folder."""
+    odd = os.fsdecode(b"caf\xe9")
+    source, data = tmp_path / f"raw-{odd}", tmp_path / f"data-{odd}"
+    source.mkdir()
+    shutil.copy(SEED, source)
+    shown = lambda path: os.fsencode(path).decode("utf-8", "backslashreplace")  # noqa: E731
+    said = "its name, or a folder's above it, is not UTF-8, which DuckDB and Prefect need: rename it"
+    ingest_from = _one_line(newswh("ingest", str(source), "--data", str(tmp_path / "data"), env=_without_api()), 1)
+    assert ingest_from == f"newswh ingest: source folder {shown(source)}: {said}"
+    ingest_into = _one_line(newswh("ingest", str(SEED.parent), "--data", str(data), env=_without_api()), 1)
+    assert ingest_into == f"newswh ingest: data folder {shown(data)}: {said}"
+    assert not data.exists() and not (tmp_path / "data").exists()
+    shutil.copytree(example_data, data)
+    for command in (["status"], ["verify"], ["rebuild"], ["sql", "select 1"], ["sql", "select 1", "--lake"], ["dashboard"]):
+        line = _one_line(newswh(*command, "--data", str(data), env=_without_api()), 1)
+        assert line == f"newswh {command[0]}: data folder {shown(data)}: {said}", command
