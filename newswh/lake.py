@@ -34,7 +34,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from newswh.settings import DUCKDB_MEMORY_LIMIT_FIXED, LAKE_MEMORY_LIMIT_BYTES, SQL_DIR
+from newswh.settings import DUCKDB_MEMORY_LIMIT_FIXED, INTERNAL_FOLDER, LAKE_MEMORY_LIMIT_BYTES, SQL_DIR
 from newswh.warehouse import VECTOR_ROWS, fsync_path, limit_bytes, out_of_memory, set_limit_bytes, tables_read
 
 FINGERPRINT_KEY = b"newswh.fingerprint"
@@ -43,10 +43,6 @@ RUN_KEY = b"newswh.run"
 run the warehouse lacks holds rows only the lake may have (`integrity.lake_ahead`)."""
 PART_FILE = "part-0.parquet"
 NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"
-
-
-INTERNAL_FOLDER = "_warehouse"
-"""Where the lake keeps the tables dashboards do not need but `newswh rebuild` does."""
 
 
 @dataclass(frozen=True)

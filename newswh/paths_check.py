@@ -7,7 +7,7 @@ import os
 import re
 from pathlib import Path
 
-from newswh.settings import DataPaths, not_a_file
+from newswh.settings import INTERNAL_FOLDER, DataPaths, not_a_file
 
 
 def name_problem(path: Path, what: str) -> str | None:
@@ -72,6 +72,9 @@ def _data_problem(data: Path, must_exist: bool, what: str) -> str | None:
         warehouse = DataPaths(data).warehouse
         if what == "data folder" and warehouse.exists() and not warehouse.is_file():
             return not_a_file(warehouse)
+        if what == "data folder" and (data / INTERNAL_FOLDER).is_dir() and not DataPaths(data).lake.exists():
+            # `sql --data` takes a lake folder; an ingest into one nested a second warehouse and lake in it.
+            return f"{what} {data} is a lake (it holds {INTERNAL_FOLDER}/): give the data folder that holds it, {data.absolute().parent}"
         return None
     if must_exist:
         return f"no {what} at {data}"

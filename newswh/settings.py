@@ -86,6 +86,11 @@ def not_a_file(warehouse: Path) -> str:
     return f"{warehouse} is not a file (a folder, or a device): a warehouse is one DuckDB file; move it aside"
 
 
+INTERNAL_FOLDER = "_warehouse"
+"""Where the lake keeps the tables dashboards do not need but `newswh rebuild` does: the
+mark of a lake folder (newswh.lake writes it; paths_check refuses to ingest into one)."""
+
+
 @dataclass(frozen=True)
 class DataPaths:
     """Where one warehouse keeps its files, all below one data folder."""

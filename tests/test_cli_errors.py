@@ -130,10 +130,17 @@ def test_wrong_folders_are_refused_before_anything_starts(tmp_path, a_file):
     folder_for_file.mkdir(parents=True)
     for command in (["ingest", str(SEED.parent)], ["rebuild"], ["verify"], ["sql", "select 1"], ["status"]):
         cases[(*command, "--data", str(folder_for_file.parent))] = f"newswh {command[0]}: {folder_for_file} is not a file"
+    # `sql --data` takes a lake folder; an ingest into one nested a second warehouse and lake in it.
+    lake = tmp_path / "copied" / "lake"
+    (lake / "_warehouse").mkdir(parents=True)
+    for command in (["ingest", str(SEED.parent)], ["verify", "--repair"], ["serve", str(SEED.parent), "--interval", "60"]):
+        cases[(*command, "--data", str(lake))] = (
+            f"newswh {command[0]}: data folder {lake} is a lake (it holds _warehouse/): give the data folder that holds it, {lake.parent}"
+        )
     for args, start in cases.items():
         line = _one_line(newswh(*args, env=_without_api()), 2 if args[0] == "serve" else 1)
         assert line.startswith(start), (args, line)
-    assert not (a_file.parent / "data").exists()
+    assert not (a_file.parent / "data").exists() and sorted(lake.iterdir()) == [lake / "_warehouse"]
     # A service account's HOME=/nonexistent: a line from deep inside Prefect that named neither.
     for command in (["ingest", str(SEED.parent), "--data", str(tmp_path / "data")], ["serve", str(SEED.parent), "--interval", "60"]):
         environment = {key: value for key, value in _without_api().items() if key != "PREFECT_HOME"} | {"HOME": str(a_file)}
