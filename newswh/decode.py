@@ -30,6 +30,9 @@ _MAX_CONTROL_SHARE = 0.05
 _MAX_REPLACED_SHARE = 0.005
 _UTF16_NUL_SHARE = 0.3
 _UTF16_ONE_SIDE_SHARE = 0.95
+_UTF16_TEXT_SHARE = 0.8
+_ASCII_TEXT_BYTES = b"\t\n\r" + bytes(range(0x20, 0x7F))
+_NUL_RUN = re.compile(b"\x00{16,}")
 _ARABIC_SCRIPT_SHARE = 0.3
 _ARABIC_WORDS_SHARE = 0.6
 _PUNCTUATION_BYTES = frozenset(b"\x80\x85\x91\x92\x93\x94\x96\x97")
@@ -84,10 +87,10 @@ def decode_bytes(data: bytes) -> Decoded | Undecodable:
         return Undecodable("binary", f"starts like a {kind}, not a text page")
     sample = data[:_SAMPLE_BYTES]
     controls = len(sample) - len(sample.translate(None, _CONTROL_BYTES))
-    # NUL bytes inside the text (a hole the crawl left) are dropped with the rest of the
-    # file's: they are no sign of binary data, where the other control bytes are.
-    nuls = sample.count(0)
-    if controls - nuls > _MAX_CONTROL_SHARE * (len(sample) - nuls):
+    # A run of NUL bytes inside the text (a hole the crawl left) is dropped with the rest of
+    # the file's NULs: no sign of binary data, where NULs strewn between other bytes are.
+    hole = len(sample) - len(_NUL_RUN.sub(b"", sample)) if 0 in sample else 0
+    if controls - hole > _MAX_CONTROL_SHARE * (len(sample) - hole):
         return Undecodable("binary", f"{controls} of its first {len(sample)} bytes are control characters")
     return _finish(_decode_utf8(data), "utf-8")
 
@@ -112,10 +115,14 @@ def _utf16_without_mark(data: bytes) -> str | None:
         return None
     at_odd_offsets = data[1:_SAMPLE_BYTES:2].count(0)
     if at_odd_offsets >= _UTF16_ONE_SIDE_SHARE * nuls:
-        return "utf-16-le"
-    if nuls - at_odd_offsets >= _UTF16_ONE_SIDE_SHARE * nuls:
-        return "utf-16-be"
-    return None
+        codec, letters = "utf-16-le", data[0:_SAMPLE_BYTES:2]
+    elif nuls - at_odd_offsets >= _UTF16_ONE_SIDE_SHARE * nuls:
+        codec, letters = "utf-16-be", data[1:_SAMPLE_BYTES:2]
+    else:
+        return None
+    # The other byte of each pair is then mostly ASCII text, or this is binary data (`\x00\xff` again and again).
+    not_text = len(letters.translate(None, _ASCII_TEXT_BYTES))
+    return codec if not_text <= (1 - _UTF16_TEXT_SHARE) * len(letters) else None
 
 
 def _decode_utf8(data: bytes) -> Decoded | Undecodable:
