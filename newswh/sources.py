@@ -124,6 +124,8 @@ def _walk(root: str, real_root: Path) -> Iterator[DiscoveredRow]:
             row = _problem_row(entry.path, entry.path, problem)
         elif kind == "link":
             row = _describe_link(entry.path, real_root)
+        elif kind == "folder link":
+            row = _describe_folder_link(entry.path, real_root)
         else:
             row = _problem_row(entry.path, entry.path, _NOT_A_FILE)
         if row is not None:
@@ -148,15 +150,17 @@ def _listing(folder: str) -> tuple[list[os.DirEntry[str]], dict[str, str], str |
 
 
 def _kind(entry: os.DirEntry[str]) -> str | None:
-    """'file', 'folder', 'link' or 'special' (a pipe, socket or device named like a raw
-    file, which becomes a reject rather than vanish from the count) for what discovery
-    cares about, None for the rest."""
+    """'file', 'folder', 'link', 'special' (a pipe, socket or device named like a raw
+    file, which becomes a reject rather than vanish from the count) or 'folder link' (a
+    symlink to a folder, whatever its name) for what discovery cares about, None for the rest."""
     if entry.name.endswith(RAW_SUFFIX) and entry.is_file(follow_symlinks=False):
         return "file"
     if entry.is_dir(follow_symlinks=False):
         return "folder"
     if entry.name.endswith(RAW_SUFFIX):
         return "link" if entry.is_symlink() else "special"
+    if entry.is_symlink() and os.path.isdir(entry.path):  # followed: False for a dangling link or a loop
+        return "folder link"
     return None
 
 
@@ -264,6 +268,23 @@ def _describe_link(path: str, real_root: Path) -> DiscoveredRow | None:
     else:
         return path, target.st_size, target.st_mtime_ns, None
     return path, link.st_size, link.st_mtime_ns, problem
+
+
+def _describe_folder_link(path: str, real_root: Path) -> DiscoveredRow | None:
+    """A symlink to a folder outside the source folder (`2016 -> /mnt/disk2/2016`) is a
+    reject, not a silence: its files were neither read nor counted. One to a folder inside
+    it is no loss (its files are read where they are), and nothing is said."""
+    target = os.path.realpath(path)
+    if Path(target).is_relative_to(real_root):
+        return None
+    try:
+        link = os.lstat(path)
+    except OSError as error:
+        return None if error.errno in VANISHED_ERRNOS else (path, 0, 0, f"cannot read the symlink: {_why(error)}")
+    return path, link.st_size, link.st_mtime_ns, (
+        f"a symlink to a folder outside the source folder ({_text(target)}); not followed: ingest that folder as a "
+        "source of its own, or move its files into this one"
+    )
 
 
 def _broken_link(path: str, error: OSError) -> str:

@@ -152,3 +152,25 @@ def test_a_symlink_inside_the_source_is_read_unless_re_pointed_after_discovery(t
     (source / "link.txt").symlink_to(outside)
     result = read_and_parse(listed["link.txt"])
     assert result.article is None and "a symlink now, or one whose target changed" in result.reject.detail
+
+
+def test_a_symlink_to_a_folder_outside_is_a_reject_not_a_silence(tmp_path):
+    """`src/2016 -> /mnt/disk2/2016`: the files behind it were neither read nor counted, and
+    the run said every file was accounted for. One to a folder inside the source folder loses
+    nothing (its files are read where they are)."""
+    outside = tmp_path / "disk2" / "2016"
+    outside.mkdir(parents=True)
+    (outside / "page.txt").write_bytes(PAGE)
+    source = tmp_path / "source"
+    (source / "2015").mkdir(parents=True)
+    (source / "2015" / "page.txt").write_bytes(PAGE)
+    (source / "2016").symlink_to(outside, target_is_directory=True)
+    (source / "latest").symlink_to(source / "2015", target_is_directory=True)
+    (source / "gone").symlink_to(tmp_path / "unmounted", target_is_directory=True)
+    results = outcomes(source)
+    assert sorted(results) == ["2016", "page.txt"]
+    assert results["2016"].reject.reason == "unreadable"
+    assert results["2016"].reject.detail == (
+        f"a symlink to a folder outside the source folder ({outside}); not followed: ingest that folder as a source of "
+        "its own, or move its files into this one"
+    )
