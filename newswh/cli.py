@@ -6,6 +6,7 @@ Prefect takes about two seconds to import, so only the commands that run flows i
 from __future__ import annotations
 
 import atexit
+import codecs
 import gc
 import io
 import json
@@ -110,6 +111,10 @@ def main() -> None:
         if not _output_lost(error):
             raise
         code = 1
+    except UnicodeEncodeError as error:
+        if not _output_cannot_hold(error):
+            raise
+        code = 1
     except Exception:
         if not stop_requested():  # a bug: its traceback is what a report needs
             raise
@@ -155,6 +160,22 @@ def _watch_output() -> None:
         io.BufferedWriter(_Output(descriptor, "w", closefd=False)),
         encoding=sys.stdout.encoding, errors=sys.stdout.errors, line_buffering=sys.stdout.line_buffering,
     )
+
+
+def _output_cannot_hold(error: UnicodeEncodeError) -> bool:
+    """Whether `error` is standard output's encoding (PYTHONIOENCODING=ascii, a latin-1
+    terminal) refusing a character of the result, which is then said in one line: an
+    article's `’` ended in a traceback. Not written as `\\u2019` either: a CSV must not
+    change its data to fit."""
+    if codecs.lookup(error.encoding).name != codecs.lookup(sys.stdout.encoding or "utf-8").name:
+        return False
+    character = error.object[error.start] if isinstance(error.object, str) else "?"
+    typer.echo(
+        f"newswh: standard output's encoding, {sys.stdout.encoding}, cannot hold {character!r}, which the output holds: "
+        "set PYTHONIOENCODING=utf-8 (or a UTF-8 locale) and run it again",
+        err=True,
+    )
+    return True
 
 
 def _output_lost(error: OSError) -> bool:

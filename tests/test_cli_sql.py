@@ -281,3 +281,16 @@ def test_a_setting_that_would_write_into_the_lake_is_refused_on_the_command_line
     attached = newswh("sql", f"attach '{data}/lake/x.duckdb' as w (read_only false)", "--data", str(data))
     assert attached.returncode == 2 and "this query would attach " in attached.stderr, attached.stderr
     assert sorted((path, path.stat().st_mtime_ns) for path in (data / "lake").rglob("*") if path.is_file()) == lake_files
+
+
+def test_output_whose_encoding_cannot_hold_a_character_is_one_line(example_data):
+    """PYTHONIOENCODING=ascii (or a latin-1 terminal): an article's `’` ended in a
+    UnicodeEncodeError traceback. Nor is it written as an escape: a CSV keeps its data."""
+    for fmt in ("csv", "json", "table"):
+        result = newswh("sql", "select 'it’s' as q", "--data", str(example_data), "-f", fmt, env={"PYTHONIOENCODING": "ascii"})
+        assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+        [line] = result.stderr.splitlines()
+        assert line.startswith("newswh: standard output's encoding, ascii, cannot hold ") and line.endswith(
+            ", which the output holds: set PYTHONIOENCODING=utf-8 (or a UTF-8 locale) and run it again"
+        ), line
+        assert "\\u2019" not in result.stdout
