@@ -727,12 +727,15 @@ def set_limit_bytes(con: duckdb.DuckDBPyConnection, limit: int) -> None:
     con.execute(f"set memory_limit = '{-(-limit // 10**6)}MB'")
 
 
-_UNITS = {"B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12, "KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40}
+_UNITS = {
+    "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12, "PB": 10**15,
+    "KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40, "PIB": 2**50,
+}
 
 
 def _parse_size(text: str) -> int:
     """Bytes of a size as DuckDB prints it ('366.2 MiB') or takes it ('384MB')."""
-    match = re.fullmatch(r"\s*([\d.]+)\s*([KMGT]?I?B)\s*", text.upper())
+    match = re.fullmatch(r"\s*([\d.]+)\s*([KMGTP]?I?B)\s*", text.upper())
     if match is None:
         raise ValueError(f"not a size: {text!r}")
     return int(float(match.group(1)) * _UNITS[match.group(2)])

@@ -567,3 +567,15 @@ def test_a_file_that_cannot_be_flushed_fails_the_sync_and_leaves_nothing(paths, 
         prepare_lake(con, paths.lake, run_id)
     assert failure.value.errno == errno.EIO
     assert _files(paths.lake) == before
+
+
+@pytest.mark.parametrize("limit", ["99999TB", "5000000TB", "384MB"])
+def test_any_memory_limit_duckdb_takes_is_read_back(limit):
+    """NEWSWH_DUCKDB_MEMORY_LIMIT=99999TB: DuckDB shows it as '88.8 PiB', which failed the
+    run with "ValueError: not a size" after Prefect had started."""
+    from newswh.warehouse import limit_bytes
+
+    con = duckdb.connect(config={"memory_limit": limit})
+    shown = con.execute("select current_setting('memory_limit')").fetchall()[0][0]
+    given = float(limit[:-2]) * {"TB": 10**12, "MB": 10**6}[limit[-2:]]
+    assert abs(limit_bytes(con) - given) <= given * 0.001, shown
