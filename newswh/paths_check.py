@@ -54,6 +54,12 @@ def data_problem(data: Path, must_exist: bool = False, what: str = "data folder"
     named = name_problem(data, what)
     if named is not None:
         return named
+    if what == "data folder" and "?" in os.path.abspath(data):
+        # newswh.warehouse checks it too, but only once the run has begun, the folder made.
+        return (
+            f"{what} {data}: DuckDB cannot keep a database under it, as it reads what follows '?' in a path as options; "
+            "choose a data folder whose path has no '?'"
+        )
     try:
         return _data_problem(data, must_exist, what)
     except OSError as error:  # a name too long for the file system, say: a traceback
