@@ -57,6 +57,10 @@ def storage_failure(paths: DataPaths, error: OSError | duckdb.Error) -> str:
     if full:  # what filled it may have been freed since (DuckDB's spill), so no figure of what was needed
         return f"the disk holding {paths.root} is full ({_megabytes(free)} free now): free some space and run again"
     reason = text.splitlines()[0] if text else type(error).__name__
+    named = getattr(error, "filename", None)
+    if isinstance(named, str) and not Path(os.path.abspath(named)).is_relative_to(paths.root.absolute()):
+        # Outside the data folder (--staging /proc/x): "could not write to data" named the wrong folder.
+        return f"could not write to {named}: {error.strerror or reason}"  # type: ignore[union-attr]
     return f"could not write to {paths.root}: {reason}"
 
 

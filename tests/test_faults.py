@@ -202,3 +202,15 @@ def test_odd_names_and_sql_looking_text_pass_through_untouched(tmp_path):
     assert query(data, "select count(*) from search_articles(?)", [injection]) == [(4,)]
     assert query(data, "select count(*) from search_articles('50% off_')") == [(4,)]
     assert newswh("verify", "--data", str(data)).returncode == 0
+
+
+def test_a_write_that_failed_outside_the_data_folder_names_that_place(tmp_path):
+    """`--staging /proc/x` said "could not write to data: … '/proc/x'": the wrong folder."""
+    from newswh.failures import storage_failure
+
+    paths = DataPaths(tmp_path / "data")
+    paths.root.mkdir()
+    outside = storage_failure(paths, FileNotFoundError(2, "No such file or directory", "/proc/x"))
+    assert outside == "could not write to /proc/x: No such file or directory"
+    inside = storage_failure(paths, PermissionError(13, "Permission denied", str(paths.root / ".ingest.lock")))
+    assert inside == f"could not write to {paths.root}: [Errno 13] Permission denied: '{paths.root / '.ingest.lock'}'"
