@@ -69,10 +69,10 @@ class Storage:
             driver = fsspec_class(self.protocol)
             return driver(**{**driver._get_kwargs_from_urls(self.url), **self.options})
         except ImportError as error:
-            raise StorageError(
-                f"cannot read {self.url}: the {self.protocol}:// driver is not installed "
-                f"({error.name}); install newswh[s3] (pip install 'newswh[s3]')"
-            ) from None
+            # fsspec's own words name the package its driver needs ("Please install gcsfs to
+            # access Google Storage"); only s3:// is one of newswh's extras.
+            extra = "install newswh[s3] (pip install 'newswh[s3]')" if self.protocol in ("s3", "s3a") else first_line(error)
+            raise StorageError(f"cannot read {self.url}: the {self.protocol}:// driver is not installed: {extra}") from None
         except (TypeError, ValueError) as error:
             raise StorageError(f"cannot use --storage-options for {self.url}: {error}") from None
         except OSError as error:  # a driver that connects as it starts: FTP

@@ -3,6 +3,7 @@ traceback (issue 14): usage errors, wrong folders, an unreachable Prefect server
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import signal
@@ -408,6 +409,7 @@ CTRL_C_HOOK = '''\
 """Test hook: a Ctrl-C lands just before or just after one function of newswh runs, as
 NEWSWH_TEST_CTRL_C says: "module:attribute:before" or "module:Class.method:after"."""
 import importlib.machinery
+import importlib.util
 import os
 import signal
 import sys
@@ -563,6 +565,7 @@ def test_stop_signals_are_noticed_only_where_python_would_act_on_them():
 
 CTRL_C_DURING_IMPORT = '''\
 """Test hook: Ctrl-C lands while `newswh` imports the module NEWSWH_TEST_CTRL_C names."""
+import importlib.util
 import os
 import sys
 
@@ -618,3 +621,16 @@ def test_a_folder_whose_name_is_not_utf8_is_one_line(example_data, tmp_path):
     for command in (["status"], ["verify"], ["rebuild"], ["sql", "select 1"], ["sql", "select 1", "--lake"], ["dashboard"]):
         line = _one_line(newswh(*command, "--data", str(data), env=_without_api()), 1)
         assert line == f"newswh {command[0]}: data folder {shown(data)}: {said}", command
+
+
+def test_a_missing_storage_driver_names_the_package_it_needs():
+    """gs:// said "the gs:// driver is not installed (None); install newswh[s3]", which
+    would not have installed it."""
+    from newswh.remote import Storage, StorageError
+
+    pytest.importorskip("fsspec")
+    if importlib.util.find_spec("gcsfs") is not None:
+        pytest.skip("gcsfs is installed here")
+    with pytest.raises(StorageError) as raised:
+        Storage("gs://bucket/raw").filesystem()
+    assert str(raised.value) == "cannot read gs://bucket/raw: the gs:// driver is not installed: Please install gcsfs to access Google Storage"
