@@ -78,6 +78,14 @@ def _data_problem(data: Path, must_exist: bool, what: str) -> str | None:
         warehouse = DataPaths(data).warehouse
         if what == "data folder" and warehouse.exists() and not warehouse.is_file():
             return not_a_file(warehouse)
+        if what == "data folder" and not must_exist and warehouse.is_symlink():  # a command that commits a warehouse
+            # A commit renames the new warehouse over the old: it replaced the link with a file
+            # on the data folder's disk and left the linked one behind, without a word.
+            return (
+                f"{warehouse} is a symlink (to {os.readlink(warehouse)}), which a commit would replace with the new "
+                "warehouse, leaving the linked file behind: give the folder on that disk as the data folder (--data), "
+                "or link the whole data folder"
+            )
         if what == "data folder" and (data / INTERNAL_FOLDER).is_dir() and not DataPaths(data).lake.exists():
             # `sql --data` takes a lake folder; an ingest into one nested a second warehouse and lake in it.
             return f"{what} {data} is a lake (it holds {INTERNAL_FOLDER}/): give the data folder that holds it, {data.absolute().parent}"

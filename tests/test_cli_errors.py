@@ -138,6 +138,17 @@ def test_wrong_folders_are_refused_before_anything_starts(tmp_path, a_file):
         cases[(*command, "--data", str(lake))] = (
             f"newswh {command[0]}: data folder {lake} is a lake (it holds _warehouse/): give the data folder that holds it, {lake.parent}"
         )
+    # A commit renamed the new warehouse over the link: a file on this disk, the linked one left behind.
+    linked = tmp_path / "linked"
+    linked.mkdir()
+    (linked / "warehouse.duckdb").symlink_to(tmp_path / "bigger-disk" / "warehouse.duckdb")
+    (tmp_path / "bigger-disk").mkdir()
+    (tmp_path / "bigger-disk" / "warehouse.duckdb").write_bytes(b"")
+    for command in (["ingest", str(SEED.parent)], ["rebuild"]):
+        cases[(*command, "--data", str(linked))] = (
+            f"newswh {command[0]}: {linked / 'warehouse.duckdb'} is a symlink (to {tmp_path / 'bigger-disk' / 'warehouse.duckdb'}), "
+            "which a commit would replace"
+        )
     for args, start in cases.items():
         line = _one_line(newswh(*args, env=_without_api()), 2 if args[0] == "serve" else 1)
         assert line.startswith(start), (args, line)
