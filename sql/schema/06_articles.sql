@@ -45,7 +45,7 @@ comment on column articles.related_status is 'State of the related-stories trail
 comment on column articles.related_declared_bytes is 'Length the trailer''s string(N) declares; often a few bytes off.';
 comment on column articles.related_actual_bytes is 'Real UTF-8 length of the trailer''s text.';
 comment on column articles.related_count is 'Number of related items recovered from the trailer.';
-comment on column articles.source_encoding is 'Encoding the file was decoded from (utf-8, utf-8-sig, utf-16, cp1252, …).';
+comment on column articles.source_encoding is 'Encoding the file was decoded from: utf-8, utf-8-sig, utf-16, cp1252 or cp1256; utf-8-repaired or cp1252-repaired when a few stray bytes were read as the windows character both legacy code pages agree on, or replaced by U+FFFD.';
 comment on column articles.parser_version is 'Version of the parser that produced the row.';
 comment on column articles.language is 'Language of the page as an ISO 639-1 code: en for every article (Arabic and Persian pages of the sister sites are rejects with reason foreign_language); null only on rows from parser 1.0.0, which the next run re-reads.';
 comment on column articles.site is 'Site the page comes from, as a host name: en.alalam.ir; null only on rows from parser 1.0.0.';
