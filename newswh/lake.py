@@ -1139,7 +1139,9 @@ def published_but_missing(root: Path) -> str:
     """The lake files the last publish recorded that are gone now (a person deleted one),
     named as `first (and N more)`; "" if none is."""
     published = published_listing(root) or {}
-    return first_and_more([root / folder / name for folder, files in published.items() for name in files if not (root / folder / name).exists()])
+    return first_and_more(
+        [root / folder / name for folder, files in published.items() for name in files if not (root / folder / name).exists()]
+    )
 
 
 @dataclass(frozen=True)
