@@ -21,6 +21,7 @@ from newswh.lake import (
     INTERNAL_FOLDER,
     PART_FILE,
     RUN_STARTS,
+    SYNC_MARK,
     Dataset,
     LakeChanges,
     SyncReport,
@@ -35,6 +36,7 @@ from newswh.lake import (
     prepare_lake,
     published_but_changed,
     published_but_missing,
+    published_listing,
     published_run,
     recorded_digests,
     recorded_runs,
@@ -209,6 +211,12 @@ def verify(paths: DataPaths) -> Verification:
             for dataset in DATASETS:
                 result.rows[dataset.table_name] = con.execute(f"select count(*) from {dataset.table_name}").fetchall()[0][0]
                 result.problems += _lake_problems(con, paths.lake, dataset, result)
+            if lake_holds_data(paths.lake) and published_listing(paths.lake) is None:
+                # Readers check the lake against it: without it, a copied part's rows count twice unnoticed.
+                result.problems.append(
+                    f"{paths.lake / SYNC_MARK}: missing or unreadable, so `sql --lake` and the dashboard cannot tell "
+                    "the lake's files from others put there"
+                )
         except duckdb.Error as error:
             damaged = damage(paths.warehouse, error)
             if damaged is None:

@@ -211,3 +211,23 @@ def test_repair_and_ingest_never_delete_files_newswh_did_not_write(data, tmp_pat
     assert "move it out of the lake" in rebuilt.stderr and table_fingerprints(data) == held
     shutil.rmtree(nested)
     assert newswh("rebuild", "--data", str(data)).returncode == 0
+
+
+@pytest.mark.parametrize("damage", ["garbled", "deleted"])
+def test_verify_names_a_lost_publish_record_and_repair_writes_it_again(data, damage):
+    """`synced.json` is what `sql --lake` and the dashboard check the lake's files against:
+    overwritten (a profiler's output aimed at it) or gone, verify said "ok", and a copy of
+    a part then counted twice unnoticed."""
+    mark = DataPaths(data).lake / "_warehouse" / "synced.json"
+    if damage == "garbled":
+        mark.write_text('{"query_name": "select 1"}')
+    else:
+        mark.unlink()
+    result = newswh("verify", "--data", str(data))
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[:2] == [
+        "1 problems:",
+        f"  {mark}: missing or unreadable, so `sql --lake` and the dashboard cannot tell the lake's files from others put there",
+    ]
+    assert newswh("verify", "--repair", "--data", str(data)).returncode == 0
+    assert newswh("verify", "--data", str(data)).returncode == 0
