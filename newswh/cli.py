@@ -451,10 +451,12 @@ def sql(
     ] = False,
 ) -> None:
     """Run a query read-only against the warehouse (or the lake); safe while an ingest runs."""
+    import tempfile
+
     import duckdb
 
     from newswh.failures import first_line
-    from newswh.query import FORMATS, answers_problem, write_problem, write_result
+    from newswh.query import FORMATS, answers_problem, confine, write_problem, write_result
 
     if format not in FORMATS:
         typer.echo(f"newswh sql: unknown format {format!r}: use one of {', '.join(FORMATS)}", err=True)
@@ -466,9 +468,11 @@ def sql(
     con = _open_read_only("sql", data)
     exit_if_stopping_hangs("newswh")  # a query over range(10**12) may not stop
     try:
-        _refuse_empty(con, query)
-        _refuse("sql", write_problem(con, query, data, over_lake=False) or answers_problem(con, query, format), code=2)
-        write_result(con, query, format, sys.stdout, max_rows=max_rows, width=width)
+        with tempfile.TemporaryDirectory(prefix="newswh-sql-") as spill:
+            confine(con, Path(spill))
+            _refuse_empty(con, query)
+            _refuse("sql", write_problem(con, query, data) or answers_problem(con, query, format), code=2)
+            write_result(con, query, format, sys.stdout, max_rows=max_rows, width=width)
     except duckdb.Error as error:
         typer.echo(f"newswh sql: {first_line(error)}", err=True)
         raise typer.Exit(1) from None
@@ -497,7 +501,7 @@ def _query_lake(data: Path, query: str, format: str, max_rows: int, width: int) 
     import duckdb
 
     from newswh.lake_views import LakeChangedDuringRead, LakeIncomplete, NoLake, find_lake, read_consistently, read_failure
-    from newswh.query import answers_problem, write_problem, write_result
+    from newswh.query import answers_problem, confine, write_problem, write_result
     from newswh.settings import DataPaths
 
     _refuse("sql", _not_a_folder(data))
@@ -508,10 +512,12 @@ def _query_lake(data: Path, query: str, format: str, max_rows: int, width: int) 
     kept = lake.parent if DataPaths(lake.parent).warehouse.exists() else lake  # --data may name the lake
 
     held = tempfile.SpooledTemporaryFile(RESULT_IN_MEMORY_CHARACTERS, mode="w+", encoding="utf-8", newline="")
+    spill = tempfile.TemporaryDirectory(prefix="newswh-sql-")
 
     def read(con: Any) -> None:
+        confine(con, Path(spill.name))
         _refuse_empty(con, query)
-        _refuse("sql", write_problem(con, query, kept, over_lake=True) or answers_problem(con, query, format), code=2)
+        _refuse("sql", write_problem(con, query, kept) or answers_problem(con, query, format), code=2)
         held.seek(0)
         held.truncate()  # a read of a lake that changed meanwhile
         try:
@@ -522,7 +528,7 @@ def _query_lake(data: Path, query: str, format: str, max_rows: int, width: int) 
                     f"{error.strerror or error}; free space there, or set TMPDIR to a folder with room")
 
     exit_if_stopping_hangs("newswh")
-    with held:
+    with held, spill:
         try:
             read_consistently(lake, read)
         except (LakeChangedDuringRead, LakeIncomplete) as error:

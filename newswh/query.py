@@ -10,6 +10,7 @@ import csv
 import json
 import math
 import os
+import re
 from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -23,62 +24,96 @@ FORMATS = ("table", "csv", "json")
 _FETCH_ROWS = 10_000
 
 
-def write_problem(con: duckdb.DuckDBPyConnection, query: str, kept: Path, over_lake: bool) -> str | None:
-    """Why `query` must not run because it would write inside `kept` (the data folder, or
+def write_problem(con: duckdb.DuckDBPyConnection, query: str, kept: Path) -> str | None:
+    """Why `query` must not run because it could write inside `kept` (the data folder, or
     the lake folder `--data` names), or None.
 
     A read-only connection still writes files: `copy … to` and `export database` wrote over
     a lake's partitions, the only copy of articles whose raw files are gone, from a command
-    that only reads. Over the lake (an in-memory database), `attach` opened the warehouse
-    itself for writing; over the warehouse, `attach` created a database inside the lake. A
-    setting that names where DuckDB writes (`home_directory`, which `~` in a `copy` target
-    follows; `profiling_output`; `enable_logging`'s file) could point into the folder too.
-    Files written anywhere else are what `copy … to` is for."""
+    that only reads. `attach` opened the warehouse itself for writing (`detach` the main
+    database, then `attach 'duckdb:…/warehouse.duckdb'`), a setting that names where DuckDB
+    writes (`home_directory`, which `~` in a `copy` target follows; `profiling_output`;
+    `enable_logging`'s file) could point into the folder, and a `prepare`d `copy` went
+    unchecked. So a statement runs only where newswh can tell what it writes: `copy … to`
+    and `export database` with one plain path (written anywhere else is what they are
+    for), and no `attach`, `detach`, `use`, `prepare`, extension install or setting that
+    names a place. What DuckDB writes of its own accord goes elsewhere (`confine`)."""
     kept = kept.resolve()
     for statement in con.extract_statements(query):
+        refused = _refused_statement(statement)
+        if refused is not None:
+            return f"{refused} (newswh sql never writes into {kept}): run this with DuckDB itself"
         named = _names_where_duckdb_writes(statement)
         if named is not None:
             return f"`{named}` sets where DuckDB writes files, and newswh sql never writes into {kept}: run this with DuckDB itself"
-        if over_lake and statement.type == duckdb.StatementType.ATTACH:
-            return "`attach` is not run over the lake (it could write the database it attaches): open that database with DuckDB itself"
-        if statement.type == duckdb.StatementType.ATTACH:
-            target = _written_path(statement.query, export=True)  # the first quoted string: the database's file
-            if target is None:
-                return "cannot tell which file this `attach` opens: give it as a quoted path, e.g. attach 'other.duckdb'"
-            if target and Path(os.path.expanduser(target)).resolve().is_relative_to(kept):
-                return (
-                    f"this query would attach {target}, inside {kept}, which holds the warehouse or its lake (`attach` "
-                    "creates and writes a database): attach a copy kept elsewhere"
-                )
         if statement.type in (duckdb.StatementType.COPY, duckdb.StatementType.EXPORT):
             target = _written_path(statement.query, export=statement.type == duckdb.StatementType.EXPORT)
             if target is None:
-                return "cannot tell where this `copy`/`export` writes: give its target as a quoted path, e.g. to 'out.parquet'"
+                return (
+                    "cannot tell where this `copy`/`export` writes: give its target as one quoted path, e.g. to 'out.parquet', "
+                    "without filename_pattern or file_extension"
+                )
             if target and Path(os.path.expanduser(target)).resolve().is_relative_to(kept):
                 return f"this query would write {target}, inside {kept}, which holds the warehouse or its lake: write it elsewhere"
+    return None
+
+
+def confine(con: duckdb.DuckDBPyConnection, spill: Path) -> None:
+    """What a query writes of DuckDB's own accord, kept out of the data folder: a sort or a
+    join larger than memory spills to `temp_directory`, by default `warehouse.duckdb.tmp`
+    beside the warehouse (a query killed there left 360 MB in the data folder), and a
+    persistent secret is a file under the home folder, which may hold the data folder."""
+    con.execute(f"set temp_directory = '{str(spill).replace(chr(39), chr(39) * 2)}'")
+    con.execute("set allow_persistent_secrets = false")
+
+
+_REFUSED_TYPES = {
+    duckdb.StatementType.ATTACH: "`attach` is not run here, as it can create or write the database it attaches",
+    duckdb.StatementType.DETACH: "`detach` is not run here: the database opened stays the one queried",
+    duckdb.StatementType.PREPARE: "`prepare` is not run here, as what it prepares would go unchecked",
+    duckdb.StatementType.EXECUTE: "`execute` is not run here, as what it runs would go unchecked",
+    duckdb.StatementType.LOAD: "extensions are not installed or loaded here, as DuckDB writes them to disk",
+    duckdb.StatementType.COPY_DATABASE: "`copy from database` is not run here, as it writes a database",
+}
+
+
+def _refused_statement(statement: duckdb.Statement) -> str | None:
+    """What in `statement` newswh sql does not run, and why, or None."""
+    if statement.type in _REFUSED_TYPES:
+        return _REFUSED_TYPES[statement.type]
+    words = [text.lower() for text, kind in _tokens(statement.query) if kind in (duckdb.token_type.keyword, duckdb.token_type.identifier)]
+    if statement.type == duckdb.StatementType.SET and words[:1] == ["use"]:
+        return "`use` is not run here: the database opened stays the one queried"
+    if "persistent" in words and "secret" in words:
+        return "persistent secrets are not made here, as DuckDB keeps each as a file"
     return None
 
 
 WHERE_DUCKDB_WRITES = frozenset({
     "home_directory", "temp_directory", "secret_directory", "extension_directory", "extension_directories",
     "extension_repository_directory", "log_query_path", "profiling_output", "profile_output", "enable_profiling",
-    "enable_profile", "enable_logging", "logging_sink",
+    "enable_profile", "enable_logging", "logging_sink", "allow_persistent_secrets",
 })
 """DuckDB's settings and functions that name a folder or file it then writes (or turn such
 writing on), however they are reached: `set`, `pragma`, `call` or a table function."""
 
+_CALLED_AFTER = frozenset({"call", "from", "join", ","})
+"""The tokens before a table function's name: `call enable_logging(…)`, `from enable_logging(…)`."""
+
 
 def _names_where_duckdb_writes(statement: duckdb.Statement) -> str | None:
     """The WHERE_DUCKDB_WRITES name a `set`, `reset` or `pragma` changes, or that is called
-    as a function (`call enable_logging(…)`, `from enable_logging(…)`); a column of that
-    name is no setting."""
-    setting = statement.type in (duckdb.StatementType.SET, duckdb.StatementType.PRAGMA)
+    as a table function; a column, a table or a variable of that name is none of them."""
     tokens = list(_tokens(statement.query))
+    words = [text.lower() for text, _ in tokens]
+    setting = statement.type in (duckdb.StatementType.SET, duckdb.StatementType.PRAGMA) and words[1:2] != ["variable"]
     for number, (text, kind) in enumerate(tokens):
         name = text.strip('"').lower()
-        if kind in (duckdb.token_type.identifier, duckdb.token_type.keyword) and name in WHERE_DUCKDB_WRITES:
-            if setting or (number + 1 < len(tokens) and tokens[number + 1][0].startswith("(")):
-                return name
+        if kind not in (duckdb.token_type.identifier, duckdb.token_type.keyword) or name not in WHERE_DUCKDB_WRITES:
+            continue
+        called = 0 < number < len(tokens) - 1 and words[number - 1] in _CALLED_AFTER and words[number + 1].startswith("(")
+        if setting or called:
+            return name
     return None
 
 
@@ -90,25 +125,46 @@ def _tokens(statement: str) -> Iterator[tuple[str, duckdb.token_type]]:
         yield statement[start:end].strip().rstrip(";").strip(), kind
 
 
+_WRITES_ELSEWHERE = frozenset({"filename_pattern", "file_extension"})
+"""`copy` options that put the files it writes somewhere other than its target (`../…`)."""
+
+
 def _written_path(statement: str, export: bool) -> str | None:
     """The local path a `copy … to` or `export database` statement writes: "" where it
-    writes nothing local (`copy … from`, a URL), None where that cannot be told."""
-    depth, after_to = 0, False
+    writes nothing local (`copy … from`, a URL), None where that cannot be told (a target
+    that is not one plain quoted string: DuckDB joins 'a' 'b' into one path)."""
+    depth, after_to, path = 0, False, None
     for text, kind in _tokens(statement):
         if kind == duckdb.token_type.operator:
             depth += text.count("(") - text.count(")")
-        elif depth:
+            continue
+        if kind in (duckdb.token_type.identifier, duckdb.token_type.keyword) and text.strip('"').lower() in _WRITES_ELSEWHERE:
+            return None
+        if depth:
             continue  # a query, a column list, options
-        elif kind == duckdb.token_type.string_const and (export or after_to):
+        if kind == duckdb.token_type.string_const and (export or after_to):
+            if path is not None:
+                return None  # a second string right after the first: DuckDB joins them
             if not (len(text) >= 2 and text[0] == text[-1] == "'"):
                 return None  # an escape or dollar-quoted string
-            path = text[1:-1].replace("''", "'").removeprefix("file://")
-            return "" if "://" in path else path
-        elif kind == duckdb.token_type.keyword and text.lower() == "to":
+            path = _local_path(text[1:-1].replace("''", "'"))
+            continue
+        if path is not None:
+            return path
+        if kind == duckdb.token_type.keyword and text.lower() == "to":
             after_to = True
         elif after_to:
             return None  # `to` something that is not a quoted path
+    if path is not None:
+        return path
     return None if export or after_to else ""
+
+
+def _local_path(text: str) -> str:
+    """A target as the local path DuckDB writes, "" for a URL of another file system:
+    `file:/x`, `file:///x` and `file://localhost/x` are all /x."""
+    local = re.sub(r"(?i)^file:(//(localhost)?(?=/))?", "", text)
+    return "" if "://" in local else local
 
 
 ANSWERS = frozenset({

@@ -131,7 +131,7 @@ def test_a_query_never_writes_into_the_data_folder(example_data, tmp_path):
         unclear = newswh("sql", "copy (select 1) to $$x.csv$$", "--data", str(data), *lake)
         assert unclear.returncode == 2 and "cannot tell where" in unclear.stderr
     attach = newswh("sql", f"attach '{data / 'warehouse.duckdb'}' as w; delete from w.captures", "--data", str(data / "lake"), "--lake")
-    assert attach.returncode == 2 and "`attach` is not run over the lake" in attach.stderr
+    assert attach.returncode == 2 and "`attach` is not run here, as it can create or write the database it attaches" in attach.stderr
     assert sorted((path, path.stat().st_mtime_ns) for path in (data / "lake").rglob("*") if path.is_file()) == lake_files
     assert newswh("verify", "--data", str(data)).returncode == 0
 
@@ -261,24 +261,70 @@ def test_a_lake_read_again_writes_its_result_once(example_data, tmp_path):
         "select * from enable_logging (storage='file')",
         "set log_query_path='{data}/lake/q.log'",
         "set secret_directory='{data}/lake'",
+        "set allow_persistent_secrets = true",
         "attach '{data}/lake/x.duckdb' as w (read_only false)",
-        "attach if not exists '{data}/new.duckdb'",
+        "attach if not exists '/elsewhere/new.duckdb'",
+        # What an adversarial pass found past the first guard:
+        "detach warehouse; attach 'duckdb:{data}/warehouse.duckdb' as w (read_write)",  # the warehouse itself, written
+        "use memory",
+        "copy (select 1 a) to '/elsewhere/dat'\n'a/lake/articles/part-0.parquet' (format parquet)",  # DuckDB joins the two
+        "copy (select 1 a) to '/elsewhere/out' (format parquet, per_thread_output, filename_pattern '../{data}/part-{{i}}')",
+        "copy (select 1 a) to '/elsewhere/out' (format csv, file_extension 'csv/../../{data}/x')",
+        "prepare p as copy (select 1 a) to '{data}/prep.csv'; execute p",
+        "copy (select 1 a) to 'file:{data}/u1.csv'",
+        "copy (select 1 a) to 'file://localhost{data}/u3.csv'",
+        "create persistent secret s1 (type http, bearer_token 'x')",
+        "install httpfs",
     ],
 )
-def test_no_setting_or_attach_writes_into_the_data_folder(example_data, query):
+def test_nothing_that_could_write_into_the_data_folder_runs(example_data, query):
     """Only `copy`/`export` targets were checked: `set home_directory` pointed a `copy` to
     '~/…' at the lake's articles (replacing them with an empty file), `attach` created a
-    database inside the lake, and the profiler's or the logger's file could overwrite
-    `synced.json`. Checked on the query's text, before anything runs."""
+    database inside the lake or, after a `detach`, wrote the warehouse itself, and the
+    profiler's or the logger's file could overwrite `synced.json`. Checked on the query's
+    text, before anything runs; refused alike over the warehouse and over the lake."""
     from newswh.query import write_problem
 
     text = query.format(data=example_data, articles=example_data / "lake" / "articles")
-    con = duckdb.connect()
-    for over_lake in (False, True):
-        problem = write_problem(con, text, example_data, over_lake=over_lake)
-        assert problem is not None and (f"never writes into {example_data}" in problem or "attach" in problem), problem
-    for harmless in ("select 1 as home_directory, 2 as enable_logging", "set threads = 1", "select current_setting('home_directory')"):
-        assert write_problem(con, harmless, example_data, over_lake=False) is None
+    problem = write_problem(duckdb.connect(), text, example_data)
+    assert problem is not None and any(
+        said in problem for said in (f"never writes into {example_data}", "cannot tell where", "this query would write")
+    ), problem
+
+
+@pytest.mark.parametrize(
+    "harmless",
+    [
+        "select 1 as home_directory, 2 as enable_logging",
+        "select current_setting('home_directory')",
+        "set threads = 1",
+        "set variable home_directory = 1",
+        "create temp table home_directory(x int)",
+        "with enable_logging(a) as (select 1) select * from enable_logging",
+        "copy (select 1 a) to '/elsewhere/out.parquet' (format parquet)",
+        "copy (select 1 a) to 'file:///elsewhere/out.csv'",
+        "copy t from '{data}/lake/x.csv'",
+    ],
+)
+def test_what_writes_nothing_there_runs(example_data, harmless):
+    from newswh.query import write_problem
+
+    assert write_problem(duckdb.connect(), harmless.format(data=example_data), example_data) is None
+
+
+def test_a_query_spills_outside_the_data_folder(example_data, tmp_path):
+    """A sort larger than memory spilled to `warehouse.duckdb.tmp` beside the warehouse: a
+    query killed there left 360 MB in the data folder."""
+    data = tmp_path / "data"
+    shutil.copytree(example_data, data)
+    before = sorted((path, path.stat().st_mtime_ns) for path in [data, *data.rglob("*")])  # a folder made and removed: its mtime
+    spilled = newswh(
+        "sql", "set memory_limit = '30MB'; set threads = 1; "
+        "select count(*) as n from (select i, random() as r, repeat('x', 50) as s from range(1500000) t(i) order by r)",
+        "--data", str(data), "-f", "csv",
+    )
+    assert (spilled.returncode, spilled.stdout) == (0, "n\n1500000\n"), spilled.stderr
+    assert sorted((path, path.stat().st_mtime_ns) for path in [data, *data.rglob("*")]) == before
 
 
 def test_a_setting_that_would_write_into_the_lake_is_refused_on_the_command_line(example_data, tmp_path):
@@ -293,7 +339,7 @@ def test_a_setting_that_would_write_into_the_lake_is_refused_on_the_command_line
         assert (refused.returncode, refused.stdout) == (2, ""), refused.stderr
         assert refused.stderr == f"newswh sql: `home_directory` sets where DuckDB writes files, and newswh sql never writes into {data}: run this with DuckDB itself\n"
     attached = newswh("sql", f"attach '{data}/lake/x.duckdb' as w (read_only false)", "--data", str(data))
-    assert attached.returncode == 2 and "this query would attach " in attached.stderr, attached.stderr
+    assert attached.returncode == 2 and "`attach` is not run here" in attached.stderr, attached.stderr
     assert sorted((path, path.stat().st_mtime_ns) for path in (data / "lake").rglob("*") if path.is_file()) == lake_files
 
 
