@@ -456,7 +456,7 @@ def sql(
     import duckdb
 
     from newswh.failures import first_line
-    from newswh.query import FORMATS, answers_problem, confine, write_problem, write_result
+    from newswh.query import FORMATS, answers_problem, confine, write_problem, write_result, write_targets
 
     if format not in FORMATS:
         typer.echo(f"newswh sql: unknown format {format!r}: use one of {', '.join(FORMATS)}", err=True)
@@ -469,9 +469,9 @@ def sql(
     exit_if_stopping_hangs("newswh")  # a query over range(10**12) may not stop
     try:
         with tempfile.TemporaryDirectory(prefix="newswh-sql-") as spill:
-            confine(con, Path(spill))
             _refuse_empty(con, query)
             _refuse("sql", write_problem(con, query, data) or answers_problem(con, query, format), code=2)
+            confine(con, Path(spill), write_targets(con, query), reads=[])
             write_result(con, query, format, sys.stdout, max_rows=max_rows, width=width)
     except duckdb.Error as error:
         typer.echo(f"newswh sql: {first_line(error)}", err=True)
@@ -501,7 +501,7 @@ def _query_lake(data: Path, query: str, format: str, max_rows: int, width: int) 
     import duckdb
 
     from newswh.lake_views import LakeChangedDuringRead, LakeIncomplete, NoLake, find_lake, read_consistently, read_failure
-    from newswh.query import answers_problem, confine, write_problem, write_result
+    from newswh.query import answers_problem, confine, write_problem, write_result, write_targets
     from newswh.settings import DataPaths
 
     _refuse("sql", _not_a_folder(data))
@@ -515,9 +515,9 @@ def _query_lake(data: Path, query: str, format: str, max_rows: int, width: int) 
     spill = tempfile.TemporaryDirectory(prefix="newswh-sql-")
 
     def read(con: Any) -> None:
-        confine(con, Path(spill.name))
         _refuse_empty(con, query)
         _refuse("sql", write_problem(con, query, kept) or answers_problem(con, query, format), code=2)
+        confine(con, Path(spill.name), write_targets(con, query), reads=sorted(lake.rglob("*.parquet")))
         held.seek(0)
         held.truncate()  # a read of a lake that changed meanwhile
         try:

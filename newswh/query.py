@@ -39,7 +39,7 @@ def write_problem(con: duckdb.DuckDBPyConnection, query: str, kept: Path) -> str
     for), and no `attach`, `detach`, `use`, `prepare`, extension install or setting that
     names a place. What DuckDB writes of its own accord goes elsewhere (`confine`)."""
     kept = kept.resolve()
-    for statement in con.extract_statements(query):
+    for statement in _statements(con, query):
         refused = _refused_statement(statement)
         if refused is not None:
             return f"{refused} (newswh sql never writes into {kept}): run this with DuckDB itself"
@@ -53,18 +53,66 @@ def write_problem(con: duckdb.DuckDBPyConnection, query: str, kept: Path) -> str
                     "cannot tell where this `copy`/`export` writes: give its target as one quoted path, e.g. to 'out.parquet', "
                     "without filename_pattern or file_extension"
                 )
-            if target and Path(os.path.expanduser(target)).resolve().is_relative_to(kept):
+            if target and _as_duckdb_writes(target).is_relative_to(kept):
                 return f"this query would write {target}, inside {kept}, which holds the warehouse or its lake: write it elsewhere"
     return None
 
 
-def confine(con: duckdb.DuckDBPyConnection, spill: Path) -> None:
-    """What a query writes of DuckDB's own accord, kept out of the data folder: a sort or a
-    join larger than memory spills to `temp_directory`, by default `warehouse.duckdb.tmp`
-    beside the warehouse (a query killed there left 360 MB in the data folder), and a
-    persistent secret is a file under the home folder, which may hold the data folder."""
-    con.execute(f"set temp_directory = '{str(spill).replace(chr(39), chr(39) * 2)}'")
+def write_targets(con: duckdb.DuckDBPyConnection, query: str) -> list[Path]:
+    """Where the query's `copy … to` and `export database` write, of a query write_problem
+    passed: the only places `confine` lets DuckDB write, besides its spill folder."""
+    targets = []
+    for statement in _statements(con, query):
+        if statement.type in (duckdb.StatementType.COPY, duckdb.StatementType.EXPORT):
+            target = _written_path(statement.query, export=statement.type == duckdb.StatementType.EXPORT)
+            if target:
+                targets.append(_as_duckdb_writes(target))
+    return targets
+
+
+def _statements(con: duckdb.DuckDBPyConnection, query: str) -> Iterator[duckdb.Statement]:
+    """The query's statements, and the one each `explain` runs: `explain analyze copy … to`
+    writes what the `copy` does."""
+    for statement in con.extract_statements(query):
+        yield statement
+        if statement.type == duckdb.StatementType.EXPLAIN:
+            starts = [start for start, kind in duckdb.tokenize(statement.query) if kind != duckdb.token_type.comment]
+            words = [statement.query[start:].split(None, 1)[0].lower() for start in starts[:2]]
+            skip = 2 if words[1:2] in (["analyze"], ["analyse"]) else 1
+            if len(starts) > skip:
+                yield from _statements(con, statement.query[starts[skip]:])
+
+
+def _as_duckdb_writes(target: str) -> Path:
+    """A target as the file DuckDB writes: `~` is the home folder put in front of the rest
+    (`~data/x` is HOME + `data/x`, not user data's home, as Python reads it)."""
+    if target.startswith("~"):
+        target = (os.environ.get("HOME") or os.path.expanduser("~")) + target[1:]  # as given: Python drops its last /
+    return Path(os.path.abspath(target)).resolve()
+
+
+def confine(con: duckdb.DuckDBPyConnection, spill: Path, writes: list[Path], reads: list[Path]) -> None:
+    """Let DuckDB touch no file but `reads` (the lake's, over the lake), the query's own
+    `writes` (write_targets) and `spill`, its temporary folder. The text checks of
+    write_problem run first, but a statement they read otherwise than DuckDB does got past
+    them twice; with external access off, DuckDB itself refuses any other file ("Permission
+    Error: Cannot access file"), and it cannot be turned back on while the connection is open.
+
+    A sort or a join larger than memory spills to `temp_directory`, by default beside the
+    warehouse (a query killed there left 360 MB in the data folder); a persistent secret is
+    a file under the home folder, which may hold the data folder."""
+    con.execute(f"set temp_directory = {_quoted(str(spill))}")
     con.execute("set allow_persistent_secrets = false")
+    folders = [spill, *writes]  # a partitioned copy or an export writes a folder
+    con.execute(f"set allowed_directories = [{', '.join(_quoted(str(folder) + os.sep) for folder in folders)}]")
+    # A copy over an existing file writes `tmp_<name>` beside it, then renames it.
+    paths = [*writes, *(path.with_name(f"tmp_{path.name}") for path in writes), *reads, *(Path(os.path.abspath(path)) for path in reads)]
+    con.execute(f"set allowed_paths = [{', '.join(_quoted(str(path)) for path in paths)}]")
+    con.execute("set enable_external_access = false")
+
+
+def _quoted(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
 _REFUSED_TYPES = {
@@ -84,7 +132,7 @@ def _refused_statement(statement: duckdb.Statement) -> str | None:
     words = [text.lower() for text, kind in _tokens(statement.query) if kind in (duckdb.token_type.keyword, duckdb.token_type.identifier)]
     if statement.type == duckdb.StatementType.SET and words[:1] == ["use"]:
         return "`use` is not run here: the database opened stays the one queried"
-    if "persistent" in words and "secret" in words:
+    if statement.type in (duckdb.StatementType.CREATE, duckdb.StatementType.DROP) and "persistent" in words and "secret" in words:
         return "persistent secrets are not made here, as DuckDB keeps each as a file"
     return None
 
@@ -97,8 +145,9 @@ WHERE_DUCKDB_WRITES = frozenset({
 """DuckDB's settings and functions that name a folder or file it then writes (or turn such
 writing on), however they are reached: `set`, `pragma`, `call` or a table function."""
 
-_CALLED_AFTER = frozenset({"call", "from", "join", ","})
-"""The tokens before a table function's name: `call enable_logging(…)`, `from enable_logging(…)`."""
+_CALLED_AFTER = frozenset({"call", "from", "join", "lateral", ",", "."})
+"""The tokens before a table function's name: `call enable_logging(…)`, `from enable_logging(…)`,
+`call system.main.enable_logging(…)`."""
 
 
 def _names_where_duckdb_writes(statement: duckdb.Statement) -> str | None:
@@ -118,11 +167,13 @@ def _names_where_duckdb_writes(statement: duckdb.Statement) -> str | None:
 
 
 def _tokens(statement: str) -> Iterator[tuple[str, duckdb.token_type]]:
-    """Each token's text (without the white space after it) and kind."""
+    """Each token's text (without the white space after it) and kind; comments, which DuckDB
+    skips, skipped (`call /*x*/ enable_profiling(…)` hid the name)."""
     tokens = duckdb.tokenize(statement)
     for number, (start, kind) in enumerate(tokens):
         end = tokens[number + 1][0] if number + 1 < len(tokens) else len(statement)
-        yield statement[start:end].strip().rstrip(";").strip(), kind
+        if kind != duckdb.token_type.comment:
+            yield statement[start:end].strip().rstrip(";").strip(), kind
 
 
 _WRITES_ELSEWHERE = frozenset({"filename_pattern", "file_extension"})
@@ -160,11 +211,17 @@ def _written_path(statement: str, export: bool) -> str | None:
     return None if export or after_to else ""
 
 
+_REMOTE_SCHEMES = frozenset({"s3", "s3a", "s3n", "gs", "gcs", "az", "azure", "abfs", "abfss", "http", "https", "hf", "r2"})
+"""Schemes DuckDB writes elsewhere than the local disk; any other (`zz://../data/x`) is a
+local path to it."""
+
+
 def _local_path(text: str) -> str:
     """A target as the local path DuckDB writes, "" for a URL of another file system:
     `file:/x`, `file:///x` and `file://localhost/x` are all /x."""
     local = re.sub(r"(?i)^file:(//(localhost)?(?=/))?", "", text)
-    return "" if "://" in local else local
+    scheme, found, _ = local.partition("://")
+    return "" if found and scheme.lower() in _REMOTE_SCHEMES else local
 
 
 ANSWERS = frozenset({

@@ -275,6 +275,11 @@ def test_a_lake_read_again_writes_its_result_once(example_data, tmp_path):
         "copy (select 1 a) to 'file://localhost{data}/u3.csv'",
         "create persistent secret s1 (type http, bearer_token 'x')",
         "install httpfs",
+        # What a second adversarial pass found past the second guard:
+        "explain analyze copy (select 'x' as x) to '{data}/lake/_warehouse/synced.json' (format json)",
+        "copy (select 'x' as x) to 'zz://../{relative}/x.csv'",  # no file system of that scheme: a local path, zz:/../…
+        "call system.main.enable_logging(storage='file', storage_path='{data}/lake/logs')",
+        "call /*x*/ enable_profiling(format='json', save_location='{data}/prof.json')",
     ],
 )
 def test_nothing_that_could_write_into_the_data_folder_runs(example_data, query):
@@ -285,7 +290,7 @@ def test_nothing_that_could_write_into_the_data_folder_runs(example_data, query)
     text, before anything runs; refused alike over the warehouse and over the lake."""
     from newswh.query import write_problem
 
-    text = query.format(data=example_data, articles=example_data / "lake" / "articles")
+    text = query.format(data=example_data, articles=example_data / "lake" / "articles", relative=os.path.relpath(example_data))
     problem = write_problem(duckdb.connect(), text, example_data)
     assert problem is not None and any(
         said in problem for said in (f"never writes into {example_data}", "cannot tell where", "this query would write")
@@ -304,6 +309,9 @@ def test_nothing_that_could_write_into_the_data_folder_runs(example_data, query)
         "copy (select 1 a) to '/elsewhere/out.parquet' (format parquet)",
         "copy (select 1 a) to 'file:///elsewhere/out.csv'",
         "copy t from '{data}/lake/x.csv'",
+        "select persistent, secret_string as secret from duckdb_secrets()",
+        "copy (select 1) to /*where*/ '/elsewhere/out.csv'",
+        "explain select 1",
     ],
 )
 def test_what_writes_nothing_there_runs(example_data, harmless):
@@ -354,3 +362,37 @@ def test_output_whose_encoding_cannot_hold_a_character_is_one_line(example_data)
             ", which the output holds: set PYTHONIOENCODING=utf-8 (or a UTF-8 locale) and run it again"
         ), line
         assert "\\u2019" not in result.stdout
+
+
+def test_duckdb_itself_refuses_any_file_but_the_querys_own(tmp_path):
+    """The text checks were got past twice, by statements they read otherwise than DuckDB
+    (`explain analyze copy`, `'zz://…'`): with external access off, DuckDB refuses every
+    file but the query's own targets, its spill folder and what it reads, and cannot be
+    turned back on."""
+    from newswh.query import confine
+
+    kept, spill, target = tmp_path / "data", tmp_path / "spill", tmp_path / "out.csv"
+    kept.mkdir()
+    spill.mkdir()
+    con = duckdb.connect()
+    confine(con, spill, writes=[target], reads=[])
+    con.execute(f"copy (select 1 as a) to '{target}'")
+    con.execute(f"copy (select 2 as a) to '{target}'")  # over it: DuckDB writes tmp_out.csv, then renames it
+    assert target.read_text() == "a\n2\n"
+    for sneaked in (f"explain analyze copy (select 1) to '{kept}/x.csv'", f"copy (select 1) to '{kept}/x.csv'"):
+        with pytest.raises(duckdb.PermissionException):
+            con.execute(sneaked)
+    for reopen in ("set enable_external_access = true", "set allowed_directories = ['/']", f"set temp_directory = '{kept}'"):
+        with pytest.raises(duckdb.Error):
+            con.execute(reopen)
+    assert list(kept.iterdir()) == []
+
+
+def test_a_home_relative_target_is_read_as_duckdb_reads_it(example_data, tmp_path):
+    """DuckDB puts HOME in front of what follows `~` (`~data/x` is HOME + `data/x`); Python
+    read `~data` as user data's home, and the check let a write into the data folder by."""
+    data = tmp_path / "data"
+    shutil.copytree(example_data, data)
+    refused = newswh("sql", "copy (select 1 as x) to '~data/x.csv'", "--data", str(data), env={"HOME": f"{tmp_path}/"})
+    assert refused.returncode == 2 and "this query would write ~data/x.csv, inside " in refused.stderr, refused.stderr
+    assert not (data / "x.csv").exists()
