@@ -76,11 +76,25 @@ def _statements(con: duckdb.DuckDBPyConnection, query: str) -> Iterator[duckdb.S
     for statement in con.extract_statements(query):
         yield statement
         if statement.type == duckdb.StatementType.EXPLAIN:
-            starts = [start for start, kind in duckdb.tokenize(statement.query) if kind != duckdb.token_type.comment]
-            words = [statement.query[start:].split(None, 1)[0].lower() for start in starts[:2]]
-            skip = 2 if words[1:2] in (["analyze"], ["analyse"]) else 1
-            if len(starts) > skip:
-                yield from _statements(con, statement.query[starts[skip]:])
+            inner = _explained(statement.query)
+            if inner:
+                yield from _statements(con, inner)
+
+
+def _explained(statement: str) -> str:
+    """The statement an `explain [analyze] [(options)] …` explains, as text."""
+    tokens = [(start, kind) for start, kind in duckdb.tokenize(statement) if kind != duckdb.token_type.comment]
+    number, depth = 1, 0
+    if number < len(tokens) and statement[tokens[number][0]:].lower().startswith(("analyze", "analyse")):
+        number += 1
+    while number < len(tokens):
+        text = statement[tokens[number][0]:tokens[number + 1][0] if number + 1 < len(tokens) else len(statement)].strip()
+        if tokens[number][1] == duckdb.token_type.operator:
+            depth += text.count("(") - text.count(")")
+        elif not depth:
+            return statement[tokens[number][0]:]
+        number += 1
+    return ""
 
 
 def _as_duckdb_writes(target: str) -> Path:

@@ -277,6 +277,7 @@ def test_a_lake_read_again_writes_its_result_once(example_data, tmp_path):
         "install httpfs",
         # What a second adversarial pass found past the second guard:
         "explain analyze copy (select 'x' as x) to '{data}/lake/_warehouse/synced.json' (format json)",
+        "explain analyze (format json) copy (select 'x' as x) to '{data}/x.csv'",
         "copy (select 'x' as x) to 'zz://../{relative}/x.csv'",  # no file system of that scheme: a local path, zz:/../…
         "call system.main.enable_logging(storage='file', storage_path='{data}/lake/logs')",
         "call /*x*/ enable_profiling(format='json', save_location='{data}/prof.json')",
@@ -312,6 +313,7 @@ def test_nothing_that_could_write_into_the_data_folder_runs(example_data, query)
         "select persistent, secret_string as secret from duckdb_secrets()",
         "copy (select 1) to /*where*/ '/elsewhere/out.csv'",
         "explain select 1",
+        "explain (format json) select 1",
     ],
 )
 def test_what_writes_nothing_there_runs(example_data, harmless):
