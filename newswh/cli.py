@@ -456,7 +456,8 @@ def sql(
     import duckdb
 
     from newswh.failures import first_line
-    from newswh.query import FORMATS, answers_problem, confine, write_problem, write_result, write_targets
+    from newswh.query import FORMATS, answers_problem, write_result
+    from newswh.sql_guard import confine, write_problem, write_targets
 
     if format not in FORMATS:
         typer.echo(f"newswh sql: unknown format {format!r}: use one of {', '.join(FORMATS)}", err=True)
@@ -501,7 +502,8 @@ def _query_lake(data: Path, query: str, format: str, max_rows: int, width: int) 
     import duckdb
 
     from newswh.lake_views import LakeChangedDuringRead, LakeIncomplete, NoLake, find_lake, read_consistently, read_failure
-    from newswh.query import answers_problem, confine, write_problem, write_result, write_targets
+    from newswh.query import answers_problem, write_result
+    from newswh.sql_guard import confine, write_problem, write_targets
     from newswh.settings import DataPaths
 
     _refuse("sql", _not_a_folder(data))

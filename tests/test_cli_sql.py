@@ -289,7 +289,7 @@ def test_nothing_that_could_write_into_the_data_folder_runs(example_data, query)
     database inside the lake or, after a `detach`, wrote the warehouse itself, and the
     profiler's or the logger's file could overwrite `synced.json`. Checked on the query's
     text, before anything runs; refused alike over the warehouse and over the lake."""
-    from newswh.query import write_problem
+    from newswh.sql_guard import write_problem
 
     text = query.format(data=example_data, articles=example_data / "lake" / "articles", relative=os.path.relpath(example_data))
     problem = write_problem(duckdb.connect(), text, example_data)
@@ -317,7 +317,7 @@ def test_nothing_that_could_write_into_the_data_folder_runs(example_data, query)
     ],
 )
 def test_what_writes_nothing_there_runs(example_data, harmless):
-    from newswh.query import write_problem
+    from newswh.sql_guard import write_problem
 
     assert write_problem(duckdb.connect(), harmless.format(data=example_data), example_data) is None
 
@@ -371,7 +371,7 @@ def test_duckdb_itself_refuses_any_file_but_the_querys_own(tmp_path):
     (`explain analyze copy`, `'zz://…'`): with external access off, DuckDB refuses every
     file but the query's own targets, its spill folder and what it reads, and cannot be
     turned back on."""
-    from newswh.query import confine
+    from newswh.sql_guard import confine
 
     kept, spill, target = tmp_path / "data", tmp_path / "spill", tmp_path / "out.csv"
     kept.mkdir()
