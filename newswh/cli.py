@@ -456,8 +456,7 @@ def sql(
     import duckdb
 
     from newswh.failures import first_line
-    from newswh.query import FORMATS, answers_problem, write_result
-    from newswh.sql_guard import confine, write_problem, write_targets
+    from newswh.query import FORMATS, write_result
 
     if format not in FORMATS:
         typer.echo(f"newswh sql: unknown format {format!r}: use one of {', '.join(FORMATS)}", err=True)
@@ -470,15 +469,25 @@ def sql(
     exit_if_stopping_hangs("newswh")  # a query over range(10**12) may not stop
     try:
         with tempfile.TemporaryDirectory(prefix="newswh-sql-") as spill:
-            _refuse_empty(con, query)
-            _refuse("sql", write_problem(con, query, data) or answers_problem(con, query, format), code=2)
-            confine(con, Path(spill), write_targets(con, query), reads=[])
+            _checked(con, query, data, format, Path(spill), reads=[])
             write_result(con, query, format, sys.stdout, max_rows=max_rows, width=width)
     except duckdb.Error as error:
         typer.echo(f"newswh sql: {first_line(error)}", err=True)
         raise typer.Exit(1) from None
     finally:
         con.close()
+
+
+def _checked(con: Any, query: str, kept: Path, format: str, spill: Path, reads: list[Path]) -> None:
+    """Refuse in one line what `query` must not run (nothing, a write into `kept`, two results
+    for one CSV), then let DuckDB touch only the files the query may: the one sequence before
+    every query, over the warehouse and over the lake alike."""
+    from newswh.query import answers_problem
+    from newswh.sql_guard import confine, write_problem, write_targets
+
+    _refuse_empty(con, query)
+    _refuse("sql", write_problem(con, query, kept) or answers_problem(con, query, format), code=2)
+    confine(con, spill, write_targets(con, query), reads)
 
 
 def _refuse_empty(con: Any, query: str) -> None:
@@ -502,8 +511,7 @@ def _query_lake(data: Path, query: str, format: str, max_rows: int, width: int) 
     import duckdb
 
     from newswh.lake_views import LakeChangedDuringRead, LakeIncomplete, NoLake, find_lake, read_consistently, read_failure
-    from newswh.query import answers_problem, write_result
-    from newswh.sql_guard import confine, write_problem, write_targets
+    from newswh.query import write_result
     from newswh.settings import DataPaths
 
     _refuse("sql", _not_a_folder(data))
@@ -517,9 +525,7 @@ def _query_lake(data: Path, query: str, format: str, max_rows: int, width: int) 
     spill = tempfile.TemporaryDirectory(prefix="newswh-sql-")
 
     def read(con: Any) -> None:
-        _refuse_empty(con, query)
-        _refuse("sql", write_problem(con, query, kept) or answers_problem(con, query, format), code=2)
-        confine(con, Path(spill.name), write_targets(con, query), reads=sorted(lake.rglob("*.parquet")))
+        _checked(con, query, kept, format, Path(spill.name), reads=sorted(lake.rglob("*.parquet")))
         held.seek(0)
         held.truncate()  # a read of a lake that changed meanwhile
         try:
